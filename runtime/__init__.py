@@ -1,0 +1,1 @@
+"""The LeadSquared connector runtime: client, manifest, templating, runner, triggers, CLI."""

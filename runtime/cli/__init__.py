@@ -1,0 +1,62 @@
+"""The ``lsq`` command line: one module per command group, each with ``register(subparsers)``.
+
+Exit codes: 0 success, 1 a connector error (one line on stderr, no traceback), 2 a usage
+error. ``main(argv)`` returns the code, so tests call it directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..errors import ConnectorError
+from . import sandbox_cmd
+
+COMMAND_MODULES = (sandbox_cmd,)
+
+
+class UsageError(Exception):
+    """Wrong command-line usage (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lsq", description="LeadSquared connector: harness and tools.")
+    parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, ...)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``lsq`` command and return its exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as problem:
+        print(str(problem), file=sys.stderr)
+        return 2
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    logging.basicConfig(level=str(args.log_level).upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as problem:
+        print(f"lsq: {problem}", file=sys.stderr)
+        return 2
+    except ConnectorError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return problem.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""``lsq sandbox``: serve the local LeadSquared sandbox in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ConfigurationError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("sandbox", help="serve the local LeadSquared sandbox")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any)")
+    parser.add_argument("--seed", help="seed file (YAML or JSON) replacing the default seed")
+    parser.add_argument("--rate-limit", type=int, default=25, help="calls per 5 s per account")
+    parser.add_argument("--bulk-rate-limit", type=int, default=1, help="bulk calls per 5 s")
+    parser.add_argument(
+        "--rate-limit-status", type=int, choices=(429, 403), default=429,
+        help="status of the rate-limit answer (one tenant sends 403)",
+    )
+    parser.add_argument("--faults", default="", help="e.g. '500=0.05,503=0.05,drop=0.02,seed=7'")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # The harness is the one place that starts the sandbox (DEVELOPERS.md).
+    from ..sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, FaultPlan, SandboxApp, read_seed
+    from ..sandbox.seed import SeedError
+    from ..sandbox.server import serve_forever
+
+    try:
+        seed = read_seed(args.seed) if args.seed else None
+        faults = FaultPlan.parse(args.faults)
+    except (SeedError, ValueError) as problem:
+        raise ConfigurationError(str(problem)) from None
+    app = SandboxApp(
+        seed,
+        rate_limit=args.rate_limit,
+        bulk_rate_limit=args.bulk_rate_limit,
+        rate_limit_status=args.rate_limit_status,
+        faults=faults,
+    )
+    base_url = f"http://{args.host}:{args.port}"
+    print(f"LeadSquared sandbox on {base_url}  (API under {base_url}/v2/)")
+    print(f"  access key: {DEFAULT_ACCESS_KEY}")
+    print(f"  secret key: {DEFAULT_SECRET_KEY}")
+    print("  these are the sandbox's own public test keys; Ctrl-C stops it", flush=True)
+    try:
+        serve_forever(app, args.host, args.port)
+    except OSError as problem:
+        raise ConfigurationError(f"cannot serve on {base_url}: {problem.strerror}") from None
+    except KeyboardInterrupt:
+        print("sandbox stopped", file=sys.stderr)
+    return 0

@@ -1,0 +1,22 @@
+"""A local, stateful stand-in for LeadSquared's v2 REST API (the embedded default).
+
+The connector never imports this package; only the harness does, to start it when no
+credentials are configured, and the tests do, to run everything without an account.
+"""
+
+from .app import SandboxApp
+from .faults import FaultPlan
+from .seed import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, default_seed, read_seed
+from .server import RunningSandbox, start_sandbox
+
+__all__ = [
+    "DEFAULT_ACCESS_KEY",
+    "DEFAULT_API_HOST",
+    "DEFAULT_SECRET_KEY",
+    "FaultPlan",
+    "RunningSandbox",
+    "SandboxApp",
+    "default_seed",
+    "read_seed",
+    "start_sandbox",
+]

@@ -1,0 +1,53 @@
+"""The request object every sandbox service handler receives."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .errors import mandatory_missing
+from .state import KeyPair, SandboxState, Tenant
+
+
+@dataclass
+class SandboxRequest:
+    """An authenticated API call: who made it, its query, its parsed JSON body."""
+
+    state: SandboxState
+    key: KeyPair
+    tenant: Tenant
+    method: str
+    operation: str
+    query: Mapping[str, str]
+    body: Any
+    host: str
+
+    @property
+    def user_id(self) -> str:
+        """The id of the user whose keys made the call (the API caller)."""
+        return self.key.user_id
+
+    def now(self) -> datetime:
+        """The sandbox clock's current UTC time."""
+        return self.state.clock.now()
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        """A query parameter, matched case-insensitively (WCF binds query names that way)."""
+        wanted = name.lower()
+        for key, value in self.query.items():
+            if key.lower() == wanted:
+                return value
+        return default
+
+    def require_arg(self, name: str, message: str | None = None) -> str:
+        """A query parameter that must be present and non-empty."""
+        value = self.arg(name)
+        if not value:
+            raise mandatory_missing(message or f"'{name}' is mandatory")
+        return value
+
+    def emit(self, event: str, payload: Any) -> None:
+        """Announce a record event of this tenant (drives webhooks)."""
+        self.state.emit(self.tenant, event, payload)

@@ -1,0 +1,66 @@
+"""Route tables: each service module owns a :class:`Router` and registers its operations.
+
+A route is keyed by ``"<Service>.svc/<Operation>"`` exactly as LeadSquared spells it
+(case-sensitive, reference §13.1). Handlers take a :class:`~.request.SandboxRequest` and
+return a JSON-able value (sent with 200), a :class:`Reply` for another status, or raise
+:class:`~.errors.LsqError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .request import SandboxRequest
+
+Handler = Callable[["SandboxRequest"], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API operation the sandbox serves."""
+
+    operation: str
+    method: str
+    handler: Handler
+    bulk: bool = False
+    any_host: bool = False
+    body_required: bool = True
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A JSON answer with a status other than 200."""
+
+    status: int
+    body: Any
+
+
+class Router:
+    """Collects the routes of one service module."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+
+    def route(
+        self,
+        operation: str,
+        method: str = "GET",
+        *,
+        bulk: bool = False,
+        any_host: bool = False,
+        body_required: bool = True,
+    ) -> Callable[[Handler], Handler]:
+        """Register ``handler`` for ``operation``; ``bulk`` routes use the bulk rate budget."""
+
+        def register(handler: Handler) -> Handler:
+            if operation in self.routes:
+                raise ValueError(f"route {operation} registered twice")
+            self.routes[operation] = Route(
+                operation, method.upper(), handler, bulk, any_host, body_required
+            )
+            return handler
+
+        return register

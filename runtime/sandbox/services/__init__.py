@@ -1,0 +1,24 @@
+"""Sandbox service modules, one per LeadSquared area; each owns a ``router``.
+
+A module may also define ``load_seed(tenant, data)`` to read its part of a tenant's seed.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ..routing import Route
+from . import auth
+
+SERVICE_MODULES: tuple[ModuleType, ...] = (auth,)
+
+
+def collect_routes() -> dict[str, Route]:
+    """Every route of every service module, keyed by ``Service.svc/Operation``."""
+    routes: dict[str, Route] = {}
+    for module in SERVICE_MODULES:
+        for operation, route in module.router.routes.items():
+            if operation in routes:
+                raise ValueError(f"{operation} is served by two modules")
+            routes[operation] = route
+    return routes

@@ -1,0 +1,62 @@
+"""Shared fixtures: one sandbox served over real HTTP for the session, reset per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from runtime.sandbox import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_SECRET_KEY,
+    RunningSandbox,
+    SandboxApp,
+    start_sandbox,
+)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[RunningSandbox]:
+    with start_sandbox(SandboxApp()) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox(sandbox_server: RunningSandbox) -> Iterator[RunningSandbox]:
+    """The session's sandbox, reset to the default seed (records, logs, limits, clock, faults)."""
+    sandbox_server.app.reset()
+    sandbox_server.app.faults.configure(type(sandbox_server.app.faults.plan)())
+    yield sandbox_server
+
+
+class RawApi:
+    """Plain HTTP calls to the sandbox with the default keys in headers (contract tests)."""
+
+    def __init__(self, running: RunningSandbox) -> None:
+        self.base_url = running.base_url
+        self.session = requests.Session()
+        self.session.headers.update(
+            {"x-LSQ-AccessKey": DEFAULT_ACCESS_KEY, "x-LSQ-SecretKey": DEFAULT_SECRET_KEY}
+        )
+
+    def get(self, operation: str, **params: Any) -> requests.Response:
+        return self.session.get(f"{self.base_url}/v2/{operation}", params=params, timeout=10)
+
+    def post(self, operation: str, body: Any = None, **params: Any) -> requests.Response:
+        return self.session.post(
+            f"{self.base_url}/v2/{operation}", json=body, params=params, timeout=10
+        )
+
+    def control(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        response = self.session.request(
+            method, f"{self.base_url}/_sandbox/{path}", json=body, params=params, timeout=10
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture
+def raw_api(sandbox: RunningSandbox) -> RawApi:
+    return RawApi(sandbox)
