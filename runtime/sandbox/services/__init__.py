@@ -8,9 +8,12 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..routing import Route
-from . import account_activities, accounts, auth
+from . import account_activities, accounts, auth, lead_metadata, leads, leads_write
 
-SERVICE_MODULES: tuple[ModuleType, ...] = (auth, accounts, account_activities)
+# Seeding runs in this order: lead_metadata must come before leads.
+SERVICE_MODULES: tuple[ModuleType, ...] = (
+    auth, accounts, account_activities, lead_metadata, leads, leads_write,
+)
 
 
 def collect_routes() -> dict[str, Route]:
