@@ -8,11 +8,11 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..routing import Route
-from . import account_activities, accounts, auth, lead_metadata, leads, leads_write
+from . import account_activities, accounts, auth, lead_metadata, leads, leads_write, tasks
 
 # Seeding runs in this order: lead_metadata must come before leads.
 SERVICE_MODULES: tuple[ModuleType, ...] = (
-    auth, accounts, account_activities, lead_metadata, leads, leads_write,
+    auth, accounts, account_activities, lead_metadata, leads, leads_write, tasks,
 )
 
 

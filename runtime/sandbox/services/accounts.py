@@ -22,6 +22,7 @@ from ..errors import LsqError, invalid_data, invalid_entity, mandatory_missing
 from ..request import SandboxRequest
 from ..routing import Router
 from ..state import Tenant, new_id
+from .leads import delete_lead
 
 router = Router()
 
@@ -191,14 +192,11 @@ def unlink_or_delete_leads(tenant: Tenant, company_id: str, delete: bool) -> Non
         if not delete:
             tenant.leads[lead_id]["RelatedCompanyId"] = None
             continue
-        del tenant.leads[lead_id]
+        delete_lead(tenant, lead_id)  # the lead and its list memberships
         for collection, key in ((tenant.tasks, "RelatedEntityId"),
                                 (tenant.opportunities, "RelatedProspectId")):
             for record_id in [i for i, r in collection.items() if r.get(key) == lead_id]:
                 del collection[record_id]
-        for members in tenant.list_members.values():
-            if lead_id in members:
-                members.remove(lead_id)
 
 
 @router.route("CompanyManagement.svc/Company.Create", "POST")
