@@ -1,0 +1,183 @@
+"""Per-client cached lookups of the account's set-up: lead fields, users, task types.
+
+Each list is fetched once (under a lock, so concurrent callers share one request) and kept
+until :meth:`AccountMetadata.refresh`. The checks raise :class:`InputValidationError` with
+the closest valid names, so a typo fails before anything is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputValidationError
+
+if TYPE_CHECKING:
+    from .client import LeadSquaredClient
+
+LEAD_FIELDS_OP = "LeadManagement.svc/LeadsMetaData.Get"
+USERS_OP = "UserManagement.svc/Users.Get"
+TASK_TYPES_OP = "Task.svc/RetrieveTaskType"
+#: Attributes a lead write may carry that are not fields (reference §2.4).
+PSEUDO_ATTRIBUTES = frozenset({"SearchBy"})
+#: Task type categories (reference §8): 0 = appointment, 1 = to-do.
+TASK_CATEGORIES: dict[int, str] = {0: "appointment", 1: "to-do"}
+_CATEGORY_NAMES = {"appointment": 0, "to-do": 1, "todo": 1, "to_do": 1}
+ACTIVE_USER = 0  # Users.Get StatusCode: 0 = active, 1 = inactive (reference §11)
+
+
+class AccountMetadata:
+    """Lookups for one client's account, cached with a lock."""
+
+    def __init__(self, client: LeadSquaredClient) -> None:
+        self._client = client
+        self._lock = threading.RLock()
+        self._cache: dict[str, Any] = {}
+
+    def refresh(self) -> None:
+        """Forget every cached list (the next lookup fetches again)."""
+        with self._lock:
+            self._cache.clear()
+
+    def _cached(self, key: str, fetch: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = fetch()
+            return self._cache[key]
+
+    # -- lead fields -----------------------------------------------------------------------
+
+    def lead_fields(self) -> list[dict[str, Any]]:
+        """The account's lead field descriptors (SchemaName, DisplayName, DataType, ...)."""
+        return self._cached("lead_fields", lambda: _list(self._client.get(LEAD_FIELDS_OP)))
+
+    def lead_field_names(self) -> frozenset[str]:
+        """Every lead field's schema name (standard and ``mx_`` custom fields)."""
+        return frozenset(
+            f["SchemaName"] for f in self.lead_fields() if isinstance(f.get("SchemaName"), str)
+        )
+
+    def check_lead_fields(self, names: Iterable[str], location: str = "fields") -> None:
+        """Raise InputValidationError naming each unknown field and the closest valid names."""
+        valid = self.lead_field_names()
+        problems = []
+        for name in names:
+            if name in valid or name in PSEUDO_ATTRIBUTES:
+                continue
+            problems.append(f"{location}.{name}: not a lead field of this account; "
+                            f"{_suggest(name, valid)}")
+        if problems:
+            raise InputValidationError("unknown lead field(s)", problems)
+
+    # -- users -----------------------------------------------------------------------------
+
+    def users(self) -> list[dict[str, Any]]:
+        """The account's users (ID, FirstName, LastName, EmailAddress, Role, StatusCode)."""
+        return self._cached("users", lambda: _list(self._client.get(USERS_OP)))
+
+    def resolve_user(self, id_or_email: str, location: str = "owner") -> str:
+        """The user id for an active user's id or email address (case-insensitive)."""
+        wanted = str(id_or_email).strip().lower()
+        key = "EmailAddress" if "@" in wanted else "ID"
+        matches = [u for u in self.users() if str(u.get(key, "")).strip().lower() == wanted]
+        active = [u for u in matches if _int(u.get("StatusCode"), ACTIVE_USER) == ACTIVE_USER]
+        if active:
+            return str(active[0]["ID"])
+        emails = sorted(
+            str(u["EmailAddress"]) for u in self.users()
+            if u.get("EmailAddress") and _int(u.get("StatusCode"), ACTIVE_USER) == ACTIVE_USER
+        )
+        why = "is an inactive user" if matches else "is not a user of this account"
+        raise InputValidationError(
+            "unknown user",
+            [f"{location}: '{id_or_email}' {why}; active users: {', '.join(emails) or 'none'}"],
+        )
+
+    # -- task types ------------------------------------------------------------------------
+
+    def task_types(self) -> list[dict[str, Any]]:
+        """Task types as ``{"Id", "Name", "Category"}`` (Category 0 appointment, 1 to-do)."""
+        return self._cached(
+            "task_types", lambda: [_task_type(t) for t in _list(self._client.get(TASK_TYPES_OP))]
+        )
+
+    def resolve_task_type(
+        self, name_or_id: str, category: int | str | None = None, location: str = "task_type"
+    ) -> dict[str, Any]:
+        """The task type with this name or id (case-insensitive), of ``category`` if given."""
+        wanted = str(name_or_id).strip().lower()
+        want_category = _category(category, location)
+        found = [
+            t for t in self.task_types()
+            if wanted in {str(t["Id"]).lower(), str(t["Name"]).strip().lower()}
+        ]
+        fitting = [t for t in found if want_category is None or t["Category"] == want_category]
+        if fitting:
+            return fitting[0]
+        choices = sorted(
+            str(t["Name"]) for t in self.task_types()
+            if want_category is None or t["Category"] == want_category
+        )
+        kind = f" {TASK_CATEGORIES[want_category]}" if want_category is not None else ""
+        if found:
+            actual = TASK_CATEGORIES.get(found[0]["Category"], str(found[0]["Category"]))
+            why = f"is a{'n' if actual[0] in 'aeiou' else ''} {actual} type, not a{kind} type"
+        else:
+            why = f"is not a{kind} task type of this account"
+        raise InputValidationError(
+            "unknown task type",
+            [f"{location}: '{name_or_id}' {why}; valid: {', '.join(choices) or 'none'}"],
+        )
+
+
+def _suggest(name: str, valid: Iterable[str]) -> str:
+    """'did you mean ...?' from case-insensitive and close matches, else a pointer."""
+    valid = sorted(valid)
+    same_case = [v for v in valid if v.lower() == name.lower()]
+    close = same_case or difflib.get_close_matches(name, valid, n=3, cutoff=0.6)
+    if close:
+        return f"did you mean {', '.join(close)}?"
+    custom = "custom fields start with mx_; " if not name.startswith("mx_") else ""
+    return f"{custom}valid fields are listed by LeadsMetaData.Get"
+
+
+def _list(answer: Any) -> list[dict[str, Any]]:
+    """A metadata answer as a list of dicts (LeadSquared answers these with a bare array)."""
+    if isinstance(answer, list):
+        return [item for item in answer if isinstance(item, dict)]
+    return []
+
+
+def _task_type(raw: dict[str, Any]) -> dict[str, Any]:
+    """One RetrieveTaskType item; LIKELY both Id/Name and TaskTypeId/TaskName spellings."""
+    return {
+        **raw,
+        "Id": raw.get("Id", raw.get("TaskTypeId")),
+        "Name": raw.get("Name", raw.get("TaskName", raw.get("TaskTypeName"))),
+        "Category": _int(raw.get("Category"), None),
+    }
+
+
+def _category(value: int | str | None, location: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value in TASK_CATEGORIES:
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text.isdigit() and int(text) in TASK_CATEGORIES:
+            return int(text)
+        if text in _CATEGORY_NAMES:
+            return _CATEGORY_NAMES[text]
+    raise InputValidationError(
+        "unknown task category", [f"{location}: category '{value}': use appointment or to-do"]
+    )
+
+
+def _int(value: Any, default: int | None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,88 @@
+"""Keeping secrets out of text, data and log records: one :class:`Redactor` per connection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+_MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text; real keys are 30+ characters
+
+
+class Redactor:
+    """Replaces each secret, and its URL-encoded forms, with ``***``."""
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if not secret or len(secret) < _MIN_SECRET_LENGTH:
+                continue
+            forms.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+        # Longest first, so a secret that contains another is masked whole.
+        self._forms = tuple(sorted(forms, key=len, reverse=True))
+        self.filter = RedactingFilter(self)
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._forms)} forms)"
+
+    def __bool__(self) -> bool:
+        return bool(self._forms)
+
+    def text(self, value: str) -> str:
+        """``value`` with every secret form replaced by ``***``."""
+        for form in self._forms:
+            if form in value:
+                value = value.replace(form, MASK)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """A copy of nested dicts/lists/tuples with secrets masked in keys and string values."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.data(k): self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.data(item) for item in value)
+        return value
+
+    def contains_secret(self, value: str) -> bool:
+        """True if ``value`` holds any secret form (used by tests and self-checks)."""
+        return any(form in value for form in self._forms)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in a record's message, arguments and traceback."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RedactingFilter) and other.redactor._forms == self.redactor._forms
+
+    def __hash__(self) -> int:
+        return hash(self.redactor._forms)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.redactor:
+            return True
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a bad format string: keep the raw parts, masked
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = self.redactor.text(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor.text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor.text(record.stack_info)
+        return True
+
+
+def install(logger: logging.Logger, redactor: Redactor) -> None:
+    """Add ``redactor``'s filter to ``logger`` once (filters for the same secrets are equal)."""
+    if redactor.filter not in logger.filters:
+        logger.addFilter(redactor.filter)
