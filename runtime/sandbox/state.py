@@ -57,6 +57,8 @@ class Tenant:
     list_members: dict[str, list[str]] = field(default_factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    email_templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # by name
+    email_categories: list[str] = field(default_factory=list)
     create_counts: Counter[str] = field(default_factory=Counter)
     auto_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 

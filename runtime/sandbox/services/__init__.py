@@ -8,11 +8,24 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..routing import Route
-from . import account_activities, accounts, auth, lead_metadata, leads, leads_write, tasks
+from . import (
+    account_activities,
+    accounts,
+    auth,
+    email,
+    lead_metadata,
+    leads,
+    leads_read,
+    leads_write,
+    lists,
+    tasks,
+    users,
+)
 
 # Seeding runs in this order: lead_metadata must come before leads.
 SERVICE_MODULES: tuple[ModuleType, ...] = (
-    auth, accounts, account_activities, lead_metadata, leads, leads_write, tasks,
+    auth, users, accounts, account_activities, lead_metadata, leads, leads_write,
+    leads_read, lists, email, tasks,
 )
 
 
