@@ -18,6 +18,7 @@ from . import (
     leads_read,
     leads_write,
     lists,
+    opportunities,
     tasks,
     users,
 )
@@ -25,7 +26,7 @@ from . import (
 # Seeding runs in this order: lead_metadata must come before leads.
 SERVICE_MODULES: tuple[ModuleType, ...] = (
     auth, users, accounts, account_activities, lead_metadata, leads, leads_write,
-    leads_read, lists, email, tasks,
+    leads_read, lists, email, tasks, opportunities,
 )
 
 

@@ -77,11 +77,15 @@ def page_window(paging: Any, default_size: int = DEFAULT_PAGE_SIZE) -> tuple[int
     return (index - 1) * size, size
 
 
+def fingerprint(body: Any) -> str:
+    """A stable short hash of a request body (keys sorted)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
 def count_create(request: SandboxRequest) -> None:
     """Count one record create under ``operation:fingerprint`` (design: duplicate detection)."""
-    canonical = json.dumps(request.body, sort_keys=True, separators=(",", ":"), default=str)
-    fingerprint = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
-    request.tenant.create_counts[f"{request.operation}:{fingerprint}"] += 1
+    request.tenant.create_counts[f"{request.operation}:{fingerprint(request.body)}"] += 1
 
 
 def user_name(tenant: Tenant, user_id: str | None) -> str | None:
