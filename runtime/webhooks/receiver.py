@@ -193,8 +193,9 @@ class WebhookReceiver:
                 raise _Reply(400, "Body shorter than its Content-Length")
             return body
         if not environ.get("wsgi.input_terminated"):
-            # Without a length, reading could block or run past the request (PEP 3333).
-            raise _Reply(411, "Content-Length required")
+            # No Content-Length and no chunked framing: HTTP says the request has no body
+            # (RFC 9112 6.3), and reading could block or run past it (PEP 3333).
+            return b""
         body = _read_up_to(stream, limit + 1)
         if len(body) > limit:
             raise _Reply(413, f"Body larger than {limit} bytes")
@@ -294,7 +295,6 @@ _STATUS_LINES = {
     401: "401 Unauthorized",
     404: "404 Not Found",
     405: "405 Method Not Allowed",
-    411: "411 Length Required",
     413: "413 Content Too Large",
     500: "500 Internal Server Error",
     503: "503 Service Unavailable",
