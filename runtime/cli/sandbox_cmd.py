@@ -26,30 +26,35 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # The harness is the one place that starts the sandbox (DEVELOPERS.md).
     from ..sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, FaultPlan, SandboxApp, read_seed
+    from ..sandbox.errors import LsqError
     from ..sandbox.seed import SeedError
-    from ..sandbox.server import serve_forever
+    from ..sandbox.server import bound_url, create_server, serve_forever
 
     try:
         seed = read_seed(args.seed) if args.seed else None
         faults = FaultPlan.parse(args.faults)
-    except (SeedError, ValueError) as problem:
-        raise ConfigurationError(str(problem)) from None
-    app = SandboxApp(
-        seed,
-        rate_limit=args.rate_limit,
-        bulk_rate_limit=args.bulk_rate_limit,
-        rate_limit_status=args.rate_limit_status,
-        faults=faults,
-    )
-    base_url = f"http://{args.host}:{args.port}"
+        app = SandboxApp(
+            seed,
+            rate_limit=args.rate_limit,
+            bulk_rate_limit=args.bulk_rate_limit,
+            rate_limit_status=args.rate_limit_status,
+            faults=faults,
+        )
+    except (SeedError, LsqError, ValueError, KeyError, TypeError) as problem:
+        # A seed that the service loaders reject (a missing id, an unknown lead field, ...).
+        raise ConfigurationError(f"invalid sandbox seed or options: {problem}") from None
+    try:  # bind first, so that the printed address has the real port (also for --port 0)
+        server = create_server(app, args.host, args.port)
+    except OSError as problem:
+        where = f"{args.host}:{args.port}"
+        raise ConfigurationError(f"cannot serve on {where}: {problem.strerror}") from None
+    base_url = bound_url(server)
     print(f"LeadSquared sandbox on {base_url}  (API under {base_url}/v2/)")
     print(f"  access key: {DEFAULT_ACCESS_KEY}")
     print(f"  secret key: {DEFAULT_SECRET_KEY}")
     print("  these are the sandbox's own public test keys; Ctrl-C stops it", flush=True)
     try:
-        serve_forever(app, args.host, args.port)
-    except OSError as problem:
-        raise ConfigurationError(f"cannot serve on {base_url}: {problem.strerror}") from None
+        serve_forever(server)
     except KeyboardInterrupt:
         print("sandbox stopped", file=sys.stderr)
     return 0

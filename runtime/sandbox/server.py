@@ -3,10 +3,9 @@ or in the foreground (``lsq sandbox``)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
-
-import logging
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -36,8 +35,7 @@ class RunningSandbox:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``: where the API (``/v2/...``) and controls are served."""
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return bound_url(self.server)
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -51,18 +49,34 @@ class RunningSandbox:
         self.stop()
 
 
-def start_sandbox(app: SandboxApp | None = None, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
+def create_server(app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
+    """Bind (but do not start) a threaded server for ``app``; port 0 picks a free port.
+
+    Raises ``OSError`` when the address cannot be bound. ``server.server_address`` holds the
+    real bound port, so callers can print it before serving.
+    """
+    return make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+
+
+def bound_url(server: BaseWSGIServer) -> str:
+    """``http://HOST:PORT`` of a bound server (the real port, also when 0 was asked)."""
+    host, port = server.server_address[:2]
+    return f"http://{host}:{port}"
+
+
+def start_sandbox(
+    app: SandboxApp | None = None, host: str = "127.0.0.1", port: int = 0
+) -> RunningSandbox:
     """Serve ``app`` (a default-seeded one if omitted) on ``host:port`` (0 = any free port)."""
     app = app or SandboxApp()
-    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+    server = create_server(app, host, port)
     thread = threading.Thread(target=server.serve_forever, name="lsq-sandbox", daemon=True)
     thread.start()
     return RunningSandbox(app, server, thread)
 
 
-def serve_forever(app: SandboxApp, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve in the foreground until interrupted."""
-    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+def serve_forever(server: BaseWSGIServer) -> None:
+    """Serve a server from :func:`create_server` in the foreground until interrupted."""
     try:
         server.serve_forever()
     finally:

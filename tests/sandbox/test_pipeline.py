@@ -6,7 +6,8 @@ from urllib.parse import quote
 
 import requests
 
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+from runtime.cli import main
+from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, server
 
 USER_OP = "Authentication.svc/UserByAccessKey.Get"
 
@@ -32,7 +33,8 @@ def test_missing_keys_are_401(sandbox):
 
 
 def test_query_string_keys_must_be_url_encoded(sandbox):
-    url = f"{sandbox.base_url}/v2/{USER_OP}?accessKey={quote(DEFAULT_ACCESS_KEY)}&secretKey={DEFAULT_SECRET_KEY}"
+    url = (f"{sandbox.base_url}/v2/{USER_OP}"
+           f"?accessKey={quote(DEFAULT_ACCESS_KEY)}&secretKey={DEFAULT_SECRET_KEY}")
     assert requests.get(url, timeout=5).status_code == 200
 
 
@@ -51,7 +53,34 @@ def test_user_by_access_key_reports_the_right_host_on_any_host(raw_api):
 
 
 def test_request_log_never_holds_keys(sandbox):
-    url = f"{sandbox.base_url}/v2/{USER_OP}?accessKey={quote(DEFAULT_ACCESS_KEY)}&secretKey={DEFAULT_SECRET_KEY}"
+    url = (f"{sandbox.base_url}/v2/{USER_OP}"
+           f"?accessKey={quote(DEFAULT_ACCESS_KEY)}&secretKey={DEFAULT_SECRET_KEY}")
     requests.get(url, timeout=5)
     log = requests.get(f"{sandbox.base_url}/_sandbox/requests", timeout=5).text
     assert DEFAULT_ACCESS_KEY not in log and DEFAULT_SECRET_KEY not in log
+
+
+def test_cli_sandbox_port_0_prints_the_real_bound_port(monkeypatch, capsys):
+    served = {}
+
+    def fake_serve_forever(bound):
+        served["address"] = bound.server_address
+        bound.server_close()
+
+    monkeypatch.setattr(server, "serve_forever", fake_serve_forever)
+    assert main(["sandbox", "--port", "0"]) == 0
+    host, port = served["address"][:2]
+    assert port != 0
+    assert f"LeadSquared sandbox on http://{host}:{port}  (API under" in capsys.readouterr().out
+
+
+def test_cli_sandbox_with_a_bad_seed_is_a_one_line_error(tmp_path, capsys):
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(
+        "tenants:\n  '1':\n    org_name: X\n    api_host: api.leadsquared.com\n"
+        "    leads: [{FirstName: A}]\n",
+        encoding="utf-8",
+    )
+    assert main(["sandbox", "--port", "0", "--seed", str(seed)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid sandbox seed") and "Traceback" not in err
