@@ -64,8 +64,20 @@ def render(value: Any) -> Any:
         ("{{ trigger.items }}", "the field called items"),
     ],
     ids=[
-        "phone-stays-string", "list", "object", "int", "float", "bool", "null", "whitespace",
-        "trim-markers", "string-digits-stay-string", "int-filter", "index", "subscript", "math",
+        "phone-stays-string",
+        "list",
+        "object",
+        "int",
+        "float",
+        "bool",
+        "null",
+        "whitespace",
+        "trim-markers",
+        "string-digits-stay-string",
+        "int-filter",
+        "index",
+        "subscript",
+        "math",
         "key-named-items-wins-over-dict-method",
     ],
 )
@@ -184,7 +196,7 @@ def test_environment_is_minimal() -> None:
 
 def test_output_size_is_limited() -> None:
     big = build_context({"Text": "x" * (MAX_OUTPUT_CHARS // 2 + 1)}, {})
-    with pytest.raises(MappingError, match="^s.input.body: not allowed: output would exceed"):
+    with pytest.raises(MappingError, match=r"^s\.input\.body: not allowed: output would exceed"):
         render_string("{{ trigger.Text }}{{ trigger.Text }}", big, location="s.input.body")
     with pytest.raises(MappingError, match="not allowed: concatenation would exceed"):
         render_string("{{ trigger.Text ~ trigger.Text }}", big, location="s.input.body")
@@ -212,8 +224,18 @@ def test_output_size_is_limited() -> None:
         ("{% macro m(s) %}{{ m(s ~ s) }}{% endmacro %}{{ m('a') }}", "'macro' is not allowed"),
         ("{% set s %}{{ trigger.Tags }}{% endset %}", "'assignblock' is not allowed"),
     ],
-    ids=["nested-doubling", "join", "replace", "list-plus", "nested-repeat", "tojson", "loops",
-         "recursive-loop", "macro", "block-set"],
+    ids=[
+        "nested-doubling",
+        "join",
+        "replace",
+        "list-plus",
+        "nested-repeat",
+        "tojson",
+        "loops",
+        "recursive-loop",
+        "macro",
+        "block-set",
+    ],
 )
 def test_resource_limits(template: str, message: str) -> None:
     started = time.monotonic()
@@ -243,12 +265,12 @@ def test_conditions(when: str | bool, expected: bool) -> None:
 
 
 def test_a_condition_must_be_one_expression() -> None:
-    with pytest.raises(MappingError, match="^welcome.when: a condition must be one expression"):
+    with pytest.raises(MappingError, match=r"^welcome\.when: a condition must be one expression"):
         evaluate_condition("{{ trigger.Score }} > 10", CONTEXT, location="welcome.when")
 
 
 def test_an_undefined_condition_is_an_error_not_false() -> None:
-    with pytest.raises(MappingError, match="^welcome.when: undefined value"):
+    with pytest.raises(MappingError, match=r"^welcome\.when: undefined value"):
         evaluate_condition("trigger.Missing == 'x'", CONTEXT, location="welcome.when")
 
 
@@ -277,8 +299,21 @@ PAYLOADS = [
     for line in (Path(__file__).with_name("ssti_payloads.txt")).read_text().splitlines()
     if line.strip() and not line.startswith("#")
 ]
-LEAKS = ("<class", "subprocess", "__", "<built-in", "<function", "<bound", "<module", "popen",
-         "Template", "Environment", "config", "os.", "object at 0x")
+LEAKS = (
+    "<class",
+    "subprocess",
+    "__",
+    "<built-in",
+    "<function",
+    "<bound",
+    "<module",
+    "popen",
+    "Template",
+    "Environment",
+    "config",
+    "os.",
+    "object at 0x",
+)
 
 
 def test_corpus_is_large_enough() -> None:
