@@ -247,11 +247,15 @@ def test_delete_is_disabled_by_default(raw_api, store):
     assert PRIYA in store.leads
 
 
-def test_delete_when_enabled_removes_lead_and_memberships(raw_api, store):
+def test_delete_when_enabled_cascades_to_lists_opportunities_and_tasks(raw_api, store):
+    assert any(o.get("RelatedProspectId") == PRIYA for o in store.opportunities.values())
+    assert any(t.get("RelatedEntityId") == PRIYA for t in store.tasks.values())
     raw_api.control("POST", "settings", {"lead_delete_enabled": True})
     assert raw_api.get(DELETE, leadId=PRIYA).json() == {"Status": "Success"}
     assert PRIYA not in store.leads
     assert all(PRIYA not in members for members in store.list_members.values())
+    assert all(o.get("RelatedProspectId") != PRIYA for o in store.opportunities.values())
+    assert all(t.get("RelatedEntityId") != PRIYA for t in store.tasks.values())
     missing = raw_api.get(DELETE, leadId=PRIYA)
     assert missing.json()["ExceptionMessage"] == "Lead does not exist in the system"
 

@@ -319,11 +319,19 @@ def update_lead(
 
 
 def delete_lead(tenant: Tenant, lead_id: str) -> None:
-    """Remove a lead and its static-list memberships."""
+    """Hard delete (§4.6): the lead, its list memberships, its opportunities and the tasks
+    of the lead or of those opportunities."""
     tenant.leads.pop(lead_id, None)
     for members in tenant.list_members.values():
         if lead_id in members:
             members.remove(lead_id)
+    owned = {lead_id} | {
+        i for i, opp in tenant.opportunities.items() if opp.get("RelatedProspectId") == lead_id
+    }
+    for opportunity_id in owned - {lead_id}:
+        del tenant.opportunities[opportunity_id]
+    for task_id in [i for i, t in tenant.tasks.items() if t.get("RelatedEntityId") in owned]:
+        del tenant.tasks[task_id]
 
 
 # ---- seed --------------------------------------------------------------------------------
