@@ -127,6 +127,10 @@ class Budget:
     max_pages: int = 20
     max_calls: int = 40
 
+    def __post_init__(self) -> None:
+        if self.max_pages < 1 or self.max_calls < 1:
+            raise ConfigurationError("a polling budget needs at least one page and one call")
+
     def exhausted(self, pages: int, calls: int) -> bool:
         return pages >= self.max_pages or calls >= self.max_calls
 
@@ -404,7 +408,7 @@ class PollingEngine:
         budget = budget or self.members_budget
         record = self.store.get_cursor(instance)
         version = record.version if record else 0
-        state = dict(record.value) if record and set(record.value) != {START_KEY} else {}
+        state = dict(record.value) if record and START_KEY not in record.value else {}
         if state and state.get("kind") != "snapshot":
             raise ConfigurationError("this trigger instance's cursor is not a snapshot cursor")
         generation = int(state.get("generation", 0))

@@ -264,10 +264,11 @@ class StateStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def now_iso(self) -> str:
         """The store clock's current time as stored text."""
@@ -290,7 +291,7 @@ class StateStore:
     # -- cursors ------------------------------------------------------------------------------
 
     def get_cursor(self, instance: str) -> CursorRecord | None:
-        """The instance's cursor, or None before its first poll (or after :meth:`reset`)."""
+        """The instance's cursor; None before its first write, value ``{}`` after a reset."""
         return read_cursor(self.connection(), instance)
 
     def put_cursor(
@@ -359,11 +360,13 @@ class StateStore:
         it emits everything from that time on, again. Queued inbox events and the webhook
         subscription are kept.
         """
+        value = {START_KEY: to_iso(since)} if since is not None else {}
         with self.transaction() as conn:
-            for table in ("cursors", "dedupe", "snapshot"):
+            for table in ("dedupe", "snapshot"):
                 conn.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance,))
-            if since is not None:
-                write_cursor(conn, instance, {START_KEY: to_iso(since)}, self.now_iso(), None)
+            # Overwritten, not deleted: the version keeps growing, so a poll that read the
+            # old cursor cannot commit over the reset (its compare-and-set fails).
+            write_cursor(conn, instance, value, self.now_iso(), None)
 
     def prune(self, before: datetime) -> dict[str, int]:
         """Delete dedupe keys recorded, and done inbox events finished, before ``before``.

@@ -225,6 +225,16 @@ class Inbox:
         status = "pending" if retry and item.attempts < self.max_attempts else "failed"
         return status if self._finish(item, status, error) else None
 
+    def renew_claim(self, item: InboxItem) -> bool:
+        """Extend a claim by ``claim_ttl`` (for long runs); False if the claim was lost."""
+        with self.store.transaction() as conn:
+            now = self.store.clock()
+            return conn.execute(
+                "UPDATE inbox SET claimed_until = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'processing' AND claim_token = ?",
+                (to_iso(now + self.claim_ttl), to_iso(now), item.id, item.claim_token),
+            ).rowcount == 1
+
     def release_claims(self, instance: str | None = None) -> int:
         """Return every ``processing`` event to ``pending`` (only when no runner is alive)."""
         with self.store.transaction() as conn:

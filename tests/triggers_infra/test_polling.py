@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from runtime import polling
+from runtime.errors import ConfigurationError
 from runtime.polling import Budget, PollingEngine
 from runtime.state import StateStore, instance_id
 from runtime.webhooks.inbox import Inbox
@@ -139,6 +140,24 @@ def test_a_start_time_emits_from_that_time_on_and_reset_replays(store, clock):
 
     store.reset(INSTANCE)
     assert engine.poll(INSTANCE, source, None, CONFIG).baseline is True
+
+
+def test_a_poll_that_read_the_cursor_before_a_reset_cannot_commit_over_it(store, clock):
+    source = FakeRecords()
+    engine = engine_for(store, clock)
+    engine.poll(INSTANCE, source, None, CONFIG)
+    source.put("a", T0 + timedelta(seconds=1))
+    in_flight = engine.fetch(INSTANCE, source, None, CONFIG)
+    store.reset(INSTANCE, since=T0 - timedelta(days=1))
+    assert in_flight.commit().conflict is True
+    assert store.get_cursor(INSTANCE).value == {"start": "2024-04-30T09:00:00.000000Z"}
+    assert engine.poll(INSTANCE, source, None, CONFIG).emitted == 0  # "a" is in the inbox
+    assert [k.split("@")[0] for k in inbox_keys(store)] == ["a"]
+
+
+def test_a_budget_must_allow_one_page():
+    with pytest.raises(ConfigurationError):
+        Budget(max_pages=0)
 
 
 # -- ordering, ties, bursts, overlap ---------------------------------------------------------

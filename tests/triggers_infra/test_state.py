@@ -107,7 +107,8 @@ def test_reset_forgets_cursor_dedupe_and_snapshot_but_keeps_inbox_and_subscripti
     store.connection().execute("INSERT INTO snapshot VALUES (?, 'm1', 1)", (INSTANCE,))
     store.save_subscription(Subscription(INSTANCE, "wh1", "sekrit"))
     store.reset(INSTANCE)
-    assert store.get_cursor(INSTANCE) is None and not store.seen(INSTANCE, "k1")
+    reset = store.get_cursor(INSTANCE)
+    assert (reset.value, reset.version) == ({}, 2) and not store.seen(INSTANCE, "k1")
     [summary] = store.show()["instances"]
     assert summary["snapshot_members"] == 0 and summary["inbox"] == {"pending": 1}
     assert summary["subscription"]["webhook_id"] == "wh1"
@@ -187,6 +188,19 @@ def test_an_event_whose_claims_keep_expiring_is_failed_after_max_attempts(store,
     assert inbox.claim_next() is None
     [failed] = inbox.items(status="failed")
     assert failed.error == "gave up: the claim expired 3 times without a result"
+
+
+def test_renewing_a_claim_keeps_it_past_the_original_expiry(store, clock):
+    inbox = Inbox(store, claim_ttl=timedelta(minutes=5))
+    inbox.accept(INSTANCE, "long-run", {"a": 1})
+    claimed = inbox.claim_next()
+    clock.advance(minutes=4)
+    assert inbox.renew_claim(claimed)
+    clock.advance(minutes=4)
+    assert inbox.claim_next() is None
+    clock.advance(minutes=2)
+    reclaimed = inbox.claim_next()
+    assert reclaimed.id == claimed.id and not inbox.renew_claim(claimed)
 
 
 def test_release_claims_returns_processing_events_to_pending(store):
