@@ -120,12 +120,12 @@ class AccountMetadata:
             str(t["Name"]) for t in self.task_types()
             if want_category is None or t["Category"] == want_category
         )
-        kind = f" {TASK_CATEGORIES[want_category]}" if want_category is not None else ""
+        kind = TASK_CATEGORIES[want_category] if want_category is not None else None
         if found:
             actual = TASK_CATEGORIES.get(found[0]["Category"], str(found[0]["Category"]))
-            why = f"is a{'n' if actual[0] in 'aeiou' else ''} {actual} type, not a{kind} type"
+            why = f"is {_a(actual)} type, not {_a(kind or 'task')} type"
         else:
-            why = f"is not a{kind} task type of this account"
+            why = f"is not {_a(kind + ' task') if kind else 'a task'} type of this account"
         raise InputValidationError(
             "unknown task type",
             [f"{location}: '{name_or_id}' {why}; valid: {', '.join(choices) or 'none'}"],
@@ -158,6 +158,10 @@ def _task_type(raw: dict[str, Any]) -> dict[str, Any]:
         "Name": raw.get("Name", raw.get("TaskName", raw.get("TaskTypeName"))),
         "Category": _int(raw.get("Category"), None),
     }
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def _category(value: int | str | None, location: str) -> int | None:
