@@ -1,0 +1,620 @@
+"""Static checks of workflow files: every broken mapping is reported with its location."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runtime.errors import WorkflowError
+from runtime.workflow import StaticSchemas, Step, TriggerSpec, check_workflow, load_workflow
+
+Writer = Callable[..., Path]
+
+HEADER = """\
+name: Welcome new leads
+trigger:
+  key: new_lead
+steps:
+"""
+
+
+def problems(write: Writer, schemas: StaticSchemas, steps: str, header: str = HEADER) -> list[str]:
+    return check_workflow(write(header + steps), schemas, name="flow.yaml")
+
+
+# ---------------------------------------------------------------- a valid workflow
+
+
+VALID = """\
+name: Welcome new leads
+description: Find the lead's owner, send a welcome email, then a follow-up task.
+connection: ../connections/prod.yaml
+trigger:
+  key: new_lead
+steps:
+  - id: find
+    action: find_lead
+    input:
+      email: "{{ trigger.EmailAddress }}"
+  - id: welcome
+    action: send_email
+    when: steps.find.found and trigger.EmailAddress
+    input:
+      lead_id: "{{ steps.find.lead.ProspectID }}"
+      subject: "Welcome, {{ trigger.FirstName | default('friend') }}!"
+      body: "Tags: {{ trigger.Tags | join(', ') }}; last {{ steps.find.lead.Activities[0].Type }}"
+      cc: ["owner@example.com", "{{ steps.find.lead.Owner.Name }}"]
+      priority: "{{ steps.find.lead.Activities[0].Score }}"
+  - id: follow_up
+    action: create_task
+    on_error: continue
+    connection: other.yaml
+    input:
+      lead_id: "{{ trigger.ProspectID }}"
+      owner_id: "{{ trigger.Owner.Id }}"
+      due_in_days: 2
+      task:
+        Name: "Call {{ trigger.FirstName }} ({{ steps.welcome.email_id }})"
+  - id: enrich
+    action: update_lead
+    input:
+      lead_id: "{{ trigger.ProspectID }}"
+      fields:
+        Score: "{{ trigger.Score + 10 }}"
+        mx_City: Pune
+        mx_Source: "{{ trigger.Phone }}"
+"""
+
+
+def test_a_valid_workflow_has_no_problems(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert check_workflow(write_workflow(VALID), schemas) == []
+
+
+def test_load_workflow_builds_the_model(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    path = write_workflow(VALID)
+    workflow = load_workflow(path, schemas)
+    assert workflow.name == "Welcome new leads"
+    assert workflow.trigger == TriggerSpec("new_lead", {})
+    assert [s.id for s in workflow.steps] == ["find", "welcome", "follow_up", "enrich"]
+    assert workflow.connection == str((path.parent / "../connections/prod.yaml").resolve())
+    assert workflow.poll_interval is None
+    assert workflow.source == str(path)
+    find, welcome, follow_up, _ = workflow.steps
+    assert find == Step("find", "find_lead", {"email": "{{ trigger.EmailAddress }}"})
+    assert welcome.when == "steps.find.found and trigger.EmailAddress"
+    assert welcome.on_error == "stop"
+    assert follow_up.on_error == "continue"
+    assert follow_up.connection == str(path.parent / "other.yaml")
+    assert follow_up.input["due_in_days"] == 2
+
+
+def test_load_workflow_raises_with_every_problem(
+    write_workflow: Writer, schemas: StaticSchemas
+) -> None:
+    path = write_workflow(
+        HEADER
+        + """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.ProspectId }}"
+"""
+    )
+    with pytest.raises(WorkflowError) as caught:
+        load_workflow(path, schemas)
+    assert caught.value.problems == [
+        f"{path}:welcome.input.lead_id: trigger.ProspectId: unknown field 'ProspectId' in the"
+        " 'new_lead' event (did you mean 'ProspectID'?)",
+        f"{path}:welcome.input.subject: required input is missing",
+    ]
+    assert caught.value.to_dict()["category"] == "workflow"
+
+
+def test_data_can_be_checked_without_a_file(schemas: StaticSchemas) -> None:
+    data = {"name": "x", "trigger": {"key": "new_lead"}, "steps": [{"id": "a", "action": "nope"}]}
+    assert check_workflow(data, schemas, name="inline") == [
+        "inline:a.action: unknown action 'nope'"
+    ]
+    assert load_workflow(
+        {
+            "name": "x",
+            "trigger": {"key": "new_lead"},
+            "steps": [
+                {"id": "a", "action": "find_lead", "input": {"lead_id": "{{ trigger.ProspectID }}"}}
+            ],
+        },
+        schemas,
+    ).steps[0].input == {"lead_id": "{{ trigger.ProspectID }}"}
+
+
+# ---------------------------------------------------------------- the required broken mappings
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        pytest.param(
+            """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.ProspectID }}"
+      subject: "Hi {{ trigger.Owner.Nmae }}"
+""",
+            [
+                "flow.yaml:welcome.input.subject: trigger.Owner.Nmae: unknown field 'Nmae' in "
+                "trigger.Owner (did you mean 'Name'?)"
+            ],
+            id="unknown-field",
+        ),
+        pytest.param(
+            """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ steps.fnd.lead.ProspectID }}"
+      subject: Hello
+""",
+            ["flow.yaml:welcome.input.lead_id: steps.fnd.lead.ProspectID: unknown step 'fnd'"],
+            id="unknown-step",
+        ),
+        pytest.param(
+            """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ steps.find.lead.ProspectID }}"
+      subject: Hello
+  - id: find
+    action: find_lead
+    input:
+      email: "{{ trigger.EmailAddress }}"
+""",
+            [
+                "flow.yaml:welcome.input.lead_id: steps.find.lead.ProspectID: step 'find' runs "
+                "after this step (forward reference)"
+            ],
+            id="forward-reference",
+        ),
+        pytest.param(
+            """\
+  - id: find
+    action: find_lead
+    input:
+      email: "{{ trigger.EmailAddress }}"
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ steps.find.lead }}"
+      subject: Hello
+""",
+            [
+                "flow.yaml:welcome.input.lead_id: steps.find.lead is an object, but this field "
+                "expects a string"
+            ],
+            id="object-into-string-field",
+        ),
+        pytest.param(
+            """\
+  - id: welcome
+    action: send_email
+    input:
+      subject: Hello
+""",
+            ["flow.yaml:welcome.input.lead_id: required input is missing"],
+            id="missing-required-input",
+        ),
+        pytest.param(
+            """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.ProspectID }"
+      subject: "{% if trigger.Score %}VIP"
+""",
+            [
+                "flow.yaml:welcome.input.lead_id: template syntax error: unexpected '}' (line 1)",
+                "flow.yaml:welcome.input.subject: template syntax error: Unexpected end of "
+                "template. Jinja was looking for the following tags: 'elif' or 'else' or "
+                "'endif'. The innermost block that needs to be closed is 'if'. (line 1)",
+            ],
+            id="template-syntax-error",
+        ),
+    ],
+)
+def test_broken_mapping_is_reported_with_its_location(
+    write_workflow: Writer, schemas: StaticSchemas, steps: str, expected: list[str]
+) -> None:
+    assert problems(write_workflow, schemas, steps) == expected
+
+
+# ---------------------------------------------------------------- references
+
+
+def test_self_reference(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.ProspectID }}"
+      subject: "again {{ steps.welcome.email_id }}"
+""",
+    ) == [
+        "flow.yaml:welcome.input.subject: steps.welcome.email_id: step 'welcome' cannot use "
+        "its own output"
+    ]
+
+
+def test_unknown_step_suggests_an_earlier_one(
+    write_workflow: Writer, schemas: StaticSchemas
+) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: find_owner
+    action: find_lead
+    input: {email: "{{ trigger.EmailAddress }}"}
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ steps.find_ownr.lead.ProspectID }}"
+      subject: Hi
+""",
+    ) == [
+        "flow.yaml:welcome.input.lead_id: steps.find_ownr.lead.ProspectID: unknown step "
+        "'find_ownr' (did you mean 'find_owner'?)"
+    ]
+
+
+def test_references_walk_items_allof_and_open_objects(
+    write_workflow: Writer, schemas: StaticSchemas
+) -> None:
+    header = HEADER.replace("key: new_lead", "key: lead_added_to_list\n  config: {list_id: L1}")
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: find
+    action: find_lead
+    input: {lead_id: "{{ trigger.ProspectID }}"}
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.AnyCustomField }}"
+      subject: "{{ steps.find.lead.Activities[0].Type }} {{ steps.find.lead.Activities.0.Tpye }}"
+      body: "{{ steps.find.lead.Tags[0].Name }} {{ steps.find.found.value }}"
+""",
+        header=header,
+    ) == [
+        "flow.yaml:welcome.input.subject: steps.find.lead.Activities[0].Tpye: unknown field "
+        "'Tpye' in steps.find.lead.Activities[0] (did you mean 'Type'?)",
+        "flow.yaml:welcome.input.body: steps.find.lead.Tags[0].Name: steps.find.lead.Tags[0] "
+        "is a string; it has no field 'Name'",
+        "flow.yaml:welcome.input.body: steps.find.found.value: steps.find.found is a boolean; "
+        "it has no field 'value'",
+    ]
+
+
+def test_loop_variables_and_methods_are_not_fields(
+    write_workflow: Writer, schemas: StaticSchemas
+) -> None:
+    assert (
+        problems(
+            write_workflow,
+            schemas,
+            """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.ProspectID.strip() }}"
+      subject: "{% for t in trigger.Tags %}{{ t.upper() }} {{ loop.index }}{% endfor %}"
+      body: "{{ trigger.FirstName.lower() }} {{ trigger.Owner.get('Name') }}"
+""",
+        )
+        == []
+    )
+
+
+def test_object_interpolated_into_text(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.ProspectID }}"
+      subject: "Owner: {{ trigger.Owner }} tags {{ trigger.Tags }} ok {{ trigger.Tags | join }}"
+""",
+    ) == [
+        "flow.yaml:welcome.input.subject: trigger.Owner is an object; it cannot be put into "
+        "text (use '| tojson' or '| join')",
+        "flow.yaml:welcome.input.subject: trigger.Tags is a list; it cannot be put into text "
+        "(use '| tojson' or '| join')",
+    ]
+
+
+def test_unknown_names_and_forbidden_tags(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ inputs.lead_id }}"
+      subject: "{% include 'x.txt' %}"
+      body: "{{ trigger.FirstName | shout }}"
+""",
+    ) == [
+        "flow.yaml:welcome.input.lead_id: not allowed: unknown name 'inputs' (a mapping can "
+        "use: trigger, steps)",
+        "flow.yaml:welcome.input.subject: not allowed: 'include' is not allowed in mappings",
+        "flow.yaml:welcome.input.body: template syntax error: No filter named 'shout'. (line 1)",
+    ]
+
+
+# ---------------------------------------------------------------- types
+
+
+def test_type_mismatches(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: find
+    action: find_lead
+    input: {email: "{{ trigger.EmailAddress }}"}
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.Tags }}"
+      subject: "{{ steps.find.found }}"
+      body: "{{ trigger.Score }}"
+      cc: "{{ trigger.FirstName }}"
+      priority: "{{ trigger.FirstName }}"
+  - id: task
+    action: create_task
+    input:
+      lead_id: "{{ trigger.Tags | join(',') }}"
+      due_in_days: "in {{ trigger.Score }} days"
+      task: "{{ trigger.FirstName }}"
+""",
+    ) == [
+        "flow.yaml:welcome.input.lead_id: trigger.Tags is a list, but this field expects a string",
+        "flow.yaml:welcome.input.subject: steps.find.found is a boolean, but this field "
+        "expects a string",
+        "flow.yaml:welcome.input.body: trigger.Score is an integer, but this field expects a "
+        "string",
+        "flow.yaml:welcome.input.cc: trigger.FirstName is a string, but this field expects a list",
+        "flow.yaml:welcome.input.priority: trigger.FirstName is a string, but this field "
+        "expects an integer",
+        "flow.yaml:task.input.due_in_days: text, but this field expects an integer (a value "
+        "that is one '{{ expression }}' keeps its type)",
+        "flow.yaml:task.input.task: trigger.FirstName is a string, but this field expects an "
+        "object",
+    ]
+
+
+def test_compatible_types_are_not_pedantic(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert (
+        problems(
+            write_workflow,
+            schemas,
+            """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: "{{ trigger.LastName }}"
+      subject: "{{ trigger.Score }} points"
+      body: "{{ trigger.Score | string }}"
+      priority: "{{ trigger.Tags | length }}"
+      cc: "{{ [trigger.FirstName, 'x'] }}"
+  - id: enrich
+    action: update_lead
+    input:
+      lead_id: "{{ trigger.ProspectID if trigger.ProspectID else 'none' }}"
+      fields: "{{ trigger.Owner }}"
+""",
+        )
+        == []
+    )
+
+
+def test_literal_values_are_validated(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: welcome
+    action: send_email
+    input:
+      lead_id: +919876543210
+      subject: [a, b]
+      priority: 9
+      cc: [ok, 5]
+""",
+    ) == [
+        "flow.yaml:welcome.input.lead_id: 919876543210 is not of type 'string' (quote it in "
+        "YAML to keep it text)",
+        "flow.yaml:welcome.input.subject: a list, but this field expects a string",
+        "flow.yaml:welcome.input.priority: 9 is greater than the maximum of 5",
+        "flow.yaml:welcome.input.cc[1]: 5 is not of type 'string' (quote it in YAML to keep "
+        "it text)",
+    ]
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def test_unknown_inputs_and_nested_fields(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: task
+    action: create_task
+    input:
+      lead_id: "{{ trigger.ProspectID }}"
+      owner: "{{ trigger.Owner.Id }}"
+      task:
+        Notes: "{{ trigger.FirstName }}"
+        Nmae: Call
+  - id: enrich
+    action: update_lead
+    input:
+      lead_id: "{{ trigger.ProspectID }}"
+      fields:
+        mx_Anything: "{{ trigger.FirstName }}"
+        Firstname: x
+""",
+    ) == [
+        "flow.yaml:task.input.owner: unknown input 'owner' for action 'create_task' (did you "
+        "mean 'owner_id'?)",
+        "flow.yaml:task.input.task.Nmae: unknown field 'Nmae' (did you mean 'Name'?)",
+        "flow.yaml:task.input.task.Name: required field is missing",
+    ]
+
+
+def test_one_of_required_inputs(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: find
+    action: find_lead
+""",
+    ) == ["flow.yaml:find.input: needs the inputs of one of: email | phone | lead_id"]
+
+
+# ---------------------------------------------------------------- conditions
+
+
+def test_when_is_checked_like_a_template(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: find
+    action: find_lead
+    when: steps.find.found
+    input: {email: "{{ trigger.EmailAddress }}"}
+  - id: welcome
+    action: send_email
+    when: "trigger.Scor > 5 and steps.later.x"
+    input: {lead_id: x, subject: y}
+  - id: later
+    action: send_email
+    when: "{{ trigger.Score }} > 5"
+    input: {lead_id: x, subject: y}
+  - id: broken
+    action: send_email
+    when: "trigger.Score >"
+    input: {lead_id: x, subject: y}
+""",
+    ) == [
+        "flow.yaml:find.when: steps.find.found: step 'find' cannot use its own output",
+        "flow.yaml:welcome.when: trigger.Scor: unknown field 'Scor' in the 'new_lead' event "
+        "(did you mean 'Score'?)",
+        "flow.yaml:welcome.when: steps.later.x: step 'later' runs after this step (forward "
+        "reference)",
+        "flow.yaml:later.when: a condition must be one expression, not text",
+        "flow.yaml:broken.when: template syntax error: unexpected 'end of print statement' "
+        "(line 1)",
+    ]
+
+
+# ---------------------------------------------------------------- keys, trigger, file
+
+
+def test_unknown_keys_suggest(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    header = HEADER.replace("new_lead", "new_leads")
+    assert problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: welcome
+    action: send_emails
+    input: {lead_id: "{{ trigger.Whatever }}", subject: hi}
+""",
+        header=header,
+    ) == [
+        "flow.yaml:trigger.key: unknown trigger 'new_leads' (did you mean 'new_lead'?)",
+        "flow.yaml:welcome.action: unknown action 'send_emails' (did you mean 'send_email'?)",
+    ]
+
+
+def test_trigger_config_and_poll_interval(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    polling = HEADER.replace(
+        "key: new_lead",
+        "key: lead_added_to_list\n  config: {list_id: '{{ x }}', lst: 1}\npoll_interval: 60",
+    )
+    steps = "  - {id: a, action: find_lead, input: {lead_id: '{{ trigger.ListId }}'}}\n"
+    assert problems(write_workflow, schemas, steps, header=polling) == [
+        "flow.yaml:trigger.config.list_id: trigger config takes plain values, not templates",
+        "flow.yaml:trigger.config.lst: unknown field (did you mean 'list_id'?)",
+    ]
+    missing = HEADER.replace("key: new_lead", "key: lead_added_to_list")
+    assert problems(write_workflow, schemas, steps, header=missing) == [
+        "flow.yaml:trigger.config.list_id: required field is missing"
+    ]
+    instant = HEADER + "  - {id: a, action: find_lead, input: {email: x}}\npoll_interval: 60\n"
+    assert check_workflow(write_workflow(instant), schemas, name="flow.yaml") == [
+        "flow.yaml:poll_interval: trigger 'new_lead' is instant (webhook); poll_interval is "
+        "for polling triggers"
+    ]
+
+
+def test_every_problem_is_reported_together(write_workflow: Writer, schemas: StaticSchemas) -> None:
+    found = problems(
+        write_workflow,
+        schemas,
+        """\
+  - id: welcome
+    action: send_email
+    on_eror: stop
+    input:
+      lead_id: "{{ steps.nope.id }}"
+      subject: "{{ trigger.Owner }}"
+  - id: welcome
+    action: create_task
+    input: {lead_id: "{{ trigger.ProspectID }", task: {Name: x}}
+""",
+    )
+    assert found == [
+        "flow.yaml:welcome.on_eror: unknown field (did you mean 'on_error'?)",
+        "flow.yaml:welcome.input.lead_id: steps.nope.id: unknown step 'nope'",
+        "flow.yaml:welcome.input.subject: trigger.Owner is an object, but this field expects "
+        "a string",
+        "flow.yaml:steps[1].id: duplicate step id 'welcome' (also steps[0])",
+        "flow.yaml:welcome.input.lead_id: template syntax error: unexpected '}' (line 1)",
+    ]
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path, schemas: StaticSchemas) -> None:
+    missing = tmp_path / "missing.yaml"
+    assert check_workflow(missing, schemas) == [
+        f"{missing}: cannot read workflow file {missing}: No such file or directory"
+    ]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps: [\n", encoding="utf-8")
+    [problem] = check_workflow(bad, schemas)
+    assert problem.startswith(f"{bad}:line 3: invalid YAML: ")
+    duplicate = tmp_path / "dup.yaml"
+    duplicate.write_text("name: x\nname: y\n", encoding="utf-8")
+    assert check_workflow(duplicate, schemas) == [
+        f"{duplicate}:line 2: invalid YAML: duplicate key 'name'"
+    ]
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n", encoding="utf-8")
+    assert check_workflow(listing, schemas, name="list.yaml") == [
+        "list.yaml: a workflow must be a YAML mapping, not array"
+    ]
+    with pytest.raises(WorkflowError, match="invalid YAML: duplicate key 'name'"):
+        load_workflow(duplicate, schemas)
