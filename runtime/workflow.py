@@ -6,7 +6,7 @@ inputs). All problems are reported together, each formatted ``file:location: mes
 the location is ``trigger.key``, ``<step_id>.input.<field>``, ``<step_id>.when`` ...
 
 The checks read operation schemas through the small :class:`OperationSchemas` protocol, so they
-work with the real manifest (:func:`manifest_schemas`) or with hand-written schemas
+work with the real manifest (:class:`ManifestSchemas`) or with hand-written schemas
 (:class:`StaticSchemas`).
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 import yaml
 
-from runtime.errors import WorkflowError
+from runtime.errors import ConnectorError, WorkflowError
 from runtime.workflow_checks import run_checks, workflow_schema
 
 OperationKind = Literal["action", "trigger"]
@@ -74,6 +74,54 @@ class StaticSchemas:
 
     def trigger_kind(self, key: str) -> str | None:
         return self.triggers.get(key, {}).get("kind")
+
+
+class ManifestSchemas:
+    """:class:`OperationSchemas` over a loaded ``runtime.manifest.Manifest``.
+
+    Uses ``manifest.actions`` / ``manifest.triggers`` (``Operation.key``, ``.kind``,
+    ``.input_schema_path``, ``.output_schema_path``, ``.resolved_input_schema()``,
+    ``.resolved_output_schema()``) and ``manifest.schemas.has(path)``. A schema that is
+    missing or cannot be resolved counts as absent: the manifest checks report it.
+    """
+
+    def __init__(self, manifest: Any) -> None:
+        self.manifest = manifest
+        self._resolved: dict[tuple[str, str, str], Mapping[str, Any] | None] = {}
+
+    def _operation(self, kind: OperationKind, key: str) -> Any:
+        operations = self.manifest.actions if kind == "action" else self.manifest.triggers
+        return next((op for op in operations if op.key == key), None)
+
+    def _schema(self, kind: OperationKind, key: str, which: str) -> Mapping[str, Any] | None:
+        cache_key = (kind, key, which)
+        if cache_key not in self._resolved:
+            self._resolved[cache_key] = self._resolve(self._operation(kind, key), which)
+        return self._resolved[cache_key]
+
+    def _resolve(self, operation: Any, which: str) -> Mapping[str, Any] | None:
+        if operation is None or not self.manifest.schemas.has(
+            getattr(operation, f"{which}_schema_path")
+        ):
+            return None
+        try:
+            return getattr(operation, f"resolved_{which}_schema")()
+        except ConnectorError:
+            return None
+
+    def keys(self, kind: OperationKind) -> Collection[str]:
+        operations = self.manifest.actions if kind == "action" else self.manifest.triggers
+        return tuple(op.key for op in operations)
+
+    def input_schema(self, kind: OperationKind, key: str) -> Mapping[str, Any] | None:
+        return self._schema(kind, key, "input")
+
+    def output_schema(self, kind: OperationKind, key: str) -> Mapping[str, Any] | None:
+        return self._schema(kind, key, "output")
+
+    def trigger_kind(self, key: str) -> str | None:
+        operation = self._operation("trigger", key)
+        return operation.kind if operation is not None else None
 
 
 @dataclass(frozen=True)
@@ -212,6 +260,7 @@ def _build(data: Mapping[str, Any], label: str, base: Path | None) -> Workflow:
 
 
 __all__ = [
+    "ManifestSchemas",
     "OperationKind",
     "OperationSchemas",
     "StaticSchemas",

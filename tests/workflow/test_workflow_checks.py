@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from runtime.errors import WorkflowError
-from runtime.workflow import StaticSchemas, Step, TriggerSpec, check_workflow, load_workflow
+from runtime.workflow import (
+    ManifestSchemas,
+    StaticSchemas,
+    Step,
+    TriggerSpec,
+    check_workflow,
+    load_workflow,
+)
 
 Writer = Callable[..., Path]
 
@@ -618,3 +628,84 @@ def test_unreadable_and_invalid_files(tmp_path: Path, schemas: StaticSchemas) ->
     ]
     with pytest.raises(WorkflowError, match="invalid YAML: duplicate key 'name'"):
         load_workflow(duplicate, schemas)
+
+
+# ---------------------------------------------------------------- the real manifest
+
+
+def _schema_file(root: Path, relpath: str, schema: dict[str, Any]) -> None:
+    from runtime.schemas import schema_id
+
+    path = root / relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"$id": schema_id(relpath), **schema}), encoding="utf-8")
+
+
+def test_manifest_adapter_reads_resolved_schemas(tmp_path: Path) -> None:
+    manifest_module = pytest.importorskip("runtime.manifest")
+    schemas_module = pytest.importorskip("runtime.schemas")
+    root = tmp_path / "schemas"
+    owner = {"type": "object", "properties": {"Id": {"type": "string"}}}
+    _schema_file(
+        root,
+        "common/lead.json",
+        {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {"ProspectID": {"type": "string"}, "Owner": {"$ref": "#/$defs/owner"}},
+            "$defs": {"owner": owner},
+        },
+    )
+    _schema_file(root, "triggers/new_lead.config.json", {"type": "object"})
+    _schema_file(root, "triggers/new_lead.output.json", {"$ref": "../common/lead.json"})
+    _schema_file(
+        root,
+        "actions/send_email.input.json",
+        {
+            "type": "object",
+            "properties": {"lead_id": {"type": "string"}},
+            "required": ["lead_id"],
+            "additionalProperties": False,
+        },
+    )
+    _schema_file(root, "actions/send_email.output.json", {"type": "object"})
+    store = schemas_module.SchemaStore(root)
+    assert store.problems == []
+
+    def operation(key: str, kind: str) -> Any:
+        return manifest_module.Operation(
+            key=key,
+            kind=kind,
+            display_name=key.title(),
+            group="Leads",
+            description="test",
+            endpoint="POST LeadManagement.svc/Lead.Create",
+            handler_name=f"operations.{key}",
+            sample_input={},
+            sample_output={},
+            schemas=store,
+        )
+
+    manifest = SimpleNamespace(
+        actions=(operation("send_email", "action"),),
+        triggers=(operation("new_lead", "instant"),),
+        schemas=store,
+    )
+    adapter = ManifestSchemas(manifest)
+    assert adapter.keys("action") == ("send_email",)
+    assert adapter.trigger_kind("new_lead") == "instant"
+    assert adapter.output_schema("action", "missing") is None
+    data = {
+        "name": "x",
+        "trigger": {"key": "new_lead"},
+        "steps": [
+            {"id": "a", "action": "send_email", "input": {"lead_id": "{{ trigger.Owner.Id }}"}},
+            {"id": "b", "action": "send_email", "input": {"lead_id": "{{ trigger.Owner.Idd }}"}},
+            {"id": "c", "action": "send_email", "input": {"lead_id": "{{ trigger.Owner }}"}},
+        ],
+    }
+    assert check_workflow(data, adapter, name="w.yaml") == [
+        "w.yaml:b.input.lead_id: trigger.Owner.Idd: unknown field 'Idd' in trigger.Owner "
+        "(did you mean 'Id'?)",
+        "w.yaml:c.input.lead_id: trigger.Owner is an object, but this field expects a string",
+    ]
