@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConnectorError
-from . import sandbox_cmd
+from . import auth_cmd, fields_cmd, invoke_cmd, sandbox_cmd, validate_cmd
 
-COMMAND_MODULES = (sandbox_cmd,)
+COMMAND_MODULES = (sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd)
 
 
 class UsageError(Exception):
@@ -45,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
-    logging.basicConfig(level=str(args.log_level).upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=str(args.log_level).upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(args.func(args) or 0)
     except UsageError as problem:

@@ -1,0 +1,50 @@
+"""``lsq fields lead``: list the account's lead fields (schema name, display name, type, kind).
+
+Workflows and action inputs name lead fields by schema name (``mx_City``), not display name;
+this command shows which names an account has. Custom fields are those starting with ``mx_``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import add_connection_option, add_json_option, open_client, print_json
+
+COLUMNS = (("schema_name", "SCHEMA NAME"), ("display_name", "DISPLAY NAME"), ("type", "TYPE"),
+           ("kind", "KIND"))
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("fields", help="list an account's fields")
+    records = parser.add_subparsers(dest="record", metavar="RECORD", parser_class=type(parser))
+    records.required = True
+    lead = records.add_parser("lead", help="lead fields: schema name, display name, type, kind")
+    add_json_option(lead)
+    add_connection_option(lead)
+    lead.set_defaults(func=run_lead)
+
+
+def run_lead(args: argparse.Namespace) -> int:
+    with open_client(args) as client:
+        fields = [_field(raw) for raw in client.metadata.lead_fields()]
+    if args.json:
+        print_json(fields, compact=True)
+        return 0
+    rows = [[title for _, title in COLUMNS]]
+    rows += [[str(field[name] or "") for name, _ in COLUMNS] for field in fields]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    return 0
+
+
+def _field(raw: dict[str, Any]) -> dict[str, Any]:
+    name = str(raw.get("SchemaName") or "")
+    return {
+        "schema_name": name,
+        "display_name": raw.get("DisplayName"),
+        "type": raw.get("DataType"),
+        "kind": "custom" if name.startswith("mx_") else "standard",
+    }

@@ -1,0 +1,378 @@
+"""Load ``connector.yaml`` into a :class:`Manifest` of :class:`Operation` objects.
+
+Validation has two stages (the format is documented in ``schemas/_meta/connector.schema.json``):
+
+1. the meta-schema (:func:`read_manifest` stops here and raises ``ManifestError``);
+2. the checks in :mod:`runtime.manifest_checks` (schema files, ``$ref``, handlers, samples,
+   dedupe keys), which :func:`load_manifest` runs and :func:`check_manifest` reports.
+
+Every problem is one ``"location: message"`` string; locations name operations by key
+(``actions.create_lead.handler``, ``triggers.new_lead.sample_output.ProspectID``).
+
+The connector root is the folder holding ``connector.yaml``, ``schemas/``, ``operations/`` and
+``triggers/``: a parameter, else ``$LSQ_CONNECTOR_ROOT``, else the parent of this package.
+Handlers are imported only when asked for (:meth:`Operation.handler`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.util
+import os
+import sys
+import types
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigurationError, ManifestError
+from .schemas import SchemaStore, explain
+
+MANIFEST_FILE = "connector.yaml"
+META_SCHEMA = "_meta/connector.schema.json"
+ROOT_ENV = "LSQ_CONNECTOR_ROOT"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Role:
+    """What differs between actions and triggers: section, handler package, input schema."""
+
+    section: str   # manifest section and schemas/ folder
+    package: str   # handler package
+    input_suffix: str  # schemas/<section>/<key>.<input_suffix>.json
+
+
+ROLES = {
+    "action": Role("actions", "operations", "input"),
+    "trigger": Role("triggers", "triggers", "config"),
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One action or trigger as declared in the manifest."""
+
+    key: str
+    kind: str  # "action", or a trigger's "polling" / "instant"
+    display_name: str
+    group: str
+    description: str
+    endpoint: str
+    handler_name: str  # "operations.create_lead" / "triggers.new_lead"
+    sample_input: Mapping[str, Any]
+    sample_output: Mapping[str, Any]
+    dedupe_key: tuple[str, ...] = ()  # triggers only
+    root: Path = field(default=PACKAGE_ROOT, repr=False)
+    schemas: SchemaStore | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def role(self) -> str:
+        """``"action"`` or ``"trigger"``."""
+        return "action" if self.kind == "action" else "trigger"
+
+    @property
+    def is_trigger(self) -> bool:
+        return self.role == "trigger"
+
+    @property
+    def location(self) -> str:
+        """Where problems about this operation are reported: ``actions.create_lead``."""
+        return f"{ROLES[self.role].section}.{self.key}"
+
+    @property
+    def input_schema_path(self) -> str:
+        """``actions/<key>.input.json`` or ``triggers/<key>.config.json`` (under ``schemas/``)."""
+        role = ROLES[self.role]
+        return f"{role.section}/{self.key}.{role.input_suffix}.json"
+
+    @property
+    def output_schema_path(self) -> str:
+        """``actions/<key>.output.json`` or ``triggers/<key>.output.json`` (one event)."""
+        return f"{ROLES[self.role].section}/{self.key}.output.json"
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        return self._store().get(self.input_schema_path)
+
+    @property
+    def output_schema(self) -> dict[str, Any]:
+        return self._store().get(self.output_schema_path)
+
+    def resolved_input_schema(self) -> dict[str, Any]:
+        """The input (config) schema with every ``$ref`` inlined, for walking."""
+        return self._store().resolve(self.input_schema_path)
+
+    def resolved_output_schema(self) -> dict[str, Any]:
+        """The output (event) schema with every ``$ref`` inlined, for walking."""
+        return self._store().resolve(self.output_schema_path)
+
+    def input_problems(self, inputs: Any) -> list[str]:
+        """How ``inputs`` fails the input/config schema: ``"<json path>: <message>"`` lines."""
+        return self._store().errors(self.input_schema_path, inputs)
+
+    def output_problems(self, output: Any) -> list[str]:
+        """How ``output`` fails the output (event) schema."""
+        return self._store().errors(self.output_schema_path, output)
+
+    def handler_module(self) -> types.ModuleType:
+        """The handler module, imported now (ManifestError if it is missing or fails)."""
+        return import_handler(self.root, self.handler_name)
+
+    def handler(self) -> Callable[..., Any]:
+        """An action's ``run(client, inputs)`` function."""
+        run = getattr(self.handler_module(), "run", None)
+        if not callable(run):
+            raise ManifestError(f"{self.location}: {self.handler_name} has no run() function")
+        return run
+
+    def _store(self) -> SchemaStore:
+        if self.schemas is None:
+            raise ManifestError(f"{self.location}: operation built without a schema store")
+        return self.schemas
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The connector: metadata, connection, actions and triggers (in manifest order)."""
+
+    root: Path
+    name: str
+    display_name: str
+    version: str
+    description: str
+    docs_url: str
+    connection: Mapping[str, Any]
+    actions: tuple[Operation, ...]
+    triggers: tuple[Operation, ...]
+    schemas: SchemaStore = field(repr=False, compare=False)
+
+    @property
+    def path(self) -> Path:
+        return self.root / MANIFEST_FILE
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        """Actions then triggers."""
+        return self.actions + self.triggers
+
+    @property
+    def secret_fields(self) -> tuple[str, ...]:
+        """Connection fields marked ``secret: true`` (never logged or printed)."""
+        fields = self.connection.get("fields", {})
+        return tuple(name for name, spec in fields.items() if spec.get("secret"))
+
+    def action(self, key: str) -> Operation:
+        """The action ``key``; ConfigurationError with a "did you mean" for unknown keys."""
+        return _find(self.actions, key, "action")
+
+    def trigger(self, key: str) -> Operation:
+        """The trigger ``key``; ConfigurationError with a "did you mean" for unknown keys."""
+        return _find(self.triggers, key, "trigger")
+
+
+@dataclass(frozen=True)
+class ManifestReport:
+    """The outcome of both validation stages (``lsq validate``)."""
+
+    actions: tuple[str, ...]
+    triggers: tuple[str, ...]
+    problems: tuple[str, ...]
+    manifest: Manifest | None = field(default=None, repr=False)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def connector_root(
+    root: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The connector root: ``root``, else ``$LSQ_CONNECTOR_ROOT``, else this checkout."""
+    chosen = root or (os.environ if environ is None else environ).get(ROOT_ENV)
+    return Path(chosen).resolve() if chosen else PACKAGE_ROOT
+
+
+def read_manifest(root: str | Path | None = None) -> Manifest:
+    """Read ``connector.yaml`` and check it against the meta-schema only (stage one)."""
+    base = connector_root(root)
+    data = _read_yaml(base / MANIFEST_FILE)
+    store = SchemaStore(base / "schemas")
+    problems = _meta_problems(data, store)
+    if problems:
+        raise ManifestError(f"{MANIFEST_FILE} is invalid", problems)
+    return _build(base, data, store)
+
+
+def load_manifest(root: str | Path | None = None) -> Manifest:
+    """Read ``connector.yaml`` and run both validation stages; ManifestError lists every problem."""
+    report = check_manifest(root)
+    if report.manifest is None or not report.valid:
+        raise ManifestError(f"{MANIFEST_FILE} is invalid", report.problems)
+    return report.manifest
+
+
+def check_manifest(root: str | Path | None = None) -> ManifestReport:
+    """Both validation stages, reported rather than raised (stage two runs if stage one passes)."""
+    from .manifest_checks import run_checks  # the checks use Operation: imported late
+
+    base = connector_root(root)
+    try:
+        data = _read_yaml(base / MANIFEST_FILE)
+    except ManifestError as problem:
+        return ManifestReport((), (), tuple(problem.problems or [problem.message]))
+    actions, triggers = _declared_keys(data, "actions"), _declared_keys(data, "triggers")
+    store = SchemaStore(base / "schemas")
+    problems = _meta_problems(data, store)
+    if problems:
+        return ManifestReport(actions, triggers, tuple(problems))
+    manifest = _build(base, data, store)
+    return ManifestReport(actions, triggers, tuple(run_checks(manifest)), manifest)
+
+
+def import_handler(root: Path, dotted: str) -> types.ModuleType:
+    """Import handler module ``dotted`` (``operations.create_lead``) from the connector ``root``.
+
+    The root's own modules are imported under their real names; a manifest elsewhere (tests,
+    ``LSQ_CONNECTOR_ROOT``) is imported under a private alias package so that it never
+    shadows or is shadowed by this checkout's ``operations``/``triggers`` packages.
+    """
+    relpath = Path(*dotted.split(".")).with_suffix(".py")
+    if not (root / relpath).is_file():
+        raise ManifestError(f"handler {dotted}: no module file {relpath.as_posix()}")
+    name = dotted if root == PACKAGE_ROOT else f"{_alias_package(root)}.{dotted}"
+    if root == PACKAGE_ROOT and str(root) not in sys.path:
+        sys.path.append(str(root))  # operations/ and triggers/ sit beside runtime/
+    try:
+        module = importlib.import_module(name)
+    except Exception as problem:  # any import-time failure is a manifest problem
+        raise ManifestError(
+            f"handler {dotted} cannot be imported: {type(problem).__name__}: {problem}"
+        ) from problem
+    found = Path(module.__file__ or "").resolve()
+    if found != (root / relpath).resolve():
+        raise ManifestError(f"handler {dotted}: imported {found}, not {root / relpath}")
+    return module
+
+
+def suggest(key: str, known: Sequence[str]) -> str | None:
+    """The closest known key to a mistyped one, if any is close."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _find(operations: Sequence[Operation], key: str, role: str) -> Operation:
+    for operation in operations:
+        if operation.key == key:
+            return operation
+    known = [operation.key for operation in operations]
+    if not known:
+        raise ConfigurationError(f"unknown {role} {key!r}: the manifest declares no {role}s yet")
+    guess = suggest(key, known)
+    hint = f"did you mean {guess!r}?" if guess else f"known {role}s: {', '.join(known)}"
+    raise ConfigurationError(f"unknown {role} {key!r}", hint=hint)
+
+
+class _StringDates(yaml.SafeLoader):
+    """SafeLoader that keeps dates as strings (samples hold LeadSquared date strings)."""
+
+
+_StringDates.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"{MANIFEST_FILE}: not found in {path.parent}") from None
+    except (OSError, UnicodeDecodeError) as problem:
+        raise ManifestError(f"{MANIFEST_FILE}: cannot be read: {problem}") from None
+    try:
+        return yaml.load(text, Loader=_StringDates)  # a SafeLoader subclass
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        where = f"{MANIFEST_FILE}:{mark.line + 1}:{mark.column + 1}" if mark else MANIFEST_FILE
+        reason = getattr(problem, "problem", None) or str(problem)
+        raise ManifestError(f"{where}: not valid YAML: {reason}", [f"{where}: {reason}"]) from None
+
+
+def _meta_problems(data: Any, store: SchemaStore) -> list[str]:
+    if not store.has(META_SCHEMA):
+        return [f"schemas/{META_SCHEMA}: missing or invalid", *store.problems]
+    problems = []
+    for error in store.validator(META_SCHEMA).iter_errors(data):
+        problems.append(f"{_location(data, list(error.absolute_path))}: {explain(error)}")
+    return sorted(problems)
+
+
+def _location(data: Any, path: list[Any]) -> str:
+    """``actions.create_lead.display_name`` for the meta-schema path actions/0/display_name."""
+    parts: list[str] = []
+    node = data
+    for step in path:
+        keyed = isinstance(step, int) and isinstance(node, list) and len(parts) == 1
+        key = node[step].get("key") if keyed and isinstance(node[step], dict) else None
+        if isinstance(key, str) and key:
+            parts.append(f".{key}")
+        else:
+            parts.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+        node = node[step]
+    return "".join(parts).lstrip(".") or MANIFEST_FILE
+
+
+def _declared_keys(data: Any, section: str) -> tuple[str, ...]:
+    entries = data.get(section) if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return ()
+    return tuple(e["key"] for e in entries if isinstance(e, dict) and isinstance(e.get("key"), str))
+
+
+def _build(root: Path, data: Mapping[str, Any], store: SchemaStore) -> Manifest:
+    def operation(entry: Mapping[str, Any], role: str) -> Operation:
+        dedupe = entry.get("dedupe_key", ())
+        return Operation(
+            key=entry["key"],
+            kind=entry.get("kind", "action") if role == "trigger" else "action",
+            display_name=entry["display_name"],
+            group=entry["group"],
+            description=entry["description"],
+            endpoint=entry["endpoint"],
+            handler_name=entry["handler"],
+            sample_input=entry["sample_input"],
+            sample_output=entry["sample_output"],
+            dedupe_key=(dedupe,) if isinstance(dedupe, str) else tuple(dedupe),
+            root=root,
+            schemas=store,
+        )
+
+    return Manifest(
+        root=root,
+        name=data["name"],
+        display_name=data["display_name"],
+        version=data["version"],
+        description=data["description"],
+        docs_url=data["docs_url"],
+        connection=data["connection"],
+        actions=tuple(operation(entry, "action") for entry in data["actions"]),
+        triggers=tuple(operation(entry, "trigger") for entry in data["triggers"]),
+        schemas=store,
+    )
+
+
+def _alias_package(root: Path) -> str:
+    """A private top-level package whose ``__path__`` is ``root`` (registered once per root)."""
+    alias = "_lsq_connector_" + hashlib.sha1(str(root).encode()).hexdigest()[:10]
+    if alias not in sys.modules:
+        package = types.ModuleType(alias)
+        package.__path__ = [str(root)]
+        sys.modules[alias] = package
+        importlib.invalidate_caches()
+    return alias
