@@ -16,16 +16,20 @@ Rules:
 * Numbers, booleans and ``null`` pass through; dicts and lists are rendered recursively.
 * An undefined value raises :class:`MappingError` naming the location (``StrictUndefined``);
   nothing is ever rendered silently blank.
-* Only ``trigger`` and ``steps`` (plus names the template binds itself: ``{% set %}``,
+* Only ``trigger`` and ``steps`` (plus names the template binds itself: ``{% set x = ... %}``,
   ``{% for %}`` targets, ``loop``) may be used. There are no globals (no ``range``, ``dict``,
-  ``lipsum``, ``cycler``, ``joiner``, ``namespace``); ``self``, ``include``, ``import`` and
-  ``extends`` are refused.
+  ``lipsum``, ``cycler``, ``joiner``, ``namespace``). ``self``, ``include``, ``import``,
+  ``extends``, ``macro``, ``call``, block ``set`` and ``filter`` blocks and recursive loops are
+  refused. Statements ``if``, ``for``, ``set`` and ``with`` remain.
 * Attribute access on data: ``x.name`` on an object always means the key ``name`` (so a field
   called ``items`` is the field, not ``dict.items``). Besides keys, only the methods in
   :data:`SAFE_METHODS` may be used; internals (``__class__``, ``mro``, ``format`` ...) are
   refused by the sandbox.
-* ``*`` and ``**`` are bounded (no ``'a' * 10**9``, no ``10**10**10``), ``%`` string formatting
-  is refused, and rendered output is limited to :data:`MAX_OUTPUT_CHARS` characters.
+* Resources are bounded: every string or list a template builds (``*``, ``+``, ``~``, ``join``,
+  ``replace``, ``tojson``) and the rendered output stay under :data:`MAX_OUTPUT_CHARS`; ``**``
+  stays under :data:`MAX_POWER_BITS`; ``{% for %}`` loops run at most
+  :data:`MAX_LOOP_ITERATIONS` times per value; ``%`` string formatting is refused.
+* A string is a template when it contains ``{{`` or ``{%``; other strings are used as written.
 
 Filters (everything else is unknown and a template using it does not compile):
 
@@ -346,7 +350,7 @@ class ParsedTemplate:
 
 def is_template(value: Any) -> bool:
     """Whether a mapping value is a string that contains Jinja syntax."""
-    return isinstance(value, str) and any(mark in value for mark in ("{{", "{%", "{#"))
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -370,6 +374,33 @@ def parse_template(source: str) -> ParsedTemplate:
     return ParsedTemplate(
         source, ast, template, native[1] if native else None, native[0] if native else None
     )
+
+
+def template_problems(value: Any, *, location: str) -> list[str]:
+    """``location: message`` for every template in ``value`` (recursively) that does not compile.
+
+    For checks that only need "do these templates parse" (the manifest's stage-2 checks);
+    workflow files get the full reference and type checks of :mod:`runtime.workflow_checks`.
+    """
+    if isinstance(value, Mapping):
+        return [
+            problem
+            for key, item in value.items()
+            for problem in template_problems(item, location=f"{location}.{key}")
+        ]
+    if isinstance(value, (list, tuple)):
+        return [
+            problem
+            for index, item in enumerate(value)
+            for problem in template_problems(item, location=f"{location}[{index}]")
+        ]
+    if not is_template(value):
+        return []
+    try:
+        parse_template(value)
+    except (TemplateError, SecurityError) as exc:
+        return [f"{location}: {describe_template_error(exc)}"]
+    return []
 
 
 def _native_expression(stripped: str) -> tuple[str, nodes.Expr] | None:
@@ -624,4 +655,5 @@ __all__ = [
     "render_mapping",
     "render_string",
     "render_value",
+    "template_problems",
 ]

@@ -20,6 +20,7 @@ from runtime.templating import (
     render_mapping,
     render_string,
     render_value,
+    template_problems,
 )
 
 EVENT = {
@@ -106,6 +107,15 @@ def test_non_string_values_render_recursively() -> None:
 
 def test_plain_strings_are_returned_unchanged() -> None:
     assert render("just text with { braces }") == "just text with { braces }"
+    assert render("Order {#123} shipped") == "Order {#123} shipped"
+
+
+def test_template_problems_lists_every_template_that_does_not_compile() -> None:
+    value = {"a": "{{ trigger.x }}", "b": ["ok", "{{ trigger. }}"], "c": {"d": "{{ range(3) }}"}}
+    assert template_problems(value, location="sample") == [
+        "sample.b[1]: template syntax error: expected name or number (line 1)",
+        "sample.c.d: not allowed: unknown name 'range' (a mapping can use: trigger, steps)",
+    ]
 
 
 # ---------------------------------------------------------------- text
