@@ -13,7 +13,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -28,6 +28,7 @@ from .routing import Reply, Route
 from .seed import default_seed, load_seed
 from .services import collect_routes
 from .state import KeyPair, SandboxState
+from .webhook_delivery import DEFAULT_RETRY_DELAYS, WebhookEmitter
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class SandboxApp:
         bulk_rate_limit: int = 1,
         rate_limit_status: int = 429,
         faults: FaultPlan | None = None,
+        webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     ) -> None:
         self.seed = seed if seed is not None else default_seed()
         self.state = SandboxState()
@@ -64,6 +66,8 @@ class SandboxApp:
         self.routes: dict[str, Route] = collect_routes()
         self.rate_limiter = RateLimiter(rate_limit, bulk_rate_limit, status=rate_limit_status)
         self.faults = FaultInjector(faults)
+        # Each app delivers its own webhooks from its own worker thread.
+        self.webhook_delivery = WebhookEmitter(self.state, retry_delays=webhook_retry_delays)
 
     def reset(self, seed: dict[str, Any] | None = None) -> None:
         """Reload ``seed`` (or the current one): records, logs, limits and clock start over."""
@@ -74,6 +78,11 @@ class SandboxApp:
             self.state.request_log.clear()
             self.state.clock.reset()
         self.rate_limiter.reset()
+        self.webhook_delivery.clear()
+
+    def close(self) -> None:
+        """Stop background work (the webhook delivery worker)."""
+        self.webhook_delivery.close()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)

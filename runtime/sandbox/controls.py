@@ -14,6 +14,8 @@ These are not part of LeadSquared's API and need no keys; the sandbox binds to l
 | POST /_sandbox/faults            | {"spec": "500=0.1,drop=0.05,seed=1"} | set fault injection ("" turns it off) |
 | GET  /_sandbox/faults            |                                      | the plan and the faults drawn so far |
 | POST /_sandbox/settings          | {"tenant": ORG, "lead_delete_enabled": true, ...} | change tenant settings |
+| GET  /_sandbox/webhook-deliveries | ?tenant=ORG       | webhook deliveries done, pending count |
+| POST /_sandbox/webhooks/flush    | {"timeout": s}      | wait until no delivery is pending |
 """
 
 from __future__ import annotations
@@ -32,11 +34,14 @@ if TYPE_CHECKING:
 
 Control = Callable[["SandboxApp", Request, Any], Any]
 CONTROLS: dict[tuple[str, str], Control] = {}
+UNLOCKED: set[Control] = set()  # controls that wait on background work run without state.lock
 
 
-def control(method: str, path: str) -> Callable[[Control], Control]:
+def control(method: str, path: str, *, locked: bool = True) -> Callable[[Control], Control]:
     def register(func: Control) -> Control:
         CONTROLS[(method, path)] = func
+        if not locked:
+            UNLOCKED.add(func)
         return func
 
     return register
@@ -50,6 +55,8 @@ def handle(app: SandboxApp, request: Request) -> Response:
     try:
         raw = request.get_data(cache=True)
         body = json.loads(raw) if raw.strip() else None
+        if func in UNLOCKED:
+            return _json(func(app, request, body), 200)
         with app.state.lock:
             return _json(func(app, request, body), 200)
     except (ValueError, TypeError, KeyError) as problem:
@@ -133,3 +140,15 @@ def settings(app: SandboxApp, request: Request, body: Any) -> Any:
     tenant = app.state.tenants[str(body.pop("tenant", next(iter(app.state.tenants))))]
     tenant.settings.update(body)
     return {"tenant": tenant.org_id, "settings": tenant.settings}
+
+
+@control("GET", "/_sandbox/webhook-deliveries")
+def webhook_deliveries(app: SandboxApp, request: Request, body: Any) -> Any:
+    return {"deliveries": _tenant(app, request).webhook_deliveries,
+            "pending": app.webhook_delivery.pending}
+
+
+@control("POST", "/_sandbox/webhooks/flush", locked=False)
+def flush_webhooks(app: SandboxApp, request: Request, body: Any) -> Any:
+    done = app.webhook_delivery.flush(float((body or {}).get("timeout", 10)))
+    return {"ok": done, "pending": app.webhook_delivery.pending}

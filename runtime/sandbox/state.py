@@ -56,6 +56,7 @@ class Tenant:
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)
     list_members: dict[str, list[str]] = field(default_factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_deliveries: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     email_templates: dict[str, dict[str, Any]] = field(default_factory=dict)  # by name
     email_categories: list[str] = field(default_factory=list)

@@ -21,12 +21,14 @@ from . import (
     opportunities,
     tasks,
     users,
+    webhooks,
 )
 
 # Seeding runs in this order: lead_metadata must come before leads.
 SERVICE_MODULES: tuple[ModuleType, ...] = (
     auth, users, accounts, account_activities, lead_metadata, leads, leads_write,
     leads_read, lists, email, tasks, opportunities,
+    webhooks,
 )
 
 
