@@ -136,6 +136,13 @@ def test_create_returns_the_id_and_retrieve_lists_it(api, receiver):
     assert SECRET not in listed.text
 
 
+def test_request_log_keeps_no_receiver_secrets(api, receiver):
+    register(api, receiver.url + "?token=abc123")
+    log = json.dumps(api.control("GET", "requests"))
+    assert SECRET not in log and "abc123" not in log
+    assert hooks(api)["Response"][0]["URL"] == receiver.url + "?token=abc123"
+
+
 def test_webhook_properties_object_is_400(api, receiver):
     response = api.post(CREATE, {"URL": receiver.url, "WebhookEvent": "3",
                                  "WebhookProperties": {"IsAsyncEnable": False}})

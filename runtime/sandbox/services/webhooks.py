@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import LsqError, invalid_data, invalid_entity, mandatory_missing
 from ..request import SandboxRequest
@@ -40,6 +40,7 @@ OPPORTUNITY_CODES = {29, 30, 31}
 LEAD_ACTIVITY_CODE, STAGE_CHANGE_CODE = 2, 5
 CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain")
 MAX_HEADERS = 10
+MASK = "********"
 NOT_JSON = "Webhook Properties is not a valid JSON"  # live text (reference §12.2)
 RETRIEVE_FIELDS = ("WebhookId", "EventCode", "URL", "Description", "WebhookProperties",
                    "StatusCode")
@@ -155,7 +156,21 @@ def create(request: SandboxRequest) -> dict[str, Any]:
         "OpportunityEvents": opportunity_events, "StatusCode": 0, "ConsecutiveFailures": 0,
         "CreatedOn": format_date(request.now()),
     }
+    _mask_secrets(request.body)
     return {"Status": "Success", "Message": {"Id": webhook_id}}
+
+
+def _mask_secrets(body: Any) -> None:
+    """Mask header values and the URL's query in the parsed body, which is also the request
+    log's copy (``/_sandbox/requests``): receivers' secrets never reach a log."""
+    if not isinstance(body, dict):
+        return
+    for header in body.get("CustomHeaders") or []:
+        if isinstance(header, dict) and "Value" in header:
+            header["Value"] = MASK
+    parts = urlsplit(str(body.get("URL") or ""))
+    if parts.query:
+        body["URL"] = urlunsplit((parts.scheme, parts.netloc, parts.path, MASK, ""))
 
 
 @router.route("Webhook.svc/Retrieve", "POST", body_required=False)
