@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from runtime.governor import GOVERNORS
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
@@ -27,6 +28,7 @@ def sandbox_server() -> Iterator[RunningSandbox]:
 def sandbox(sandbox_server: RunningSandbox) -> Iterator[RunningSandbox]:
     """The session's sandbox, reset to the default seed (records, logs, limits, clock, faults)."""
     sandbox_server.app.reset()
+    GOVERNORS.clear()
     sandbox_server.app.faults.configure(type(sandbox_server.app.faults.plan)())
     yield sandbox_server
 

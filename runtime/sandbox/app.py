@@ -8,6 +8,8 @@ Calls under ``/_sandbox/`` are test controls (see :mod:`.controls`), not API cal
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import logging
 import re
@@ -124,11 +126,11 @@ class SandboxApp:
             self.rate_limiter.check(tenant.org_id, bulk=route.bulk)
             fault = self.faults.draw()
             if fault in {"500", "503", "429"}:
-                return _fault_answer(fault, self.rate_limiter.limit) + (entry, False)
+                return (*_fault_answer(fault, self.rate_limiter.limit), entry, False)
             if fault == "slow":
                 time.sleep(self.faults.plan.slow_seconds)
             body = _parse_body(request, route)
-            entry["body"] = body
+            entry["body"] = _log_copy(body, route)
             with self.state.lock:
                 api_request = SandboxRequest(
                     self.state, key, tenant, request.method, route.operation,
@@ -182,13 +184,23 @@ def _parse_body(request: Request, route: Route) -> Any:
             raise LsqError("MXInvalidInputException", "Request body is empty", 400)
         return None
     if request.mimetype != "application/json":
-        message = f"Content type '{request.mimetype or 'none'}' is not supported; use application/json"
+        kind = request.mimetype or "none"
+        message = f"Content type '{kind}' is not supported; use application/json"
         raise LsqError("MXInvalidInputException", message, 400)
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as problem:
         message = f"Unexpected character encountered while parsing value: {problem}"
         raise LsqError("MXInvalidInputException", message[:300], 400) from None
+
+
+def _log_copy(body: Any, route: Route) -> Any:
+    """The body as the request log keeps it: a copy, taken before the handler runs, with the
+    route's secrets (e.g. webhook header values) masked."""
+    logged = copy.deepcopy(body)
+    if route.log_masker is not None:
+        route.log_masker(logged)
+    return logged
 
 
 def _log_entry(request: Request, operation: str) -> dict[str, Any]:
@@ -211,7 +223,5 @@ def _drop_connection(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if sock is None:
         return
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass

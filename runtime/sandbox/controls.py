@@ -2,20 +2,18 @@
 
 These are not part of LeadSquared's API and need no keys; the sandbox binds to loopback.
 
-| Method + path                    | Body / query                         | Does |
-|----------------------------------|--------------------------------------|------|
-| POST /_sandbox/reset             | optional seed object                 | reload the seed (or the given one) |
-| GET  /_sandbox/clock             |                                      | the sandbox time |
-| POST /_sandbox/clock             | {"advance": s} or {"set": iso, "freeze": bool} | move the clock |
-| GET  /_sandbox/requests          | ?since=N                             | the request log (no secrets) from entry N |
-| POST /_sandbox/requests/clear    |                                      | empty the request log |
-| GET  /_sandbox/outbox            | ?tenant=ORG                          | emails sent with SendEmailToLead |
-| GET  /_sandbox/create-counts     | ?tenant=ORG                          | creates per operation and input fingerprint |
-| POST /_sandbox/faults            | {"spec": "500=0.1,drop=0.05,seed=1"} | set fault injection ("" turns it off) |
-| GET  /_sandbox/faults            |                                      | the plan and the faults drawn so far |
-| POST /_sandbox/settings          | {"tenant": ORG, "lead_delete_enabled": true, ...} | change tenant settings |
-| GET  /_sandbox/webhook-deliveries | ?tenant=ORG       | webhook deliveries done, pending count |
-| POST /_sandbox/webhooks/flush    | {"timeout": s}      | wait until no delivery is pending |
+- ``POST /_sandbox/reset`` (optional seed object): reload the seed, or the given one.
+- ``GET /_sandbox/clock``; ``POST /_sandbox/clock`` ``{"advance": s}`` or
+  ``{"set": iso, "freeze": bool}`` or ``{"reset": true}``: read or move the sandbox time.
+- ``GET /_sandbox/requests?since=N``: the request log (no secrets) from entry N;
+  ``POST /_sandbox/requests/clear`` empties it.
+- ``GET /_sandbox/outbox?tenant=ORG``: emails sent with SendEmailToLead.
+- ``GET /_sandbox/create-counts?tenant=ORG``: creates per operation and input fingerprint.
+- ``POST /_sandbox/faults`` ``{"spec": "500=0.1,drop=0.05,seed=1"}`` ("" turns faults off);
+  ``GET /_sandbox/faults``: the plan and the faults drawn so far.
+- ``POST /_sandbox/settings`` ``{"tenant": ORG, "lead_delete_enabled": true, ...}``.
+- ``GET /_sandbox/webhook-deliveries?tenant=ORG``: deliveries done and the pending count.
+- ``POST /_sandbox/webhooks/flush`` ``{"timeout": s}``: wait until no delivery is pending.
 """
 
 from __future__ import annotations

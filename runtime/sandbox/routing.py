@@ -28,6 +28,7 @@ class Route:
     bulk: bool = False
     any_host: bool = False
     body_required: bool = True
+    log_masker: Callable[[Any], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,18 @@ class Router:
         bulk: bool = False,
         any_host: bool = False,
         body_required: bool = True,
+        log_masker: Callable[[Any], None] | None = None,
     ) -> Callable[[Handler], Handler]:
-        """Register ``handler`` for ``operation``; ``bulk`` routes use the bulk rate budget."""
+        """Register ``handler`` for ``operation``; ``bulk`` routes use the bulk rate budget.
+
+        ``log_masker`` masks secrets in place in the request log's copy of the body.
+        """
 
         def register(handler: Handler) -> Handler:
             if operation in self.routes:
                 raise ValueError(f"route {operation} registered twice")
             self.routes[operation] = Route(
-                operation, method.upper(), handler, bulk, any_host, body_required
+                operation, method.upper(), handler, bulk, any_host, body_required, log_masker
             )
             return handler
 

@@ -41,6 +41,7 @@ class RunningSandbox:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+        self.app.close()
 
     def __enter__(self) -> RunningSandbox:
         return self

@@ -124,7 +124,7 @@ def _opportunity_events(tenant: Tenant, body: Mapping[str, Any],
     return [str(code) for code in codes]
 
 
-@router.route("Webhook.svc/Create", "POST")
+@router.route("Webhook.svc/Create", "POST", log_masker=lambda body: _mask_secrets(body))
 def create(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
     body = request.body if isinstance(request.body, Mapping) else {}
@@ -156,13 +156,12 @@ def create(request: SandboxRequest) -> dict[str, Any]:
         "OpportunityEvents": opportunity_events, "StatusCode": 0, "ConsecutiveFailures": 0,
         "CreatedOn": format_date(request.now()),
     }
-    _mask_secrets(request.body)
     return {"Status": "Success", "Message": {"Id": webhook_id}}
 
 
 def _mask_secrets(body: Any) -> None:
-    """Mask header values and the URL's query in the parsed body, which is also the request
-    log's copy (``/_sandbox/requests``): receivers' secrets never reach a log."""
+    """Mask header values and the URL's query in the request log's copy of the body
+    (``/_sandbox/requests``): receivers' secrets never reach a log."""
     if not isinstance(body, dict):
         return
     for header in body.get("CustomHeaders") or []:
