@@ -1,0 +1,310 @@
+"""The runner: when, rendering, validation, invocation, on_error, redaction, history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runtime.history import HistoryStore
+from runtime.manifest import Manifest
+from runtime.redaction import MASK
+from runtime.runner import ClientPool, WorkflowRunner, mask_secret_fields
+from runtime.workflow import Workflow
+
+from .conftest import SECRET, FakeClient
+
+EVENT = {"ProspectID": "lead-1", "FirstName": "Ada", "EmailAddress": "ada@example.com"}
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> HistoryStore:
+    with HistoryStore(tmp_path / "history.sqlite3") as store:
+        yield store
+
+
+@pytest.fixture
+def runner(
+    fake_manifest: Manifest, fake_client: FakeClient, history: HistoryStore
+) -> WorkflowRunner:
+    return WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history)
+
+
+WELCOME = """
+    name: welcome
+    trigger: {key: new_lead}
+    steps:
+      - id: find
+        action: find_lead
+        input: {email: "{{ trigger.EmailAddress }}"}
+      - id: mail
+        action: send_email
+        when: steps.find.found
+        input:
+          lead_id: "{{ steps.find.lead.ProspectID }}"
+          subject: "Welcome, {{ trigger.FirstName }}!"
+"""
+
+
+def test_steps_render_from_trigger_and_earlier_steps(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], fake_client: FakeClient
+) -> None:
+    run = runner.run(make_workflow(WELCOME), EVENT)
+
+    assert run is not None and run.status == "succeeded"
+    assert [(s.step_id, s.status) for s in run.steps] == [("find", "succeeded"),
+                                                           ("mail", "succeeded")]
+    # schema default filled in by the invoke pipeline; the rendered input reaches the handler
+    assert fake_client.calls == [
+        ("find_lead", {"email": "ada@example.com", "limit": 1}),
+        ("send_email", {"lead_id": "lead-ada", "subject": "Welcome, Ada!"}),
+    ]
+    assert run.steps[1].output == {"email_id": "mail-lead-ada", "echo": MASK}
+    assert all(s.duration_ms is not None and s.started_at for s in run.steps)
+
+
+def test_false_when_skips_the_step(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], fake_client: FakeClient
+) -> None:
+    run = runner.run(make_workflow(WELCOME), {**EVENT, "EmailAddress": "nobody@example.com"})
+
+    assert run is not None and run.status == "succeeded"
+    assert [(s.step_id, s.status) for s in run.steps] == [("find", "succeeded"),
+                                                           ("mail", "skipped")]
+    assert [name for name, _ in fake_client.calls] == ["find_lead"]
+
+
+def three_steps(subject: str, on_error: str) -> str:
+    return f"""
+    name: three
+    trigger: {{key: new_lead}}
+    steps:
+      - id: mail
+        action: send_email
+        on_error: {on_error}
+        input: {{lead_id: "{{{{ trigger.ProspectID }}}}", subject: "{subject}"}}
+      - id: update
+        action: update_lead
+        input: {{lead_id: "{{{{ trigger.ProspectID }}}}", fields: {{mx_Stage: Welcomed}}}}
+    """
+
+
+def test_failed_step_with_stop_ends_the_run(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], history: HistoryStore
+) -> None:
+    run = runner.run(make_workflow(three_steps("explode", "stop")), EVENT)
+
+    assert run is not None and run.status == "failed"
+    assert [(s.step_id, s.status) for s in run.steps] == [("mail", "failed"), ("update", "not_run")]
+    error = run.steps[0].error
+    assert error is not None
+    assert error["category"] == "permanent"
+    assert error["exception_type"] == "MXInvalidInputException"
+    assert run.error == {"step": "mail", **error}
+    stored = history.get_run(run.run_id)
+    assert stored["status"] == "failed"
+    assert [s["status"] for s in stored["steps"]] == ["failed", "not_run"]
+
+
+def test_failed_step_with_continue_goes_on(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow]
+) -> None:
+    run = runner.run(make_workflow(three_steps("explode", "continue")), EVENT)
+
+    assert run is not None and run.status == "completed_with_errors"
+    assert [(s.step_id, s.status) for s in run.steps] == [("mail", "failed"),
+                                                           ("update", "succeeded")]
+    assert run.error is None
+
+
+def test_handler_bug_is_an_internal_error_with_secrets_redacted(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], history: HistoryStore
+) -> None:
+    run = runner.run(make_workflow(three_steps("bug", "stop")), EVENT)
+
+    assert run is not None and run.status == "failed"
+    assert run.steps[0].error == {
+        "type": "RuntimeError", "category": "internal", "message": f"handler bug with {MASK}",
+    }
+    dumped = json.dumps(history.get_run(run.run_id))
+    assert SECRET not in dumped
+
+
+def test_output_that_breaks_its_schema_fails_the_step(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow]
+) -> None:
+    run = runner.run(make_workflow(three_steps("bad output", "stop")), EVENT)
+
+    assert run is not None
+    assert run.steps[0].error["category"] == "output"
+    assert run.steps[0].error["type"] == "OutputValidationError"
+
+
+def test_input_that_breaks_its_schema_fails_before_the_handler(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], fake_client: FakeClient
+) -> None:
+    flow = make_workflow("""
+        name: typed
+        trigger: {key: new_lead}
+        steps:
+          - id: mail
+            action: send_email
+            input: {lead_id: "{{ trigger.EmailAddress }}", subject: Hi}
+    """)
+    run = runner.run(flow, {**EVENT, "EmailAddress": None})
+
+    assert run is not None and run.status == "failed"
+    assert run.steps[0].error["category"] == "input"
+    assert "lead_id" in run.steps[0].error["message"]
+    assert fake_client.calls == []
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ trigger.__class__.__mro__ }}",
+        "{{ trigger.FirstName.__class__ }}",
+        "{{ trigger.FirstName.format(trigger) }}",
+        "{{ steps.items.__self__ }}",
+        "{{ ''.__class__.__base__.__subclasses__() }}",
+        "{{ cycler.__init__.__globals__ }}",
+    ],
+    ids=["mro", "str-class", "format-call", "bound-method", "subclasses", "globals"],
+)
+def test_template_injection_is_a_mapping_error_at_run_time(
+    runner: WorkflowRunner, fake_manifest: Manifest, fake_client: FakeClient, template: str
+) -> None:
+    from runtime.workflow import Step, TriggerSpec
+
+    flow = Workflow(
+        name="inject",
+        trigger=TriggerSpec("new_lead"),
+        steps=(Step("mail", "send_email", {"lead_id": "x", "subject": template}),),
+    )
+    run = runner.run(flow, EVENT)
+
+    assert run is not None and run.status == "failed"
+    assert run.steps[0].status == "failed"
+    assert run.steps[0].error["category"] == "mapping"
+    assert run.steps[0].error["message"].startswith("mail.input.subject: ")
+    assert fake_client.calls == []
+
+
+def test_undefined_value_is_a_mapping_error_naming_the_field(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow]
+) -> None:
+    run = runner.run(make_workflow(WELCOME), {"ProspectID": "lead-9", "FirstName": "Bo"})
+
+    assert run is not None and run.status == "failed"
+    assert run.steps[0].error["category"] == "mapping"
+    assert run.steps[0].error["message"].startswith("find.input.email: undefined value")
+
+
+def test_secrets_never_reach_history(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], history: HistoryStore
+) -> None:
+    flow = make_workflow("""
+        name: secrets
+        trigger: {key: new_lead}
+        steps:
+          - id: mail
+            action: send_email
+            input:
+              lead_id: "{{ trigger.ProspectID }}"
+              subject: "key {{ trigger.FirstName }}"
+              api_token: "{{ trigger.EmailAddress }}"
+              headers: {Authorization: "Bearer {{ trigger.FirstName }}"}
+    """)
+    event = {**EVENT, "FirstName": SECRET, "EmailAddress": "plain-token-value"}
+    run = runner.run(flow, event)
+
+    assert run is not None and run.status == "succeeded"
+    stored = history.get_run(run.run_id)
+    text = json.dumps(stored)
+    assert SECRET not in text
+    assert "plain-token-value" not in json.dumps(stored["steps"])  # only in the event itself
+    assert stored["steps"][0]["input"] == {
+        "lead_id": "lead-1",
+        "subject": f"key {MASK}",
+        "api_token": MASK,
+        "headers": {"Authorization": f"Bearer {MASK}"},
+    }
+    assert stored["event"]["FirstName"] == MASK
+    assert stored["steps"][0]["output"]["echo"] == MASK
+
+
+def test_each_event_key_runs_once(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], fake_client: FakeClient,
+    history: HistoryStore,
+) -> None:
+    flow = make_workflow(WELCOME)
+    first = runner.run(flow, EVENT, origin="inbox", instance_id="new_lead-" + "0" * 20,
+                       event_key="lead-1@t#0")
+    again = runner.run(flow, EVENT, origin="inbox", instance_id="new_lead-" + "0" * 20,
+                       event_key="lead-1@t#0")
+    manual = runner.run(flow, EVENT)
+
+    assert first is not None and again is None and manual is not None
+    assert [name for name, _ in fake_client.calls] == ["find_lead", "send_email"] * 2
+    assert [r["origin"] for r in history.list_runs()] == ["event", "inbox"]
+
+
+def test_runner_without_history_still_reports(
+    fake_manifest: Manifest, fake_client: FakeClient, make_workflow: Callable[[str], Workflow]
+) -> None:
+    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client))
+    run = runner.run(make_workflow(WELCOME), EVENT)
+
+    assert run is not None and run.run_id is None and run.status == "succeeded"
+
+
+def test_step_connection_gets_its_own_client(
+    fake_manifest: Manifest, make_workflow: Callable[[str], Workflow], tmp_path: Path
+) -> None:
+    clients: dict[str | None, FakeClient] = {}
+
+    def factory(path: str | None) -> FakeClient:
+        clients[path] = FakeClient(secret=f"secret-of-{Path(path).stem if path else 'default'}")
+        return clients[path]
+
+    flow = make_workflow("""
+        name: two accounts
+        trigger: {key: new_lead}
+        steps:
+          - id: mine
+            action: update_lead
+            input: {lead_id: "{{ trigger.ProspectID }}", fields: {mx_A: "1"}}
+          - id: theirs
+            action: update_lead
+            connection: other.yaml
+            input: {lead_id: "{{ trigger.ProspectID }}", fields: {mx_A: "2"}}
+    """)
+    pool = ClientPool(factory)
+    run = WorkflowRunner(fake_manifest, pool).run(flow, EVENT)
+    pool.close()
+
+    assert run is not None and run.status == "succeeded"
+    other = str(tmp_path / "other.yaml")
+    assert set(clients) == {None, other}
+    assert clients[None].calls[0][1]["fields"] == {"mx_A": "1"}
+    assert clients[other].calls[0][1]["fields"] == {"mx_A": "2"}
+    assert all(client.closed for client in clients.values())
+
+
+def test_mask_secret_fields_follows_nested_schemas() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "password": {"type": "string", "secret": True},
+            "list": {"type": "array", "items": {"properties": {"pin": {"writeOnly": True}}}},
+        },
+        "allOf": [{"properties": {"token": {"writeOnly": True}}}],
+    }
+    value = {"password": "p", "list": [{"pin": "1", "name": "n"}], "token": "t", "other": "o"}
+
+    assert mask_secret_fields(value, schema) == {
+        "password": MASK, "list": [{"pin": MASK, "name": "n"}], "token": MASK, "other": "o",
+    }
+    assert value["password"] == "p"  # a copy
