@@ -32,8 +32,20 @@ KEY_RULES = {
 }
 INSTANT_SUFFIX = " (Instant)"
 
-#: The function a handler module must define, by role, with its exact parameters.
-HANDLER_FUNCTIONS = {"action": ("run", ("client", "inputs"))}
+#: The functions a handler module must define, by kind (``action``, ``polling``, ``instant``),
+#: each with its exact parameters (design.md "Trigger module contract").
+HANDLER_FUNCTIONS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "action": (("run", ("client", "inputs")),),
+    "polling": (("events", ("client", "config", "item")), ("event_key", ("item",))),
+}
+
+#: A polling module is also one of the sources runtime.polling's engine runs: a fetch function
+#: with its exact parameters, and the constants the engine reads.
+POLLING_SOURCES: dict[str, tuple[tuple[str, tuple[str, ...]], tuple[str, ...]]] = {
+    "TimeBasedSource": (("fetch_page", ("client", "config", "since", "page")),
+                        ("ID_FIELD", "TIME_FIELD")),
+    "MembershipSource": (("fetch_members", ("client", "config", "page")), ("ID_FIELD",)),
+}
 
 
 def schemas_are_valid(manifest: Manifest) -> list[str]:
@@ -120,8 +132,10 @@ def handlers_importable(manifest: Manifest) -> list[str]:
         except ManifestError as problem:
             problems.append(f"{op.location}.handler: {problem.message}")
             continue
-        if op.role in HANDLER_FUNCTIONS:
-            problems += _signature_problems(op, module)
+        for name, parameters in HANDLER_FUNCTIONS.get(op.kind, ()):
+            problems += _signature_problems(op, module, name, parameters)
+        if op.kind == "polling":
+            problems += _polling_source_problems(op, module)
     return problems
 
 
@@ -191,8 +205,9 @@ def run_checks(manifest: Manifest) -> list[str]:
     return [problem for check in CHECKS for problem in check(manifest)]
 
 
-def _signature_problems(op: Operation, module: Any) -> list[str]:
-    name, parameters = HANDLER_FUNCTIONS[op.role]
+def _signature_problems(
+    op: Operation, module: Any, name: str, parameters: tuple[str, ...]
+) -> list[str]:
     function = getattr(module, name, None)
     wanted = f"{name}({', '.join(parameters)})"
     if not callable(function):
@@ -208,6 +223,25 @@ def _signature_problems(op: Operation, module: Any) -> list[str]:
     ):
         return []
     return [f"{op.location}.handler: {op.handler_name}.{name}{signature} must be {wanted}"]
+
+
+def _polling_source_problems(op: Operation, module: Any) -> list[str]:
+    """The module is a TimeBasedSource or a MembershipSource (see :data:`POLLING_SOURCES`)."""
+    for (name, parameters), constants in POLLING_SOURCES.values():
+        if callable(getattr(module, name, None)):
+            problems = _signature_problems(op, module, name, parameters)
+            problems += [
+                f"{op.location}.handler: {op.handler_name} must define {constant} "
+                "(a non-empty string naming a record field)"
+                for constant in constants
+                if not isinstance(getattr(module, constant, None), str)
+                or not getattr(module, constant)
+            ]
+            return problems
+    wanted = " or ".join(
+        f"{name}({', '.join(parameters)})" for (name, parameters), _ in POLLING_SOURCES.values()
+    )
+    return [f"{op.location}.handler: {op.handler_name} must define {wanted} (a polling source)"]
 
 
 def _located(prefix: str, errors: Iterable[str]) -> list[str]:

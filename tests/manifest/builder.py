@@ -26,7 +26,24 @@ def run(client, inputs):
     return {"lead_id": answer["Message"]["Id"]}
 '''
 NEW_ACCOUNT_HANDLER = '''
+from runtime.polling import Page
+
+ID_FIELD = "CompanyId"
 TIME_FIELD = "CreatedOn"
+
+
+def fetch_page(client, config, since, page):
+    query = {"CompanyType": {"CompanyTypeName": config["company_type"]}}
+    answer = client.post("CompanyManagement.svc/Company.Get", {"Query": query})
+    return Page(answer["Companies"], has_more=False)
+
+
+def events(client, config, item):
+    return [dict(item)]
+
+
+def event_key(item):
+    return f"{item['CompanyId']}@{item['CreatedOn']}"
 '''
 
 
