@@ -212,7 +212,7 @@ class HistoryStore:
         if status != "running":
             return None
         started = conn.execute(
-            "SELECT step_id FROM steps WHERE run_id = ? AND status != 'not_run' "
+            "SELECT step_id FROM steps WHERE run_id = ? AND status NOT IN ('not_run', 'skipped') "
             "ORDER BY position LIMIT 1", (run_id,),
         ).fetchone()
         if started is not None:
