@@ -9,6 +9,7 @@ The tree, grouped by the phase that raises it::
     ├── MappingError              a template could not be rendered at run time
     ├── InputValidationError      input does not fit the operation's input schema or the account
     ├── OutputValidationError     a handler's output does not fit its output schema
+    ├── RecordNotFoundError       a find matched nothing and its input asked to fail
     └── ApiError                  LeadSquared (or the sandbox) answered with an error
         ├── AuthError             401: bad keys, inactive user or wrong regional host
         ├── NotFoundError         404: the API operation does not exist on this host
@@ -94,6 +95,12 @@ class OutputValidationError(_ProblemsError):
     """A handler produced output that does not fit its output schema."""
 
     category = "output"
+
+
+class RecordNotFoundError(ConnectorError):
+    """A find action matched no record and its input set ``fail_if_not_found``."""
+
+    category = "record_not_found"
 
 
 class ApiError(ConnectorError):

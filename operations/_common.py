@@ -1,0 +1,75 @@
+"""Helpers every action group shares: LeadSquared's answer shapes and the find result.
+
+- :func:`message_value` reads ``{"Status": "Success", "Message": {"Id": ...}}`` answers
+  (Lead.Create, Company.Create, Task.Create, ... reference §2.5) with a clear error, never a
+  ``KeyError``, when the answer has another shape.
+- :func:`records` turns a read answer (a bare array of flat or property-list records, or a
+  ``{"RecordCount", "<Plural>": [...]}`` object) into flat dicts.
+- :func:`find_result` builds every find action's ``{"found": ..., "<record>": ...}`` output
+  (schemas/common/found.json) and raises :class:`RecordNotFoundError` when the input asks to.
+- :func:`rehinted` replaces the client's generic hint of an MX error with one that fits the
+  action (the client's hint for MXDuplicateEntryException suggests upsert_lead, which is
+  wrong advice on an update).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from runtime.errors import PermanentApiError, RecordNotFoundError
+from runtime.lsq_format import from_property_list
+
+
+def message_value(answer: Any, name: str, operation: str) -> Any:
+    """``answer["Message"][name]``; PermanentApiError naming ``operation`` if it is missing."""
+    message = answer.get("Message") if isinstance(answer, Mapping) else None
+    value = message.get(name) if isinstance(message, Mapping) else None
+    if value is None or value == "":
+        raise PermanentApiError(
+            f"LeadSquared answered without Message.{name}", operation=operation,
+            hint="the call may have succeeded; check the record in LeadSquared",
+        )
+    return value
+
+
+def records(answer: Any, plural: str | None = None) -> list[dict[str, Any]]:
+    """The flat records of a read answer: a bare array, or ``answer[plural]`` of an object."""
+    items = answer.get(plural) if plural and isinstance(answer, Mapping) else answer
+    if not isinstance(items, Sequence) or isinstance(items, str):
+        return []
+    return [from_property_list(item) for item in items if isinstance(item, Mapping)]
+
+
+def find_result(
+    key: str, matches: Sequence[Mapping[str, Any]], *, fail_if_not_found: bool, looked_for: str
+) -> dict[str, Any]:
+    """``{"found": True, key: first match}`` or ``{"found": False, key: None}``.
+
+    With ``fail_if_not_found`` an empty result raises RecordNotFoundError("no <key> with
+    <looked_for>") instead, so a workflow can stop on it.
+    """
+    if not matches:
+        if fail_if_not_found:
+            raise RecordNotFoundError(
+                f"no {key} with {looked_for}",
+                hint="set fail_if_not_found to false to get found: false instead",
+            )
+        return {"found": False, key: None}
+    return {"found": True, key: dict(matches[0])}
+
+
+@contextmanager
+def rehinted(hints: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise a PermanentApiError whose ExceptionType is in ``hints`` with that hint."""
+    try:
+        yield
+    except PermanentApiError as error:
+        hint = hints.get(error.exception_type or "")
+        if hint is None:
+            raise
+        raise PermanentApiError(
+            error.message, operation=error.operation, status=error.status,
+            exception_type=error.exception_type, hint=hint,
+        ) from None
