@@ -1,17 +1,30 @@
-"""``lsq validate``: check connector.yaml, its schemas, handlers and samples (both stages)."""
+"""``lsq validate [WORKFLOW...]``: check connector.yaml, its schemas, handlers and samples
+(both stages), and the workflow files named against this connector's operations.
+
+A workflow problem prints as ``file:location: message`` (``flow.yaml:welcome.input.lead_id:
+...``); any problem exits 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from typing import Any
 
 from ..manifest import MANIFEST_FILE, check_manifest
+from ..workflow import ManifestSchemas, check_workflow
 from .common import add_json_option
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("validate", help="validate connector.yaml and everything it names")
+    parser = commands.add_parser(
+        "validate", help="validate connector.yaml and everything it names, and workflow files"
+    )
+    parser.add_argument(
+        "workflows", nargs="*", metavar="WORKFLOW",
+        help="workflow files to check against this connector (mappings, references, types)",
+    )
     parser.add_argument(
         "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
     )
@@ -21,28 +34,58 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     report = check_manifest(args.root)
+    workflows = _check_workflows(report.manifest, args.workflows)
+    valid = report.valid and all(not problems for _, problems in workflows)
     if args.json:
-        print(json.dumps({
+        result = {
             "valid": report.valid,
             "triggers": list(report.triggers),
             "actions": list(report.actions),
             "problems": list(report.problems),
-        }, ensure_ascii=False))
-        return 0 if report.valid else 1
+        }
+        if args.workflows:
+            result["valid"] = valid
+            result["workflows"] = [
+                {"file": path, "valid": not problems, "problems": problems}
+                for path, problems in workflows
+            ]
+        print(json.dumps(result, ensure_ascii=False))
+        return 0 if valid else 1
     if not report.valid:
         for problem in report.problems:
             print(problem)
         count = len(report.problems)
         print(f"{MANIFEST_FILE}: invalid — {_plural(count, 'problem')}", file=sys.stderr)
-        return 1
-    assert report.manifest is not None
-    kinds = [trigger.kind for trigger in report.manifest.triggers]
-    print(
-        f"{MANIFEST_FILE}: valid — {_plural(len(kinds), 'trigger')} "
-        f"({kinds.count('polling')} polling, {kinds.count('instant')} instant), "
-        f"{_plural(len(report.actions), 'action')}"
-    )
-    return 0
+    else:
+        assert report.manifest is not None
+        kinds = [trigger.kind for trigger in report.manifest.triggers]
+        print(
+            f"{MANIFEST_FILE}: valid — {_plural(len(kinds), 'trigger')} "
+            f"({kinds.count('polling')} polling, {kinds.count('instant')} instant), "
+            f"{_plural(len(report.actions), 'action')}"
+        )
+    _print_workflows(workflows)
+    return 0 if valid else 1
+
+
+def _check_workflows(manifest: Any, paths: list[str]) -> list[tuple[str, list[str]]]:
+    """``(file, problems)`` per workflow; without a loadable manifest nothing can be checked."""
+    if not paths:
+        return []
+    if manifest is None:
+        return [(path, [f"{path}: not checked: {MANIFEST_FILE} does not load"]) for path in paths]
+    schemas = ManifestSchemas(manifest)
+    return [(path, check_workflow(path, schemas)) for path in paths]
+
+
+def _print_workflows(workflows: list[tuple[str, list[str]]]) -> None:
+    for path, problems in workflows:
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{path}: invalid — {_plural(len(problems), 'problem')}", file=sys.stderr)
+        else:
+            print(f"{path}: valid")
 
 
 def _plural(count: int, noun: str) -> str:

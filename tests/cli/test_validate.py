@@ -112,6 +112,9 @@ def test_missing_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert report["problems"] == [f"connector.yaml: not found in {tmp_path.resolve()}"]
 
 
-def test_positional_arguments_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", "workflows/x.yaml"]) == 2
-    assert "unrecognized arguments: workflows/x.yaml" in capsys.readouterr().err
+def test_positional_arguments_are_workflow_files(
+    connector: TmpConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--root", str(connector.root), "workflows/x.yaml"]) == 1
+    out, _ = capsys.readouterr()
+    assert "workflows/x.yaml: cannot read workflow file workflows/x.yaml" in out
