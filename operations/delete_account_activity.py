@@ -1,0 +1,34 @@
+"""delete_account_activity: delete an account activity by id.
+
+The endpoint is UNCONFIRMED: LeadSquared documents no delete for account activities; the
+connector calls GET CompanyActivity.svc/Delete?activityId= (see ``_account_activities.DELETE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from runtime.errors import NotFoundError
+
+from ._account_activities import DELETE
+
+if TYPE_CHECKING:
+    from runtime.client import LeadSquaredClient
+
+UNCONFIRMED_HINT = (
+    "LeadSquared does not document deleting account activities and this account's API has no "
+    f"{DELETE}; delete the activity in the LeadSquared app instead"
+)
+
+
+def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Delete the activity; a 404 (no such API operation) says the endpoint is unconfirmed."""
+    try:
+        client.get(DELETE, {"activityId": inputs["activity_id"]})
+    except NotFoundError as error:
+        raise NotFoundError(
+            error.message, operation=error.operation, status=error.status,
+            exception_type=error.exception_type, hint=UNCONFIRMED_HINT,
+        ) from error
+    return {"activity_id": inputs["activity_id"], "deleted": True}
