@@ -1,4 +1,5 @@
-"""Per-client cached lookups of the account's set-up: lead fields, users, task types.
+"""Per-client cached lookups of the account's set-up: lead fields, users, task types,
+opportunity types.
 
 Each list is fetched once (under a lock, so concurrent callers share one request) and kept
 until :meth:`AccountMetadata.refresh`. The checks raise :class:`InputValidationError` with
@@ -12,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputValidationError
+from .errors import InputValidationError, PermanentApiError
 
 if TYPE_CHECKING:
     from .client import LeadSquaredClient
@@ -20,6 +21,17 @@ if TYPE_CHECKING:
 LEAD_FIELDS_OP = "LeadManagement.svc/LeadsMetaData.Get"
 USERS_OP = "UserManagement.svc/Users.Get"
 TASK_TYPES_OP = "Task.svc/RetrieveTaskType"
+OPPORTUNITY_TYPE_OP = "OpportunityManagement.svc/GetOpportunityTypeMetadata"
+#: Opportunity type event codes start at 12000 (reference §7).
+FIRST_OPPORTUNITY_CODE = 12000
+#: LeadSquared has no list-types endpoint (reference §7.6), so a type NAME is looked up among the
+#: codes read so far plus a one-time scan of GetOpportunityTypeMetadata from 12000 upward. LIKELY:
+#: codes are given out consecutively; the scan stops at the first code that does not exist, and
+#: reads at most this many codes. A type past a gap or past the limit is found by its code.
+OPPORTUNITY_TYPE_SCAN_LIMIT = 20
+#: UNKNOWN in the reference: how GetOpportunityTypeMetadata answers an unknown code; chosen: these
+#: MX types (or an answer without EventCode) mean "no such type"; other errors are raised.
+MISSING_TYPE_EXCEPTIONS = frozenset({"MXInvalidEntityException", "MXInvalidDataTypeException"})
 #: Attributes a lead write may carry that are not fields (reference §2.4).
 PSEUDO_ATTRIBUTES = frozenset({"SearchBy"})
 #: Task type categories (reference §8): 0 = appointment, 1 = to-do.
@@ -70,6 +82,19 @@ class AccountMetadata:
                             f"{_suggest(name, valid)}")
         if problems:
             raise InputValidationError("unknown lead field(s)", problems)
+
+    def check_record_fields(
+        self, names: Iterable[str], valid: Iterable[str], *, record: str, listed_by: str,
+        location: str = "fields",
+    ) -> None:
+        """Like :meth:`check_lead_fields` for another record's fields (``valid`` schema names)."""
+        valid = frozenset(valid)
+        problems = [
+            f"{location}.{name}: not a field of this {record}; {_suggest(name, valid, listed_by)}"
+            for name in names if name not in valid
+        ]
+        if problems:
+            raise InputValidationError(f"unknown {record} field(s)", problems)
 
     # -- users -----------------------------------------------------------------------------
 
@@ -131,8 +156,85 @@ class AccountMetadata:
             [f"{location}: '{name_or_id}' {why}; valid: {', '.join(choices) or 'none'}"],
         )
 
+    # -- opportunity types -----------------------------------------------------------------
 
-def _suggest(name: str, valid: Iterable[str]) -> str:
+    def opportunity_type(self, code: int) -> dict[str, Any] | None:
+        """The type with this event code (EventCode, DisplayName, CanDelete, Fields), or None."""
+        return self._cached(
+            f"opportunity_type:{code}", lambda: self._fetch_opportunity_type(code)
+        )
+
+    def opportunity_types(self) -> list[dict[str, Any]]:
+        """The types this connection knows: the scan from 12000 plus every code read so far."""
+        with self._lock:
+            known = {t["EventCode"]: t for t in self._cached(
+                "opportunity_types", self._scan_opportunity_types
+            )}
+            for key, kind in self._cache.items():
+                if key.startswith("opportunity_type:") and kind is not None:
+                    known.setdefault(kind["EventCode"], kind)
+            return [known[code] for code in sorted(known)]
+
+    def resolve_opportunity_type(
+        self, code_or_name: int | str, location: str = "opportunity_type"
+    ) -> dict[str, Any]:
+        """The type with this event code (12000, "12000") or display name (case-insensitive)."""
+        code = _int(code_or_name, None) if not isinstance(code_or_name, bool) else None
+        if code is not None:
+            found = self.opportunity_type(code) if code >= FIRST_OPPORTUNITY_CODE else None
+        else:
+            wanted = str(code_or_name).strip().lower()
+            found = next((t for t in self.opportunity_types()
+                          if str(t["DisplayName"]).strip().lower() == wanted), None)
+        if found is not None:
+            return found
+        what = f"event code {code}" if code is not None else f"'{code_or_name}'"
+        choices = ", ".join(f"{t['DisplayName']} ({t['EventCode']})"
+                            for t in self.opportunity_types())
+        raise InputValidationError(
+            "unknown opportunity type",
+            [f"{location}: {what} is not an opportunity type of this account; "
+             f"known types: {choices or 'none found'}"],
+            hint="a type not listed can be given by its event code (>= 12000), shown in "
+                 "Settings > Opportunities > Opportunity Types",
+        )
+
+    def _fetch_opportunity_type(self, code: int) -> dict[str, Any] | None:
+        try:
+            answer = self._client.get(OPPORTUNITY_TYPE_OP, {"code": code})
+        except PermanentApiError as error:
+            if error.exception_type in MISSING_TYPE_EXCEPTIONS:
+                return None
+            raise
+        return _opportunity_type(answer)
+
+    def _scan_opportunity_types(self) -> list[dict[str, Any]]:
+        """Codes 12000 upward until the first that does not exist (at most the scan limit)."""
+        found = []
+        for code in range(FIRST_OPPORTUNITY_CODE,
+                          FIRST_OPPORTUNITY_CODE + OPPORTUNITY_TYPE_SCAN_LIMIT):
+            kind = self.opportunity_type(code)
+            if kind is None:
+                break
+            found.append(kind)
+        return found
+
+
+def _opportunity_type(answer: Any) -> dict[str, Any] | None:
+    """A GetOpportunityTypeMetadata answer with EventCode as an int; None if it has none."""
+    if not isinstance(answer, dict) or _int(answer.get("EventCode"), None) is None:
+        return None
+    fields = answer.get("Fields")
+    return {
+        **answer,
+        "EventCode": _int(answer["EventCode"], None),
+        "DisplayName": answer.get("DisplayName") or str(answer["EventCode"]),
+        "CanDelete": bool(answer.get("CanDelete")),
+        "Fields": [f for f in fields if isinstance(f, dict)] if isinstance(fields, list) else [],
+    }
+
+
+def _suggest(name: str, valid: Iterable[str], listed_by: str = "LeadsMetaData.Get") -> str:
     """'did you mean ...?' from case-insensitive and close matches, else a pointer."""
     valid = sorted(valid)
     same_case = [v for v in valid if v.lower() == name.lower()]
@@ -140,7 +242,7 @@ def _suggest(name: str, valid: Iterable[str]) -> str:
     if close:
         return f"did you mean {', '.join(close)}?"
     custom = "custom fields start with mx_; " if not name.startswith("mx_") else ""
-    return f"{custom}valid fields are listed by LeadsMetaData.Get"
+    return f"{custom}valid fields are listed by {listed_by}"
 
 
 def _list(answer: Any) -> list[dict[str, Any]]:

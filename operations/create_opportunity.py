@@ -1,0 +1,24 @@
+"""create_opportunity: one opportunity on a lead with OpportunityManagement.svc/Capture (§7.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import _opportunities
+
+if TYPE_CHECKING:
+    from runtime.client import LeadSquaredClient
+
+
+def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Capture the opportunity; returns its id, or ``duplicate: true`` and the existing one's.
+
+    The type, owner and field names are checked first (cached lookups). Capture is not
+    idempotent, so it is never resent once it may have reached LeadSquared: a lost answer
+    raises AmbiguousWriteError ("may already exist").
+    """
+    kind = client.metadata.resolve_opportunity_type(inputs["opportunity_type"])
+    body = _opportunities.capture_body(client, kind, inputs)
+    answer = client.post(_opportunities.CAPTURE, body, creates=True)
+    return _opportunities.capture_output(answer, inputs.get("lead_id"))
