@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from runtime.connection import Connection
 from runtime.manifest import Manifest, load_manifest
 from runtime.redaction import Redactor
 from runtime.workflow import ManifestSchemas, Workflow, load_workflow
@@ -66,6 +67,9 @@ def run(client, inputs):
 UPDATE_LEAD = '''
 def run(client, inputs):
     client.calls.append(("update_lead", dict(inputs)))
+    gate = getattr(client, "gate", None)
+    if gate is not None:  # tests hold a step "in flight" with a threading.Event
+        gate.wait(10)
     return {"lead_id": inputs["lead_id"], "updated": True}
 '''
 NEW_LEAD = '''
@@ -85,6 +89,26 @@ def webhook(client, config):
 def sample(client, config, limit):
     return [{"ProspectID": "lead-sample", "FirstName": "Sam", "EmailAddress": "sam@example.com"}]
 '''
+ACCOUNT_UPDATED = '''
+from runtime.polling import Page
+
+ID_FIELD = "CompanyId"
+TIME_FIELD = "ModifiedOn"
+
+
+def fetch_page(client, config, since, page):
+    client.calls.append(("fetch_page", {"page": page}))
+    items = [a for a in client.accounts if a["ModifiedOn"] >= since.strftime("%Y-%m-%d %H:%M:%S")]
+    return Page(items=items, has_more=False)
+
+
+def event_key(item):
+    return item["CompanyId"] + "@" + item["ModifiedOn"]
+
+
+def events(client, config, item):
+    return [dict(item)]
+'''
 
 
 class FakeClient:
@@ -92,11 +116,16 @@ class FakeClient:
 
     def __init__(self, secret: str = SECRET) -> None:
         self.secret = secret
+        self.connection = Connection(
+            access_key=secret, secret_key=secret + "-s", api_host="api-in21.leadsquared.com"
+        )
+        self.api_host = self.connection.api_host
         self.redactor = Redactor([secret])
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.leads: dict[str, dict[str, Any]] = {
             "ada@example.com": {"ProspectID": "lead-ada", "FirstName": "Ada"},
         }
+        self.accounts: list[dict[str, Any]] = []
         self.closed = False
 
     def close(self) -> None:
@@ -174,6 +203,23 @@ def build_connector(root: Path) -> TmpConnector:
                            "EmailAddress": {"type": ["string", "null"]}},
         },
         handler=NEW_LEAD,
+    )
+    connector.add_trigger(
+        {
+            "key": "account_updated", "display_name": "Account Updated", "group": "Companies",
+            "kind": "polling",
+            "description": f"Test double of account_updated. {DOCS}",
+            "endpoint": "POST CompanyManagement.svc/Companies.Get",
+            "handler": "triggers.account_updated", "dedupe_key": "CompanyId",
+            "sample_input": {},
+            "sample_output": {"CompanyId": "c-1", "ModifiedOn": "2024-05-01 10:00:00"},
+        },
+        config_schema={"type": "object", "additionalProperties": False, "properties": {}},
+        output_schema={
+            "type": "object", "required": ["CompanyId"],
+            "properties": {"CompanyId": STRING, "CompanyName": STRING, "ModifiedOn": STRING},
+        },
+        handler=ACCOUNT_UPDATED,
     )
     return connector
 
