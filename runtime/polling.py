@@ -8,7 +8,7 @@ Cursor (JSON, in the state store under the trigger instance id)::
 
     {"kind": "time", "watermark": iso, "floor": iso|null,
      "seen": [[iso, id], ...],                      # every item fetched at or after the next since
-     "resume": {"since", "page", "max_time", "emit"} | null}   # a query cut short by the budget
+     "resume": {"since", "page", "max_time", "emit", "started"} | null}  # a query cut short
 
 - Each query asks for items with ``time >= since`` where ``since = watermark - overlap``
   (never before ``floor``, the start time a user asked for). The overlap (default 10 min)
@@ -23,10 +23,18 @@ Cursor (JSON, in the state store under the trigger instance id)::
   than the budget (even thousands of records with one equal timestamp) is worked through
   page by page without skipping or re-reading. The watermark moves only when a query
   completes, to the newest time seen in it.
+- Page tokens and fan-out: a page is number ``page + 1`` after ``page`` unless the source
+  answers ``Page.next_page`` (any JSON value, e.g. "account 7 of the remaining ids, its page
+  2"), which the engine hands back as the next ``page`` and keeps in ``resume`` across polls.
+  A source whose one query reads several endpoints (``FAN_OUT = True``: one query per account
+  of a type) can see records appear behind it while the query runs (on an account already
+  read, or a new account); for it the watermark is capped at the time the query started
+  (``resume.started``), so the next query reads everything from ``started - overlap`` on.
 - First poll: without a start time it is a baseline: it reads the overlap window before
   "now", records what exists as seen and emits nothing; later records are emitted (also
-  ones stamped slightly before "now" by a skewed server clock). With a start time (or after
-  ``StateStore.reset(instance, since)``) it emits everything from that time on.
+  ones stamped slightly before "now" by a skewed server clock). A baseline that the budget
+  spreads over several polls emits the records stamped after it started. With a start time
+  (or after ``StateStore.reset(instance, since)``) it emits everything from that time on.
 
 Membership triggers (:class:`MembershipSource`: ``ID_FIELD``, ``fetch_members``)
 ------------------------------------------------------------------------------
@@ -91,6 +99,7 @@ class Page:
     items: Sequence[Mapping[str, Any]]
     has_more: bool
     calls: int = 1
+    next_page: Any = None  # the next ``page`` when it is not ``page + 1`` (JSON-able token)
 
 
 class TimeBasedSource(Protocol):
@@ -98,11 +107,13 @@ class TimeBasedSource(Protocol):
 
     ID_FIELD: str
     TIME_FIELD: str
+    # Optional ``FAN_OUT = True``: one query reads several endpoints (see the module doc).
 
     def fetch_page(
-        self, client: Any, config: Mapping[str, Any], since: datetime, page: int
+        self, client: Any, config: Mapping[str, Any], since: datetime, page: Any
     ) -> Page:
-        """Page ``page`` (1-based) of the records with ``TIME_FIELD >= since`` (UTC).
+        """Page ``page`` (1-based, or the ``next_page`` token of the previous page) of the
+        records with ``TIME_FIELD >= since`` (UTC).
 
         Sort by ``TIME_FIELD`` ascending where the API allows (then a budget cut is also a
         time cut); any stable order works.
@@ -166,9 +177,10 @@ class PollResult:
 @dataclass
 class _Resume:
     since: datetime
-    page: int
+    page: Any  # 1-based number, or a source's next_page token
     max_time: datetime | None
     emit: bool
+    started: datetime | None = None  # when the query began (caps a FAN_OUT watermark)
 
 
 @dataclass
@@ -190,6 +202,7 @@ class _TimeCursor:
                 "page": resume.page,
                 "max_time": _iso_or_none(resume.max_time),
                 "emit": resume.emit,
+                "started": _iso_or_none(resume.started),
             },
         }
 
@@ -202,9 +215,10 @@ class _TimeCursor:
             seen={(str(t), str(i)) for t, i in value.get("seen", [])},
             resume=None if not resume else _Resume(
                 since=from_iso(resume["since"]),
-                page=int(resume["page"]),
+                page=resume["page"],
                 max_time=_time_or_none(resume.get("max_time")),
                 emit=bool(resume["emit"]),
+                started=_time_or_none(resume.get("started")),
             ),
         )
 
@@ -318,6 +332,8 @@ class PollingEngine:
         version = record.version if record else 0
         cursor = self._load_time_cursor(record.value if record else None, start)
         resume = cursor.resume or _Resume(self._next_since(cursor), 1, None, True)
+        if resume.started is None:
+            resume.started = self.clock()
         page, pages, calls, skipped = resume.page, 0, 0, 0
         max_time = resume.max_time
         fetched: dict[tuple[str, str], Mapping[str, Any]] = {}
@@ -327,7 +343,9 @@ class PollingEngine:
                 complete = False
                 break
             result = source.fetch_page(client, config, resume.since, page)
-            pages, calls, page = pages + 1, calls + result.calls, page + 1
+            pages, calls = pages + 1, calls + result.calls
+            if result.has_more:
+                page = page + 1 if result.next_page is None else result.next_page
             for item in result.items:
                 placed = _place(source, item)
                 if placed is None:
@@ -340,19 +358,24 @@ class PollingEngine:
                 max_time = moment if max_time is None else max(max_time, moment)
             if not result.has_more:
                 break
+        # A baseline emits nothing it found, except records stamped after it started (a
+        # baseline cut short by the budget can read those polls later).
+        started = to_iso(resume.started)
         events = [
             PolledEvent(f"{item_id}@{iso}", item_id, from_iso(iso), fetched[(iso, item_id)])
             for iso, item_id in sorted(fetched)
-            if (iso, item_id) not in cursor.seen
-        ] if resume.emit else []
+            if (iso, item_id) not in cursor.seen and (resume.emit or iso > started)
+        ]
         cursor.seen |= set(fetched)
         if complete:
+            if getattr(source, "FAN_OUT", False) and max_time is not None:
+                max_time = min(max_time, resume.started)
             candidates = [t for t in (cursor.watermark, max_time) if t is not None]
             cursor.watermark = max(candidates) if candidates else None
             cursor.resume = None
             threshold = to_iso(self._next_since(cursor))
         else:
-            cursor.resume = _Resume(resume.since, page, max_time, resume.emit)
+            cursor.resume = _Resume(resume.since, page, max_time, resume.emit, resume.started)
             threshold = to_iso(resume.since)
         cursor.seen = {entry for entry in cursor.seen if entry[0] >= threshold}
         return PendingPoll(
