@@ -1,0 +1,49 @@
+"""``lsq docs``: generate the Markdown reference docs from connector.yaml and the schemas.
+
+Writes ``README.md``, ``actions/<key>.md`` and ``triggers/<key>.md`` under ``--out`` (default:
+``docs/`` in the connector root). ``--check`` writes nothing and exits 1 when the folder
+differs from a fresh generation. No network: everything comes from the manifest and code.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..docs import DOCS_DIR, FIX, compare_docs, render_docs, write_docs
+from ..manifest import read_manifest
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("docs", help="generate the reference docs (Markdown)")
+    parser.add_argument(
+        "--out", metavar="DIR", help=f"output folder (default: {DOCS_DIR}/ in the connector root)"
+    )
+    parser.add_argument(
+        "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
+    )
+    parser.add_argument(
+        "--check", action="store_true",
+        help="write nothing; exit 1 if the folder differs from what would be generated",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    manifest = read_manifest(args.root)
+    out = Path(args.out) if args.out else manifest.root / DOCS_DIR
+    files = render_docs(manifest)
+    if args.check:
+        problems = compare_docs(files, out)
+        for problem in problems:
+            print(f"  {problem}")
+        if problems:
+            print(f"{out}: the docs are stale; {FIX}")
+            return 1
+        print(f"{out}: up to date ({len(files)} files)")
+        return 0
+    changed = write_docs(files, out)
+    print(f"{out}: {len(files)} files, {len(changed)} changed")
+    for relpath in changed:
+        print(f"  {relpath}")
+    return 0
