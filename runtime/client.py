@@ -239,7 +239,8 @@ class LeadSquaredClient:
         extra: str | None = None,
     ) -> ApiError:
         message = f"{verdict.message}; {extra}" if extra else verdict.message
-        hint = self.redactor.text(verdict.hint) if verdict.hint else None
+        hint = retry.operation_hint(operation, verdict.exception_type) or verdict.hint
+        hint = self.redactor.text(hint) if hint else None
         return (cls or ERROR_CLASSES[verdict.outcome])(
             self.redactor.text(message),
             operation=operation,

@@ -108,6 +108,28 @@ EXCEPTION_HINTS: dict[str, str] = {
     "MXAPIRateLimitExceededException": "the account's API rate limit was exceeded; lower"
     " rate_limit or spread the calls out",
 }
+#: Hints for an ExceptionType that means something else on some operations (EXCEPTION_HINTS
+#: speaks of leads), keyed by operation ("LeadSegmentation.svc/CreateEmptyList") or service
+#: ("CompanyManagement.svc"); looked up first, by :func:`operation_hint`.
+OPERATION_HINTS: dict[str, dict[str, str]] = {
+    "CompanyManagement.svc": {
+        "MXUnknownAttributeException": "a field name is not an account field of this account;"
+        " use the schema names of Settings > Accounts > Account Fields (custom ones start"
+        " with mx_)",
+    },
+    "CompanyManagement.svc/Company.Create": {
+        "MXInvalidEntityException": "the Company Type or the owner does not exist in this"
+        " account; check company_type (Settings > Accounts) and OwnerId",
+    },
+    "CompanyManagement.svc/Company.Get": {
+        "MXInvalidEntityException": "the Company Type does not exist in this account; check"
+        " company_type (Settings > Accounts)",
+    },
+    "LeadSegmentation.svc/CreateEmptyList": {
+        "MXDuplicateEntryException": "a list with this name already exists (names are compared"
+        " without regard to case); use find_list to get its id",
+    },
+}
 #: Hints found from the ExceptionMessage when the type has none (types not documented).
 MESSAGE_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     # UNKNOWN in the reference (§4.6): the error when lead delete is off; matched on its text.
@@ -186,6 +208,15 @@ def classify_exception(error: BaseException) -> Verdict | None:
             if kind is requests.exceptions.ConnectionError and _never_sent(error):
                 rule = NOT_SENT_RULE
             return _verdict(rule, None, None, None)
+    return None
+
+
+def operation_hint(operation: str, exception_type: str | None) -> str | None:
+    """The :data:`OPERATION_HINTS` hint for ``exception_type`` on ``operation`` or its service."""
+    for key in (operation, operation.split("/", 1)[0]):
+        hint = OPERATION_HINTS.get(key, {}).get(exception_type or "")
+        if hint:
+            return hint
     return None
 
 
