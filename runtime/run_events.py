@@ -9,12 +9,12 @@ polling source (``fetch_page`` or ``fetch_members``), instant modules ``webhook`
 
 - instant trigger: its most recent real record, ``sample(client, config, 1)``;
 - polling trigger: one real poll through :class:`~runtime.polling.PollingEngine`, in a
-  throwaway state store (so it never moves the cursor ``lsq serve`` keeps), starting
-  :data:`POLL_LOOKBACK` ago for a time-based source; the newest polled item goes through
-  ``events()``. When the poll yields nothing (no change in the window, or a list's first scan,
-  which is always a baseline), the module's ``sample(client, config, 1)`` is used, so the
-  user still sees a real run on a real record. Neither -> ConfigurationError asking for
-  ``--event``.
+  throwaway state store (so it never moves the cursor ``lsq serve`` keeps), with a start time
+  so that it is not a baseline: :data:`POLL_LOOKBACK` ago, else (no change in that window)
+  :data:`ALL_TIME`; the newest polled item goes through ``events()``. A list trigger (snapshot
+  diff: a first scan is always a baseline) reads its first page of members instead. When
+  that finds nothing and the module has ``sample(client, config, 1)``, the sample is used.
+  Nothing at all -> ConfigurationError asking for ``--event``.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ import tempfile
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InputValidationError
-from .polling import PolledEvent, PollingEngine
+from .invoke import prepare_inputs
+from .polling import PollingEngine
 from .state import StateStore, instance_id, utc_now
 
 if TYPE_CHECKING:
@@ -36,7 +37,10 @@ if TYPE_CHECKING:
     from .workflow import Workflow
 
 POLL_LOOKBACK = timedelta(days=30)
-"""How far back `lsq run`'s one poll of a time-based trigger looks for the newest change."""
+"""How far back `lsq run`'s poll of a time-based trigger first looks for the newest change."""
+ALL_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""Where it looks next when the last :data:`POLL_LOOKBACK` had no change."""
+WHOAMI = "Authentication.svc/UserByAccessKey.Get"
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,24 @@ def is_polling(module: types.ModuleType) -> bool:
     return hasattr(module, "fetch_page") or hasattr(module, "fetch_members")
 
 
-def trigger_instance(workflow: Workflow, client: Any) -> str:
-    """The state-store instance id of a workflow's trigger on ``client``'s account."""
-    connection = client.connection
-    host = getattr(client, "api_host", None) or connection.api_host
+def resolved_api_host(client: Any) -> str | None:
+    """The account's regional host; asked once (UserByAccessKey.Get) when not configured."""
+    if not getattr(client, "api_host", None):
+        client.get(WHOAMI)  # the client discovers and keeps the host
+    return getattr(client, "api_host", None) or client.connection.api_host
+
+
+def trigger_config(manifest: Manifest, workflow: Workflow) -> dict[str, Any]:
+    """The workflow's trigger config, validated, with the config schema's defaults filled in."""
+    return prepare_inputs(manifest.trigger(workflow.trigger.key), dict(workflow.trigger.config))
+
+
+def trigger_instance(workflow: Workflow, client: Any, config: Mapping[str, Any]) -> str:
+    """The state-store instance id of a workflow's trigger (``config`` as prepared) on
+    ``client``'s account."""
     return instance_id(
-        workflow.trigger.key, dict(workflow.trigger.config),
-        api_host=host, access_key=connection.access_key,
+        workflow.trigger.key, config, api_host=resolved_api_host(client),
+        access_key=client.connection.access_key,
     )
 
 
@@ -83,7 +98,7 @@ def latest_event(manifest: Manifest, workflow: Workflow, client: Any) -> ChosenE
     """One real event for ``lsq run`` without ``--event`` (see the module doc)."""
     key = workflow.trigger.key
     module = trigger_module(manifest, key)
-    config = dict(workflow.trigger.config)
+    config = trigger_config(manifest, workflow)
     if is_polling(module):
         polled = _poll_newest(key, module, client, config)
         if polled is not None:
@@ -103,24 +118,38 @@ def latest_event(manifest: Manifest, workflow: Workflow, client: Any) -> ChosenE
 def _poll_newest(
     key: str, module: types.ModuleType, client: Any, config: Mapping[str, Any]
 ) -> ChosenEvent | None:
-    """One poll in a throwaway store; the newest item's first event, or None."""
-    items: list[PolledEvent] = []
-    instance = f"{key}-{'0' * 20}"  # the store is thrown away: any id will do
-    with tempfile.TemporaryDirectory(prefix="lsq-run-") as folder:
-        store = StateStore(Path(folder) / "state.sqlite3")
-        try:
-            engine = PollingEngine(store)
-            if hasattr(module, "fetch_page"):
-                start = utc_now() - POLL_LOOKBACK
-                items = list(engine.fetch(instance, module, client, config, start=start).events)
-            else:
-                engine.poll_members(instance, module, client, config, emit=items.extend)
-        finally:
-            store.close()
-    for polled in reversed(items):  # newest first
-        events = module.events(client, config, dict(polled.payload))
+    """One poll in a throwaway store; the newest item's first event, or None.
+
+    Time-based: changes of the last :data:`POLL_LOOKBACK`, else of all time (the engine's page
+    budget bounds it). Membership: a first scan is a baseline, so the first page of members is
+    read directly (a list has no "newest": its first member is taken).
+    """
+    if not hasattr(module, "fetch_page"):
+        members = list(module.fetch_members(client, config, 1).items)
+        return _first_event(module, client, config, members[:1], "a member of the list")
+    for start in (utc_now() - POLL_LOOKBACK, ALL_TIME):
+        with tempfile.TemporaryDirectory(prefix="lsq-run-") as folder:
+            store = StateStore(Path(folder) / "state.sqlite3")
+            try:
+                pending = PollingEngine(store).fetch(
+                    f"{key}-{'0' * 20}", module, client, config, start=start
+                )  # the store is thrown away: the cursor of `lsq serve` never moves
+            finally:
+                store.close()
+        items = [dict(polled.payload) for polled in reversed(pending.events)]  # newest first
+        chosen = _first_event(module, client, config, items, "the newest change found by a poll")
+        if chosen is not None:
+            return chosen
+    return None
+
+
+def _first_event(
+    module: types.ModuleType, client: Any, config: Mapping[str, Any],
+    items: list[Mapping[str, Any]], note: str,
+) -> ChosenEvent | None:
+    for item in items:
+        events = module.events(client, config, dict(item))
         if events:
-            note = f"the newest change found by one poll ({polled.key})"
             return ChosenEvent(dict(events[0]), "poll", note)
     return None
 
@@ -131,6 +160,8 @@ __all__ = [
     "check_event",
     "is_polling",
     "latest_event",
+    "resolved_api_host",
+    "trigger_config",
     "trigger_instance",
     "trigger_module",
 ]

@@ -41,7 +41,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .errors import ConfigurationError, ConnectorError
 from .polling import PollingEngine
-from .run_events import is_polling, trigger_instance, trigger_module
+from .run_events import is_polling, trigger_config, trigger_instance, trigger_module
 from .runner import WorkflowRunner
 from .state import StateStore
 from .webhooks.inbox import Inbox, InboxItem
@@ -68,6 +68,7 @@ class Binding:
     workflows: list[Workflow] = field(default_factory=list)
     interval: float = DEFAULT_POLL_INTERVAL
     next_poll: float = 0.0
+    manifest: Any = None
 
     @property
     def polling(self) -> bool:
@@ -83,7 +84,8 @@ def default_subscriber(binding: Binding, url: str, store: StateStore) -> Any:
     from .webhooks import subscriptions
 
     return subscriptions.ensure_subscription(
-        binding.client, store, binding.instance, binding.module, binding.config, url
+        binding.client, store, binding.instance, binding.module, binding.config, url,
+        manifest=binding.manifest,
     )
 
 
@@ -143,16 +145,18 @@ class WorkflowService:
         manifest = self.runner.manifest
         for workflow in workflows:
             client = self.runner.client_for(workflow)
-            instance = trigger_instance(workflow, client)
+            config = trigger_config(manifest, workflow)
+            instance = trigger_instance(workflow, client, config)
             binding = bindings.get(instance)
             if binding is None:
                 binding = bindings[instance] = Binding(
                     instance=instance,
                     trigger_key=workflow.trigger.key,
                     module=trigger_module(manifest, workflow.trigger.key),
-                    config=dict(workflow.trigger.config),
+                    config=config,
                     client=client,
                     interval=float(workflow.poll_interval or self.default_poll_interval),
+                    manifest=manifest,
                 )
             elif workflow.poll_interval:
                 binding.interval = min(binding.interval, float(workflow.poll_interval))
