@@ -387,6 +387,13 @@ def operation_errors(operation: Operation) -> list[tuple[str, str]]:
             "did you mean mx_City?`",
             "use the schema name listed by `lsq fields lead`; nothing was written",
         ))
+    elif _has_field_map(operation.resolved_input_schema()):
+        rows.append((
+            "`unknown <record> field(s)`: one line per name that is not a field of the record "
+            "(type), with the closest valid names",
+            "use the record's schema names (custom fields start with `mx_`), as the error lists "
+            "them; nothing was written",
+        ))
     path = operation.endpoint
     for exception_type in _unique(
         name for pattern, names in ENDPOINT_EXCEPTIONS if pattern.search(path) for name in names
@@ -427,6 +434,15 @@ def uses_schema(operation: Operation, target: str) -> bool:
                 return True
             if other not in seen:
                 pending.append(other)
+    return False
+
+
+def _has_field_map(node: Any) -> bool:
+    """Whether a resolved schema holds a map keyed by field names (``propertyNames``)."""
+    if isinstance(node, Mapping):
+        return "propertyNames" in node or any(_has_field_map(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_field_map(v) for v in node)
     return False
 
 

@@ -328,6 +328,20 @@ def test_errors_depend_on_the_endpoint(
     assert not any(phrase in text for phrase in absent), text
 
 
+def test_other_record_field_maps_get_the_generic_unknown_field_row(tmp_path: Path) -> None:
+    custom = {"type": "object", "properties": {"fields": {
+        "type": "object", "propertyNames": {"pattern": "^(mx_Custom_[0-9]+|Status)$"},
+        "additionalProperties": {"type": "string"}}}}
+    entry = create_lead_entry(key="create_task", display_name="Create Task", group="Tasks",
+                              handler="operations.create_task", endpoint="POST Task.svc/Create",
+                              sample_input={"fields": {"mx_Custom_1": "x"}})
+    built = TmpConnector(tmp_path / "root").add_action(entry, input_schema=custom)
+    (action,) = read_manifest(built.root).actions
+    seen = [row[0] for row in operation_errors(action)]
+    assert seen[1].startswith("`unknown <record> field(s)`")
+    assert not any("unknown lead field" in text for text in seen)
+
+
 def test_find_output_documents_found_and_nullable_record(tmp_path: Path) -> None:
     output = {
         "$ref": "../common/found.json", "required": ["found", "lead"],
