@@ -37,6 +37,12 @@ INSTANT_SUFFIX = " (Instant)"
 HANDLER_FUNCTIONS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "action": (("run", ("client", "inputs")),),
     "polling": (("events", ("client", "config", "item")), ("event_key", ("item",))),
+    "instant": (
+        ("events", ("client", "config", "item")),
+        ("event_key", ("item",)),
+        ("webhook", ("client", "config")),
+        ("sample", ("client", "config", "limit")),
+    ),
 }
 
 #: A polling module is also one of the sources runtime.polling's engine runs: a fetch function
@@ -136,6 +142,8 @@ def handlers_importable(manifest: Manifest) -> list[str]:
             problems += _signature_problems(op, module, name, parameters)
         if op.kind == "polling":
             problems += _polling_source_problems(op, module)
+        if op.kind == "instant":
+            problems += _instant_event_code_problems(op, module)
     return problems
 
 
@@ -223,6 +231,23 @@ def _signature_problems(
     ):
         return []
     return [f"{op.location}.handler: {op.handler_name}.{name}{signature} must be {wanted}"]
+
+
+def _instant_event_code_problems(op: Operation, module: Any) -> list[str]:
+    """Candidate webhook codes (``event_codes(config)``) come with the event name that
+    verifies them (``WEBHOOK_EVENT_NAME``), and the other way round (runtime.webhooks)."""
+    has_codes = hasattr(module, "event_codes")
+    name = getattr(module, "WEBHOOK_EVENT_NAME", None)
+    if not has_codes and name is None:
+        return []
+    where = f"{op.location}.handler: {op.handler_name}"
+    if not has_codes:
+        return [f"{where} defines WEBHOOK_EVENT_NAME but not event_codes(config)"]
+    problems = _signature_problems(op, module, "event_codes", ("config",))
+    if not isinstance(name, str) or not name:
+        problems.append(f"{where} defines event_codes(config) but no WEBHOOK_EVENT_NAME "
+                        "(the Webhook.svc/Retrieve EventCode name that verifies a code)")
+    return problems
 
 
 def _polling_source_problems(op: Operation, module: Any) -> list[str]:
