@@ -169,14 +169,14 @@ def format_run(record: RunRecord, note: str | None = None) -> list[str]:
 
 def _step_line(position: int, step: Mapping[str, Any]) -> str:
     head = f"  {position}. {step['step_id']} ({step['action']}): {step['status']}"
-    if step["status"] in ("not_run",):
+    if step["status"] == "not_run":
         return head
+    if step["status"] == "skipped":
+        return f"{head} (its 'when' is false)"
     head += f", {_duration(step.get('duration_ms'))}"
     if step["status"] == "failed" and step.get("error"):
         error = step["error"]
         return f"{head} — {error.get('category')}: {error.get('message')}"
-    if step["status"] == "skipped":
-        return f"{head} (its 'when' is false)"
     return f"{head} — {summarize(step.get('output'))}"
 
 
