@@ -118,6 +118,19 @@ def custom_fields(
     return {"CustomFields": dict(fields)}
 
 
+def custom_fields_of(
+    client: LeadSquaredClient, task: Mapping[str, Any], fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``{"CustomFields": fields}`` for an existing task, checked against its type."""
+    type_ref = task.get("TaskTypeId") or task.get("TaskType")
+    if not type_ref:
+        # LIKELY (reference §8.3: Retrieve.GetById is known from code only): the read names the
+        # type; if it does not, the names cannot be checked here and LeadSquared checks them.
+        return {"CustomFields": dict(fields)}
+    kind = client.metadata.resolve_task_type(str(type_ref), location="task.TaskTypeId")
+    return custom_fields(client, kind, fields)
+
+
 def create_body(
     client: LeadSquaredClient, inputs: Mapping[str, Any], category: int
 ) -> dict[str, Any]:

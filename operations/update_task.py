@@ -30,8 +30,7 @@ def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
                 f"no task with UserTaskId {task_id}", operation=_tasks.BY_ID,
                 hint="check the task id",
             )
-        kind = client.metadata.resolve_task_type(str(task.get("TaskTypeId") or task["TaskType"]))
-        changes.update(_tasks.custom_fields(client, kind, fields))
+        changes.update(_tasks.custom_fields_of(client, task, fields))
     client.post(_tasks.UPDATE, {"UserTaskId": task_id, **changes})
     sent = [name for name in changes if name != "CustomFields"] + list(fields)
     return {"task_id": task_id, "updated_fields": sent}

@@ -27,6 +27,7 @@ from runtime.errors import (
 from runtime.invoke import invoke_action
 from runtime.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
+from tests.fakes import FakeLeadSquared, fake_connection, ok
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -329,6 +330,20 @@ def test_update_of_a_missing_task_with_fields_fails_before_writing(
     with pytest.raises(PermanentApiError, match=f"no task with UserTaskId {MISSING}"):
         invoke("update_task", {"task_id": MISSING, "fields": {"mx_Custom_1": "x"}})
     assert request_log.operations() == [BY_ID]
+
+
+def test_update_custom_fields_of_a_task_read_without_its_type_are_sent_unchecked(
+    manifest: Manifest,
+) -> None:
+    fake = FakeLeadSquared()
+    fake.add("GET", BY_ID, ok([{"UserTaskId": SEEDED, "Name": "Call"}]))
+    fake.add("POST", UPDATE, ok({"Status": "Success", "Message": {"AffectedRows": 1}}))
+    inputs = {"task_id": SEEDED, "fields": {"mx_Custom_1": "Reached"}}
+    with fake, LeadSquaredClient(fake_connection(), session=fake.session()) as lsq:
+        output = invoke_action(manifest, "update_task", inputs, lsq)
+    assert fake.calls_to(UPDATE)[0].json == {
+        "UserTaskId": SEEDED, "CustomFields": {"mx_Custom_1": "Reached"}}
+    assert output == {"task_id": SEEDED, "updated_fields": ["mx_Custom_1"]}
 
 
 # -- find_task ---------------------------------------------------------------------------
