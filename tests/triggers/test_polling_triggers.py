@@ -1,0 +1,365 @@
+"""The four polling triggers on the sandbox, its clock under test control, with counts: no
+miss and no duplicate for equal timestamps, bursts, late records, crashes and re-enabling;
+list snapshots; account activities for one account and for a company type under a budget."""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+import requests
+
+from runtime.errors import InputValidationError
+from runtime.manifest import Manifest
+from runtime.polling import PollingEngine, PollResult
+from runtime.state import StateStore
+from runtime.trigger_instance import trigger_instance
+from triggers import _polling
+
+from .polling_support import (
+    ACME,
+    INITECH,
+    KAVYA,
+    NEWSLETTER,
+    T0,
+    Sandbox,
+    inbox_payloads,
+    minutes,
+)
+
+pytest_plugins = ["tests.triggers.polling_support"]
+
+COMPANY = {"company_type": "Company"}
+PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
+LEAD_205 = "5b0a1e2c-7d3f-4c8e-a1b2-000000000205"
+
+Engine = Callable[..., PollingEngine]
+
+
+def module(key: str) -> Any:
+    return importlib.import_module(f"triggers.{key}")
+
+
+def poll(lsq: Sandbox, engine: PollingEngine, key: str, config: Mapping[str, Any],
+         **options: Any) -> PollResult:
+    instance = trigger_instance(lsq.client, key, config)
+    source = module(key)
+    if hasattr(source, "fetch_members"):
+        return engine.poll_members(instance, source, lsq.client, config, **options)
+    return engine.poll(instance, source, lsq.client, config, **options)
+
+
+def events_of(lsq: Sandbox, store: StateStore, manifest: Manifest, key: str,
+              config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every event queued for the instance, through events(), each fitting the output schema."""
+    instance = trigger_instance(lsq.client, key, config)
+    found = [event for item in inbox_payloads(store, instance)
+             for event in module(key).events(lsq.client, config, item)]
+    for event in found:
+        assert manifest.trigger(key).output_problems(event) == []
+    return found
+
+
+def poll_until_complete(lsq: Sandbox, engine: PollingEngine, key: str,
+                        config: Mapping[str, Any], limit: int = 50) -> list[PollResult]:
+    results = [poll(lsq, engine, key, config)]
+    while not results[-1].complete:
+        assert len(results) < limit, "the query never completed"
+        results.append(poll(lsq, engine, key, config))
+    return results
+
+
+def logged_bodies(lsq: Sandbox, operation: str) -> list[Any]:
+    log = requests.get(f"{lsq.controls}/requests", timeout=5).json()["requests"]
+    return [entry["body"] for entry in log if entry["operation"] == operation]
+
+
+# -- new_account ------------------------------------------------------------------------------
+
+
+def test_new_account_first_poll_is_a_baseline_then_each_new_account_fires_once(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
+) -> None:
+    engine = make_engine()
+    first = poll(lsq, engine, "new_account", COMPANY)
+    assert (first.baseline, first.emitted, first.calls) == (True, 0, 1)
+
+    lsq.advance(60)
+    alpha = lsq.create_account("Alpha Traders")
+    lsq.advance(60)
+    beta = lsq.create_account("Beta Foods")
+    lsq.create_account("Gamma Partners", company_type="Partners")  # another type
+    lsq.clear_log()
+    second = poll(lsq, engine, "new_account", COMPANY)
+    assert (second.baseline, second.emitted) == (False, 2)
+    [body] = logged_bodies(lsq, "CompanyManagement.svc/Company.Get")
+    assert body["Query"]["CompanyType"] == {"CompanyTypeName": "Company"}
+    assert body["Query"]["DateRange"]["DateField"] == "CreatedOn"
+    assert body["Query"]["DateRange"]["FromDate"] == "2025-06-01 11:50:00"  # watermark - 10 min
+    assert body["Sorting"] == {"ColumnName": "CreatedOn", "Direction": "0"}
+    assert body["Paging"] == {"PageIndex": 1, "PageSize": _polling.COMPANY_PAGE_SIZE}
+
+    events = events_of(lsq, state_store, trigger_manifest, "new_account", COMPANY)
+    assert [e["account_id"] for e in events] == [alpha, beta]  # oldest first
+    assert events[0] | {"CompanyId": alpha, "CompanyName": "Alpha Traders",
+                        "CompanyType": "Company", "CreatedOn": "2025-06-01 12:01:00"} == events[0]
+    assert poll(lsq, engine, "new_account", COMPANY).emitted == 0
+    lsq.advance(3600)
+    assert poll(lsq, engine, "new_account", COMPANY).emitted == 0
+
+
+def test_many_accounts_with_one_timestamp_and_a_burst_larger_than_the_budget(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_polling, "COMPANY_PAGE_SIZE", 5)
+    engine = make_engine(max_pages=2, max_calls=2)
+    poll(lsq, engine, "new_account", COMPANY)
+    lsq.advance(30)
+    same_second = [lsq.create_account(f"Tie {n:02d}") for n in range(12)]  # frozen clock
+    lsq.advance(1)
+    later = [lsq.create_account(f"Later {n}") for n in range(3)]
+
+    results = poll_until_complete(lsq, engine, "new_account", COMPANY)
+    assert [(r.emitted, r.complete) for r in results] == [(10, False), (5, True)]
+    assert all(r.calls <= 2 for r in results)
+    events = events_of(lsq, state_store, trigger_manifest, "new_account", COMPANY)
+    assert Counter(e["account_id"] for e in events) == Counter(same_second + later)
+    assert {e["account_id"] for e in events[-3:]} == set(later)  # oldest first, ties by id
+
+    # The next query re-reads the overlap window (3 pages, over two polls): nothing new.
+    again = poll_until_complete(lsq, engine, "new_account", COMPANY)
+    assert [r.emitted for r in again] == [0, 0]
+    assert len(inbox_payloads(state_store, again[0].instance_id)) == 15
+
+
+def test_a_late_account_with_an_older_timestamp_inside_the_overlap_fires_once(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
+) -> None:
+    engine = make_engine()
+    poll(lsq, engine, "new_account", COMPANY)
+    lsq.set_clock(T0 + minutes(5))
+    early = lsq.create_account("Early")
+    assert poll(lsq, engine, "new_account", COMPANY).emitted == 1
+    lsq.set_clock(T0 + minutes(2))  # a record that shows up late, stamped before "Early"
+    late = lsq.create_account("Late")
+    lsq.set_clock(T0 + minutes(6))
+    result = poll(lsq, engine, "new_account", COMPANY)
+    assert (result.emitted, len(result.keys)) == (1, 1)
+    assert result.keys[0].startswith(late)
+    assert poll(lsq, engine, "new_account", COMPANY).emitted == 0
+    events = events_of(lsq, state_store, trigger_manifest, "new_account", COMPANY)
+    assert [e["account_id"] for e in events] == [early, late]
+
+
+def test_a_stop_between_fetching_and_committing_neither_loses_nor_repeats(
+    lsq: Sandbox, make_engine: Engine, state_path: Any, trigger_manifest: Manifest
+) -> None:
+    instance = trigger_instance(lsq.client, "new_account", COMPANY)
+    source = module("new_account")
+    with StateStore(state_path, clock=lsq.now) as store:
+        engine = PollingEngine(store, clock=lsq.now)
+        engine.poll(instance, source, lsq.client, COMPANY)
+        lsq.advance(60)
+        created = [lsq.create_account(f"Crash {n}") for n in range(3)]
+        lost = engine.fetch(instance, source, lsq.client, COMPANY)
+        assert len(lost.events) == 3  # fetched, then the process "dies" before the commit
+        assert store.get_cursor(instance).version == 1  # type: ignore[union-attr]
+
+    with StateStore(state_path, clock=lsq.now) as restarted:
+        engine = PollingEngine(restarted, clock=lsq.now)
+        result = engine.poll(instance, source, lsq.client, COMPANY)
+        assert (result.baseline, result.emitted) == (False, 3)
+        stale = lost.commit()  # a late commit of the dead poll changes nothing
+        assert (stale.conflict, stale.emitted) == (True, 0)
+        events = events_of(lsq, restarted, trigger_manifest, "new_account", COMPANY)
+        assert sorted(e["account_id"] for e in events) == sorted(created)  # one second
+
+
+def test_reenabling_the_same_trigger_keeps_its_state(
+    lsq: Sandbox, state_path: Any, trigger_manifest: Manifest
+) -> None:
+    source = module("new_account")
+    with StateStore(state_path, clock=lsq.now) as store:
+        instance = trigger_instance(lsq.client, "new_account", COMPANY)
+        PollingEngine(store, clock=lsq.now).poll(instance, source, lsq.client, COMPANY)
+    lsq.advance(3600)  # disabled for an hour
+    while_off = lsq.create_account("While Off")
+    lsq.advance(3600)
+
+    reconnected = type(lsq.client)(lsq.client.connection)  # a redeploy: new client, new store
+    with reconnected, StateStore(state_path, clock=lsq.now) as store:
+        again = trigger_instance(reconnected, "new_account", dict(COMPANY))
+        assert again == instance
+        engine = PollingEngine(store, clock=lsq.now)
+        result = engine.poll(again, source, reconnected, COMPANY)
+        assert (result.baseline, result.emitted) == (False, 1)
+        assert result.keys[0].startswith(while_off)
+        partners = {"company_type": "Partners"}
+        other = trigger_instance(reconnected, "new_account", partners)
+        assert other != instance
+        assert engine.poll(other, source, reconnected, partners).baseline is True
+
+
+def test_a_start_time_in_the_config_fires_for_existing_accounts(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
+) -> None:
+    config = {"company_type": "Company", "since": "2025-01-01T00:00:00Z"}
+    result = poll(lsq, make_engine(), "new_account", config, start=config["since"])
+    assert (result.baseline, result.emitted) == (False, 2)
+    events = events_of(lsq, state_store, trigger_manifest, "new_account", config)
+    assert [(e["CompanyName"], e["CreatedOn"]) for e in events] == [
+        ("Acme Corp", "2025-01-10 09:30:00"), ("Initech Solutions", "2025-02-14 06:15:00")]
+    assert module("new_account").event_key(events[0]) == result.keys[0]
+
+
+# -- account_updated --------------------------------------------------------------------------
+
+
+def test_account_updated_fires_once_per_change(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
+) -> None:
+    engine = make_engine()
+    assert poll(lsq, engine, "account_updated", COMPANY).baseline
+    lsq.advance(60)
+    lsq.update_account(ACME, City="Pune")
+    lsq.clear_log()
+    first = poll(lsq, engine, "account_updated", COMPANY)
+    [body] = logged_bodies(lsq, "CompanyManagement.svc/Company.Get")
+    assert body["Query"]["DateRange"]["DateField"] == "ModifiedOn"
+    assert body["Sorting"] == {"ColumnName": "ModifiedOn", "Direction": "0"}
+    assert first.keys == (f"{ACME}@2025-06-01T12:01:00.000000Z",)
+    assert poll(lsq, engine, "account_updated", COMPANY).emitted == 0
+    lsq.advance(60)
+    lsq.update_account(ACME, Stage="Churned")
+    lsq.update_account(INITECH, Stage="Customer")
+    second = poll(lsq, engine, "account_updated", COMPANY)
+    assert second.emitted == 2
+    assert poll(lsq, engine, "account_updated", COMPANY).emitted == 0
+
+    events = events_of(lsq, state_store, trigger_manifest, "account_updated", COMPANY)
+    assert [(e["account_id"], e["ModifiedOn"]) for e in events] == [
+        (ACME, "2025-06-01 12:01:00"), (ACME, "2025-06-01 12:02:00"),
+        (INITECH, "2025-06-01 12:02:00")]
+    assert [e["City"] for e in events[:2]] == ["Pune", "Pune"]
+    assert events[1]["Stage"] == "Churned"
+
+
+# -- lead_added_to_list -----------------------------------------------------------------------
+
+
+def test_lead_added_to_list_baseline_then_the_added_leads_then_nothing(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
+) -> None:
+    config = {"list_name": "Newsletter"}
+    engine = make_engine()
+    lsq.clear_log()
+    first = poll(lsq, engine, "lead_added_to_list", config)
+    assert (first.baseline, first.emitted, first.complete) == (True, 0, True)
+    assert lsq.operations() == ["LeadManagement.svc/Lists.Get",
+                                "LeadManagement.svc/Leads/Retrieve/BySearchParameter"]
+    [body] = logged_bodies(lsq, "LeadManagement.svc/Leads/Retrieve/BySearchParameter")
+    assert body["SearchParameters"] == {"ListId": NEWSLETTER, "RetrieveBehaviour": "0"}
+
+    lsq.add_to_list(NEWSLETTER, KAVYA)
+    lsq.add_to_list(NEWSLETTER, LEAD_205)
+    lsq.add_to_list(NEWSLETTER, PRIYA)  # already a member: not an addition
+    second = poll(lsq, engine, "lead_added_to_list", config)
+    assert (second.baseline, second.emitted) == (False, 2)
+    assert poll(lsq, engine, "lead_added_to_list", config).emitted == 0
+
+    events = events_of(lsq, state_store, trigger_manifest, "lead_added_to_list", config)
+    assert [(e["lead_id"], e["list_id"]) for e in events] == [
+        (KAVYA, NEWSLETTER), (LEAD_205, NEWSLETTER)]
+    assert events[0]["FirstName"] == "Kavya" and events[0]["ProspectID"] == KAVYA
+    assert module("lead_added_to_list").event_key(events[0]) == f"{KAVYA}@{NEWSLETTER}"
+
+
+def test_a_list_member_page_larger_than_the_budget_resumes_and_a_re_add_fires_again(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_polling, "MEMBER_PAGE_SIZE", 2)
+    config = {"list_id": NEWSLETTER}
+    engine = make_engine(max_pages=1, max_calls=1)
+    baseline = [poll(lsq, engine, "lead_added_to_list", config) for _ in range(2)]
+    assert [(r.complete, r.calls) for r in baseline] == [(False, 1), (True, 1)]
+    lsq.remove_from_list(NEWSLETTER, PRIYA)
+    for _ in range(4):  # two complete scans without Priya: she leaves the snapshot
+        poll(lsq, engine, "lead_added_to_list", config)
+    lsq.add_to_list(NEWSLETTER, PRIYA)
+    results = [poll(lsq, engine, "lead_added_to_list", config) for _ in range(2)]
+    assert sum(r.emitted for r in results) == 1
+    events = events_of(lsq, state_store, trigger_manifest, "lead_added_to_list", config)
+    assert [e["lead_id"] for e in events] == [PRIYA]
+
+
+def test_an_unknown_list_name_is_an_input_error(lsq: Sandbox) -> None:
+    with pytest.raises(InputValidationError, match="no list is named 'Newsleter'"):
+        module("lead_added_to_list").fetch_members(lsq.client, {"list_name": "Newsleter"}, 1)
+
+
+# -- new_account_activity ---------------------------------------------------------------------
+
+
+def test_new_account_activity_for_one_account(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_polling, "ACTIVITY_PAGE_SIZE", 2)
+    config = {"account_id": ACME}
+    engine = make_engine()
+    assert poll(lsq, engine, "new_account_activity", config).baseline
+    logged = []
+    for n in range(3):
+        lsq.advance(60)
+        logged.append(lsq.log_activity(ACME, f"Call {n}"))
+    lsq.log_activity(INITECH, "Not this account")
+    lsq.clear_log()
+    result = poll(lsq, engine, "new_account_activity", config)
+    assert (result.emitted, result.pages) == (3, 2)
+    bodies = logged_bodies(lsq, "CompanyActivity.svc/Retrieve")
+    assert [b["Paging"] for b in bodies] == [{"PageIndex": "1", "PageSize": "2"},
+                                             {"PageIndex": "2", "PageSize": "2"}]
+    assert bodies[0]["Parameter"]["FromDate"] == "2025-06-01 11:50:00"
+    assert poll(lsq, engine, "new_account_activity", config).emitted == 0
+
+    events = events_of(lsq, state_store, trigger_manifest, "new_account_activity", config)
+    assert [e["activity_id"] for e in events] == logged  # oldest first
+    assert {e["account_id"] for e in events} == {ACME}
+    assert events[0]["ActivityNote"] == "Call 0"
+
+
+def test_new_account_activity_for_a_company_type_within_the_call_budget(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_polling, "COMPANY_PAGE_SIZE", 2)
+    monkeypatch.setattr(_polling, "ACTIVITY_PAGE_SIZE", 2)
+    config = {"company_type": "Partners"}
+    created = [lsq.create_account(f"Partner {n}", company_type="Partners") for n in range(3)]
+    engine = make_engine(max_pages=2, max_calls=2)
+    # 5 accounts: 3 listing calls + 5 reads = 8 calls, 2 a poll.
+    baseline = poll_until_complete(lsq, engine, "new_account_activity", config)
+    assert [r.calls for r in baseline] == [2, 2, 2, 2]
+    assert all(r.baseline and r.emitted == 0 for r in baseline)
+
+    lsq.advance(60)
+    first, last = created[0], created[-1]
+    expected = [lsq.log_activity(first, "one"), lsq.log_activity(first, "two")]
+    expected += [lsq.log_activity(last, f"last {n}") for n in range(3)]  # two pages
+    results = poll_until_complete(lsq, engine, "new_account_activity", config)
+    assert all(r.calls <= 2 for r in results) and len(results) == 5  # 3 + 5 + 1 calls
+    lsq.advance(60)
+    # Logged on an account the next query reads early and on one it reads late.
+    expected += [lsq.log_activity(first, "after"), lsq.log_activity(last, "after")]
+    results += poll_until_complete(lsq, engine, "new_account_activity", config)
+    results += poll_until_complete(lsq, engine, "new_account_activity", config)
+    assert all(r.calls <= 2 for r in results)
+
+    events = events_of(lsq, state_store, trigger_manifest, "new_account_activity", config)
+    assert Counter(e["activity_id"] for e in events) == Counter(expected)  # once each
+    assert {e["account_id"] for e in events} == {first, last}
