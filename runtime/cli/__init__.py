@@ -12,10 +12,19 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ConnectorError
-from . import auth_cmd, docs_cmd, fields_cmd, invoke_cmd, run_cmd, sandbox_cmd, validate_cmd
+from . import (
+    auth_cmd,
+    docs_cmd,
+    fields_cmd,
+    hooks_cmd,
+    invoke_cmd,
+    run_cmd,
+    sandbox_cmd,
+    validate_cmd,
+)
 
 COMMAND_MODULES = (
-    sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd
+    sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, hooks_cmd
 )
 
 

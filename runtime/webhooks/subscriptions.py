@@ -166,7 +166,8 @@ class Subscriptions:
         return str(self.client.api_host or "").lower()
 
     def instance(self, key: str, config: Mapping[str, Any]) -> str:
-        """The trigger instance id of ``key`` + ``config`` on this connection (as given)."""
+        """The trigger instance id of ``key`` + ``config`` (validated, defaults filled in, as
+        ``lsq serve`` derives it) on this connection."""
         return instance_id(
             key, config, api_host=self._api_host(),
             access_key=self.client.connection.access_key,
@@ -221,9 +222,9 @@ class Subscriptions:
         """Make sure ``key`` + ``config`` has exactly one enabled webhook to ``base_url``."""
         operation = self.trigger(key)
         prepared = prepare_inputs(operation, config)
-        instance = self.instance(key, config)
+        instance = self.instance(key, prepared)
         url = receiver_url(check_base_url(base_url), instance)
-        self.remember(instance, key, config)
+        self.remember(instance, key, prepared)
         return self.ensure(instance, operation.handler_module(), prepared, url)
 
     def ensure(
@@ -327,8 +328,7 @@ class Subscriptions:
         if instance is None:
             if key is None:
                 raise ConfigurationError("unsubscribe needs a trigger key or an instance id")
-            self.trigger(key)
-            instance = self.instance(key, config or {})
+            instance = self.instance(key, prepare_inputs(self.trigger(key), config or {}))
         known = self.store.get_subscription(instance)
         targets = [
             hook for hook in self.ours()
