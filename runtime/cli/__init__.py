@@ -20,11 +20,13 @@ from . import (
     invoke_cmd,
     run_cmd,
     sandbox_cmd,
+    state_cmd,
     validate_cmd,
 )
 
 COMMAND_MODULES = (
-    sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, hooks_cmd
+    sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, state_cmd,
+    hooks_cmd,
 )
 
 

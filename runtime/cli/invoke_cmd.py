@@ -20,6 +20,7 @@ from .common import (
     print_json,
     read_json_object,
 )
+from .invoke_trigger import add_trigger
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -43,7 +44,7 @@ def add_action(targets: argparse._SubParsersAction) -> None:
 
 
 #: One function per ``lsq invoke`` target; each adds its sub-parser.
-TARGETS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_action,)
+TARGETS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_action, add_trigger)
 
 
 def run_action(args: argparse.Namespace) -> int:

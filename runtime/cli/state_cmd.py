@@ -1,0 +1,100 @@
+"""``lsq state show|reset``: inspect and reset trigger state (cursors, inbox, subscriptions).
+
+``show`` prints, per trigger instance, its cursor (without id lists), inbox counts by status,
+dedupe keys, list-snapshot size and webhook subscription, never a secret. ``reset`` forgets an
+instance's cursor, dedupe keys and snapshot (queued inbox events and subscriptions stay): the
+next poll takes a fresh baseline, or, with ``--since``, emits everything from that time on.
+An instance is named by ``--instance ID`` (from ``show``) or by ``--trigger KEY`` (every
+instance of that trigger).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import add_json_option, print_json
+from .invoke_trigger import add_state_option
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("state", help="show or reset trigger state")
+    actions = parser.add_subparsers(dest="state_action", metavar="ACTION",
+                                    parser_class=type(parser))
+    actions.required = True
+
+    show = actions.add_parser("show", help="cursors, inbox counts and subscriptions (no secrets)")
+    _add_selection(show, required=False)
+    add_state_option(show)
+    add_json_option(show)
+    show.set_defaults(func=run_show)
+
+    reset = actions.add_parser("reset", help="forget a trigger instance's cursor and dedupe keys")
+    _add_selection(reset, required=True)
+    reset.add_argument(
+        "--since", metavar="TIME",
+        help="replay from this time (UTC yyyy-MM-dd HH:mm:ss or ISO 8601); without it the next "
+        "poll takes a fresh baseline and fires only for later records",
+    )
+    add_state_option(reset)
+    add_json_option(reset)
+    reset.set_defaults(func=run_reset)
+
+
+def _add_selection(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--trigger", metavar="KEY", help="every instance of this trigger")
+    group.add_argument("--instance", metavar="ID", help="one instance, e.g. new_account-0b31...")
+
+
+def _selected(args: argparse.Namespace, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The instances ``--trigger`` / ``--instance`` name (all without either)."""
+    from ..state import trigger_key_of
+
+    if args.instance:
+        return [entry for entry in instances if entry["instance_id"] == args.instance]
+    if args.trigger:
+        return [entry for entry in instances
+                if trigger_key_of(entry["instance_id"]) == args.trigger]
+    return instances
+
+
+def _check_selection(args: argparse.Namespace) -> None:
+    from ..state import is_instance_id
+    from . import UsageError
+
+    if args.instance and not is_instance_id(args.instance):
+        raise UsageError(f"--instance: {args.instance!r} is not a trigger instance id "
+                         "(<trigger key>-<20 hex digits>, as lsq state show prints)")
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from ..state import StateStore
+
+    _check_selection(args)
+    with StateStore(args.state) as store:
+        summary = store.show()
+    summary["instances"] = _selected(args, summary["instances"])
+    print_json(summary, compact=args.json)
+    return 0
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    from ..errors import ConfigurationError
+    from ..lsq_format import parse_datetime
+    from ..state import StateStore, to_iso
+
+    _check_selection(args)
+    since = parse_datetime(args.since) if args.since else None
+    with StateStore(args.state) as store:
+        chosen = [entry["instance_id"] for entry in _selected(args, store.show()["instances"])]
+        if not chosen:
+            what = f"instance {args.instance}" if args.instance else f"trigger {args.trigger}"
+            raise ConfigurationError(
+                f"no state for {what} in {store.path}",
+                hint="lsq state show lists the instances",
+            )
+        for instance in chosen:
+            store.reset(instance, since)
+    print_json({"reset": chosen, "since": to_iso(since) if since else None}, compact=args.json)
+    return 0
