@@ -7,15 +7,11 @@
   ``{"RecordCount", "<Plural>": [...]}`` object) into flat dicts.
 - :func:`find_result` builds every find action's ``{"found": ..., "<record>": ...}`` output
   (schemas/common/found.json) and raises :class:`RecordNotFoundError` when the input asks to.
-- :func:`rehinted` replaces the client's generic hint of an MX error with one that fits the
-  action (the client's hint for MXDuplicateEntryException suggests upsert_lead, which is
-  wrong advice on an update).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runtime.errors import PermanentApiError, RecordNotFoundError
@@ -59,17 +55,3 @@ def find_result(
         return {"found": False, key: None}
     return {"found": True, key: dict(matches[0])}
 
-
-@contextmanager
-def rehinted(hints: Mapping[str, str]) -> Iterator[None]:
-    """Re-raise a PermanentApiError whose ExceptionType is in ``hints`` with that hint."""
-    try:
-        yield
-    except PermanentApiError as error:
-        hint = hints.get(error.exception_type or "")
-        if hint is None:
-            raise
-        raise PermanentApiError(
-            error.message, operation=error.operation, status=error.status,
-            exception_type=error.exception_type, hint=hint,
-        ) from None

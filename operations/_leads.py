@@ -46,12 +46,6 @@ DELETE_DISABLED_MESSAGE = (
     "lead delete is not enabled on this LeadSquared account; ask LeadSquared support to enable it"
 )
 
-#: Hints for MX errors of Lead.Update and Lead.CreateOrUpdate (see _common.rehinted).
-UPDATE_HINTS = {
-    "MXDuplicateEntryException": "another lead already has this value of a unique field"
-    " (EmailAddress and Phone by default); find_lead finds that lead",
-}
-
 log = logging.getLogger(__name__)
 
 

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _leads
-from ._common import rehinted
 
 if TYPE_CHECKING:
     from runtime.client import LeadSquaredClient
@@ -18,6 +17,5 @@ def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
     lead_id = inputs["lead_id"]
     body = _leads.attributes(client, inputs["fields"])
     params = {"leadId": lead_id, "postUpdatedLead": inputs["post_updated_lead"]}
-    with rehinted(_leads.UPDATE_HINTS):
-        client.post(_leads.UPDATE, body, params=params)
+    client.post(_leads.UPDATE, body, params=params)
     return {"lead_id": lead_id}

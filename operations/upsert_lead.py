@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _leads
-from ._common import rehinted
 
 if TYPE_CHECKING:
     from runtime.client import LeadSquaredClient
@@ -22,6 +21,5 @@ def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
     search_by = _leads.search_by(client, inputs["search_by"], fields)
     body = [*_leads.attributes(client, fields), search_by]
     params = {"postUpdatedLead": inputs["post_updated_lead"]}
-    with rehinted(_leads.UPDATE_HINTS):
-        answer = client.post(_leads.UPSERT, body, params=params)
+    answer = client.post(_leads.UPSERT, body, params=params)
     return _leads.upsert_output(answer)

@@ -111,6 +111,10 @@ EXCEPTION_HINTS: dict[str, str] = {
 #: Hints for an ExceptionType that means something else on some operations (EXCEPTION_HINTS
 #: speaks of leads), keyed by operation ("LeadSegmentation.svc/CreateEmptyList") or service
 #: ("CompanyManagement.svc"); looked up first, by :func:`operation_hint`.
+LEAD_UNIQUE_CLASH = (
+    "another lead already has this value of a unique field (EmailAddress and Phone by default);"
+    " find_lead finds that lead"
+)
 OPERATION_HINTS: dict[str, dict[str, str]] = {
     "CompanyManagement.svc": {
         "MXUnknownAttributeException": "a field name is not an account field of this account;"
@@ -124,6 +128,13 @@ OPERATION_HINTS: dict[str, dict[str, str]] = {
     "CompanyManagement.svc/Company.Get": {
         "MXInvalidEntityException": "the Company Type does not exist in this account; check"
         " company_type (Settings > Accounts)",
+    },
+    # Lead.Update / Lead.CreateOrUpdate change an existing lead: "use upsert_lead" is no help.
+    "LeadManagement.svc/Lead.Update": {
+        "MXDuplicateEntryException": LEAD_UNIQUE_CLASH,
+    },
+    "LeadManagement.svc/Lead.CreateOrUpdate": {
+        "MXDuplicateEntryException": LEAD_UNIQUE_CLASH,
     },
     "LeadSegmentation.svc/CreateEmptyList": {
         "MXDuplicateEntryException": "a list with this name already exists (names are compared"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from operations import _leads
+from runtime import retry
 from runtime.client import LeadSquaredClient
 from runtime.connection import Connection
 from runtime.errors import (
@@ -323,7 +324,7 @@ def test_upsert_taking_another_leads_phone_is_a_duplicate(invoke: Invoke) -> Non
     with pytest.raises(PermanentApiError) as caught:
         invoke("upsert_lead", {"fields": fields})
     assert caught.value.exception_type == "MXDuplicateEntryException"
-    assert caught.value.hint is not None and "another lead already has" in caught.value.hint
+    assert caught.value.hint == retry.LEAD_UNIQUE_CLASH
 
 
 @pytest.mark.parametrize(
@@ -384,7 +385,7 @@ def test_update_to_another_leads_email_is_a_duplicate_with_a_fitting_hint(
         invoke("update_lead", {"lead_id": ARJUN,
                                "fields": {"EmailAddress": "priya.sharma@example.com"}})
     assert caught.value.exception_type == "MXDuplicateEntryException"
-    assert caught.value.hint == _leads.UPDATE_HINTS["MXDuplicateEntryException"]
+    assert caught.value.hint == retry.LEAD_UNIQUE_CLASH
 
 
 def test_update_unknown_field_sends_nothing(invoke: Invoke, request_log: Any) -> None:
