@@ -52,7 +52,7 @@ def invoke_trigger(
     module = trigger.handler_module()
     if trigger.kind == "instant":
         return _instant(trigger, module, client, prepared, limit)
-    instance = trigger_instance(client, key, config)
+    instance = trigger_instance(client, key, prepared)  # as lsq serve and lsq hooks do
     engine = PollingEngine(store)
     if hasattr(module, "fetch_members"):
         if since is not None:
