@@ -184,3 +184,46 @@ def activity_event(item: Mapping[str, Any]) -> dict[str, Any]:
         "activity_id": item["CompanyActivityId"],
         "account_id": item["RelatedCompanyId"],
     }
+
+
+# -- samples: recent real records in the event shape, most recent first ------------------------
+
+OLDEST = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_SAMPLE_ACCOUNTS = 10  # accounts of a type whose activities a sample reads
+
+
+def account_sample(
+    client: Any, config: Mapping[str, Any], date_field: str, limit: int
+) -> list[dict[str, Any]]:
+    """The ``limit`` accounts of the type most recently created/modified (one call)."""
+    body = {
+        "Query": company_query(config["company_type"]),
+        "Sorting": {"ColumnName": date_field, "Direction": "1"},
+        "Paging": {"PageIndex": 1, "PageSize": limit},
+    }
+    rows = client.post(COMPANY_GET, body).get("Companies") or []
+    return [account_event(flat_account(row, config["company_type"])) for row in rows[:limit]]
+
+
+def member_sample(client: Any, config: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` current members, newest leads first (no membership time exists)."""
+    list_id, _ = list_id_of(client, config)
+    body = {
+        "SearchParameters": {"ListId": list_id, "RetrieveBehaviour": "0"},
+        "Sorting": {"ColumnName": "ProspectAutoId", "Direction": "1"},
+        "Paging": {"PageIndex": 1, "PageSize": limit},
+    }
+    rows = client.post(LIST_MEMBERS, body).get("Leads") or []
+    return [member_event(from_property_list(row), list_id) for row in rows[:limit]]
+
+
+def activity_sample(client: Any, config: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` newest activities of the account, or of the type's first accounts."""
+    if config.get("account_id"):
+        accounts = [str(config["account_id"])]
+    else:
+        accounts, _ = account_ids_page(client, str(config["company_type"]), 1)
+    rows = [row for account in accounts[:MAX_SAMPLE_ACCOUNTS]
+            for row in activities_page(client, account, OLDEST, 1)[0]]
+    rows.sort(key=lambda row: parse_datetime(str(row["CreatedOn"])), reverse=True)
+    return [activity_event(row) for row in rows[:limit]]

@@ -33,3 +33,8 @@ def events(client: Any, config: Mapping[str, Any], item: Mapping[str, Any]) -> l
 def event_key(item: Mapping[str, Any]) -> str:
     """``<CompanyId>@<ModifiedOn>``: one key per change."""
     return _polling.time_key(item, ID_FIELD, TIME_FIELD)
+
+
+def sample(client: Any, config: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The type's most recently modified accounts, as events."""
+    return _polling.account_sample(client, config, TIME_FIELD, limit)

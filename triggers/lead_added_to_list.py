@@ -40,3 +40,8 @@ def events(client: Any, config: Mapping[str, Any], item: Mapping[str, Any]) -> l
 def event_key(item: Mapping[str, Any]) -> str:
     """``<ProspectID>@<list_id>``."""
     return f"{item[ID_FIELD]}@{item.get('list_id', '')}"
+
+
+def sample(client: Any, config: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """Current members of the list (newest leads first), as events."""
+    return _polling.member_sample(client, config, limit)

@@ -64,3 +64,8 @@ def events(client: Any, config: Mapping[str, Any], item: Mapping[str, Any]) -> l
 def event_key(item: Mapping[str, Any]) -> str:
     """``<CompanyActivityId>@<CreatedOn>``."""
     return _polling.time_key(item, ID_FIELD, TIME_FIELD)
+
+
+def sample(client: Any, config: Mapping[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The newest activities of the account (or of the type's first accounts), as events."""
+    return _polling.activity_sample(client, config, limit)

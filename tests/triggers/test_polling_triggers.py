@@ -363,3 +363,26 @@ def test_new_account_activity_for_a_company_type_within_the_call_budget(
     events = events_of(lsq, state_store, trigger_manifest, "new_account_activity", config)
     assert Counter(e["activity_id"] for e in events) == Counter(expected)  # once each
     assert {e["account_id"] for e in events} == {first, last}
+
+
+# -- sample(): recent real records for `lsq run` ----------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "config", "expected"), [
+    ("new_account", COMPANY, [INITECH, ACME]),
+    ("account_updated", COMPANY, [ACME, INITECH]),
+    ("lead_added_to_list", {"list_name": "Newsletter"},
+     ["5b0a1e2c-7d3f-4c8e-a1b2-000000000204", "5b0a1e2c-7d3f-4c8e-a1b2-000000000202"]),
+    ("new_account_activity", {"company_type": "Company"},
+     ["5e2b8d41-7a9c-4f03-b6e2-000000000a01"]),
+], ids=["new_account", "account_updated", "lead_added_to_list", "new_account_activity"])
+def test_samples_are_recent_real_records_in_the_event_shape(
+    lsq: Sandbox, trigger_manifest: Manifest, key: str, config: dict[str, Any],
+    expected: list[str],
+) -> None:
+    events = module(key).sample(lsq.client, config, 2)
+    ids = {"new_account": "account_id", "account_updated": "account_id",
+           "lead_added_to_list": "lead_id", "new_account_activity": "activity_id"}[key]
+    assert [e[ids] for e in events] == expected
+    for event in events:
+        assert trigger_manifest.trigger(key).output_problems(event) == []
