@@ -9,7 +9,12 @@ import pytest
 
 from runtime.cli import main
 from runtime.manifest import ROOT_ENV, read_manifest
-from tests.manifest.builder import TmpConnector, create_lead_entry, new_account_entry
+from tests.manifest.builder import (
+    NEW_LEAD_HANDLER,
+    TmpConnector,
+    create_lead_entry,
+    new_account_entry,
+)
 
 INSTANT_NEW_LEAD = new_account_entry(
     key="new_lead", display_name="New Lead (Instant)", group="Leads", kind="instant",
@@ -58,7 +63,8 @@ def test_the_real_connector_as_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_counts_by_kind(connector: TmpConnector, capsys: pytest.CaptureFixture[str]) -> None:
     connector.add_action().add_trigger()
     connector.add_trigger(INSTANT_NEW_LEAD, config_schema={"type": "object"},
-                          output_schema={"$ref": "../common/lead.json"})
+                          output_schema={"$ref": "../common/lead.json"},
+                          handler=NEW_LEAD_HANDLER)
     assert main(["validate", "--root", str(connector.root)]) == 0
     assert capsys.readouterr().out == (
         "connector.yaml: valid — 2 triggers (1 polling, 1 instant), 1 action\n"

@@ -46,6 +46,23 @@ def event_key(item):
     return f"{item['CompanyId']}@{item['CreatedOn']}"
 '''
 
+NEW_LEAD_HANDLER = '''
+def webhook(client, config):
+    return {"WebhookEvent": "3"}
+
+
+def events(client, config, item):
+    return [dict(item)]
+
+
+def event_key(item):
+    return item["ProspectID"]
+
+
+def sample(client, config, limit):
+    return []
+'''
+
 
 def create_lead_entry(**changes: Any) -> dict[str, Any]:
     entry = {

@@ -4,18 +4,21 @@ keeps each delivery once, and ``events()`` gives the trigger's output shape."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from runtime import manifest_checks as checks
 from runtime.client import LeadSquaredClient
 from runtime.errors import InputValidationError
-from runtime.manifest import Manifest
+from runtime.manifest import Manifest, read_manifest
 from runtime.sandbox import RunningSandbox
 from runtime.state import StateStore
 from runtime.webhooks import SECRET_HEADER, Inbox
 from runtime.webhooks.subscriptions import Subscriptions
+from tests.manifest.builder import NEW_LEAD_HANDLER, TmpConnector
 
 from .webhook_fixtures import (
     OWNER,
@@ -342,3 +345,45 @@ def test_opportunity_webhook_fields(client: LeadSquaredClient, manifest: Manifes
     assert module.event_codes({"opportunity_type": 12001, "webhook_event_code": 44}) == ("44",)
     with pytest.raises(InputValidationError, match="12077 is not an opportunity type"):
         module.webhook(client, {"opportunity_type": 12077})
+
+
+# -- manifest rules for instant modules -----------------------------------------------------------
+
+INSTANT_ENTRY = {
+    "key": "new_lead", "display_name": "New Lead (Instant)", "group": "Leads", "kind": "instant",
+    "handler": "triggers.new_lead", "dedupe_key": "ProspectID",
+    "description": "Fires on LeadSquared's lead-create webhook (Webhook.svc/Create). "
+    "Docs: https://apidocs.leadsquared.com/create-webhook/",
+    "endpoint": "POST Webhook.svc/Create", "sample_input": {},
+    "sample_output": {"ProspectID": SEED_LEAD},
+}
+WHERE = "triggers.new_lead.handler: triggers.new_lead"
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    (NEW_LEAD_HANDLER, []),
+    (NEW_LEAD_HANDLER.replace("def sample(client, config, limit)", "def sample(client, limit)"),
+     [f"{WHERE}.sample(client, limit) must be sample(client, config, limit)"]),
+    (NEW_LEAD_HANDLER.replace("def webhook(", "def _webhook("),
+     [f"{WHERE} must define webhook(client, config)"]),
+    (NEW_LEAD_HANDLER + "\ndef event_codes(config):\n    return ('29', '31')\n",
+     [f"{WHERE} defines event_codes(config) but no WEBHOOK_EVENT_NAME (the Webhook.svc/Retrieve "
+      "EventCode name that verifies a code)"]),
+    (NEW_LEAD_HANDLER + "\nWEBHOOK_EVENT_NAME = 'Opportunity_Post_Create'\n",
+     [f"{WHERE} defines WEBHOOK_EVENT_NAME but not event_codes(config)"]),
+    (NEW_LEAD_HANDLER + "\nWEBHOOK_EVENT_NAME = 'X'\n"
+     "def event_codes(config, extra):\n    return ()\n",
+     [f"{WHERE}.event_codes(config, extra) must be event_codes(config)"]),
+], ids=["complete", "sample-signature", "no-webhook", "codes-without-name", "name-without-codes",
+        "codes-signature"])
+def test_instant_module_rules(tmp_path: Path, source: str, expected: list[str]) -> None:
+    connector = TmpConnector(tmp_path).add_trigger(
+        dict(INSTANT_ENTRY), config_schema={"type": "object"},
+        output_schema={"$ref": "../common/lead.json"}, handler=source,
+    )
+    assert checks.handlers_importable(read_manifest(connector.root)) == expected
+
+
+def test_the_real_instant_modules_pass_the_rules(manifest: Manifest) -> None:
+    assert [p for p in checks.handlers_importable(manifest) if "instant" in p] == []
+    assert {op.key for op in manifest.triggers if op.kind == "instant"} == set(INSTANT)
