@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,3 +226,18 @@ def test_invoke_trigger_with_its_sample_input(lsq: Any, key: str) -> None:
     events = json.loads(out)
     events = events["events"] if isinstance(events, dict) else events
     assert events and all(trigger.output_problems(event) == [] for event in events)
+
+
+def test_the_secret_never_reaches_output_or_logs(
+    lsq: Any, state: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    printed = ""
+    for argv in (("hooks", "subscribe", "new_task", "--receiver-url", BASE, "--json"),
+                 ("hooks", "subscribe", "new_task", "--receiver-url", BASE),
+                 ("hooks", "list", "--json"), ("hooks", "list"), ("hooks", "reconcile")):
+        code, out, err = lsq(*argv)
+        assert code == 0, err
+        printed += out + err
+    [secret] = secrets_of(state)
+    assert secret not in printed and secret not in caplog.text
