@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from runtime.errors import InputValidationError, PermanentApiError
+from runtime.errors import PermanentApiError
 from runtime.lsq_format import format_datetime, to_schema_fields
+
+from ._common import normalise_dates
 
 if TYPE_CHECKING:
     from runtime.client import LeadSquaredClient
@@ -74,22 +76,8 @@ def date_range(from_date: str, to_date: str | None) -> dict[str, str]:
 
 def activity_record(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A Retrieve/RetrieveById item with every date as UTC ``yyyy-MM-dd HH:mm:ss``."""
-    record = {name: _date(value) if name in DATE_PROPERTIES else value
-              for name, value in raw.items()}
+    record = normalise_dates(raw, DATE_PROPERTIES)
     fields = raw.get("ActivityFields")
     if isinstance(fields, Mapping):
-        record["ActivityFields"] = {
-            name: _date(value) if name in FIELD_DATE_PROPERTIES else value
-            for name, value in fields.items()
-        }
+        record["ActivityFields"] = normalise_dates(fields, FIELD_DATE_PROPERTIES)
     return record
-
-
-def _date(value: Any) -> Any:
-    """A date string in the request format; anything unreadable is left for the output check."""
-    if not isinstance(value, str) or not value.strip():
-        return value
-    try:
-        return format_datetime(value)
-    except InputValidationError:
-        return value

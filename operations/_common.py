@@ -5,17 +5,19 @@
   ``KeyError``, when the answer has another shape.
 - :func:`records` turns a read answer (a bare array of flat or property-list records, or a
   ``{"RecordCount", "<Plural>": [...]}`` object) into flat dicts.
+- :func:`normalise_dates` writes a record's date properties as UTC ``yyyy-MM-dd HH:mm:ss``,
+  whatever format the endpoint answered in (reference §2.1).
 - :func:`find_result` builds every find action's ``{"found": ..., "<record>": ...}`` output
   (schemas/common/found.json) and raises :class:`RecordNotFoundError` when the input asks to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from runtime.errors import PermanentApiError, RecordNotFoundError
-from runtime.lsq_format import from_property_list
+from runtime.errors import InputValidationError, PermanentApiError, RecordNotFoundError
+from runtime.lsq_format import format_datetime, from_property_list
 
 
 def message_value(answer: Any, name: str, operation: str) -> Any:
@@ -36,6 +38,23 @@ def records(answer: Any, plural: str | None = None) -> list[dict[str, Any]]:
     if not isinstance(items, Sequence) or isinstance(items, str):
         return []
     return [from_property_list(item) for item in items if isinstance(item, Mapping)]
+
+
+def normalise_dates(record: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """A copy of ``record`` with the properties in ``names`` as UTC ``yyyy-MM-dd HH:mm:ss``.
+
+    A value that is empty or unreadable is kept as LeadSquared sent it, for the output check.
+    """
+    return {name: _date(value) if name in names else value for name, value in record.items()}
+
+
+def _date(value: Any) -> Any:
+    if not isinstance(value, str) or not value.strip():
+        return value
+    try:
+        return format_datetime(value)
+    except InputValidationError:
+        return value
 
 
 def find_result(

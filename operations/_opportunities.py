@@ -16,6 +16,8 @@ from runtime.errors import InputValidationError, PermanentApiError
 from runtime.lsq_format import format_datetime, to_schema_fields
 from runtime.retry import hint_for
 
+from ._common import normalise_dates
+
 if TYPE_CHECKING:
     from runtime.client import LeadSquaredClient
 
@@ -177,17 +179,7 @@ def of_lead(client: LeadSquaredClient, lead_id: str, code: int) -> tuple[list[di
 
 def flat_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """The record with its date properties as UTC ``yyyy-MM-dd HH:mm:ss``."""
-    return {name: _date(value) if name in DATE_PROPERTIES else value
-            for name, value in record.items()}
-
-
-def _date(value: Any) -> Any:
-    if not isinstance(value, str) or not value.strip():
-        return value
-    try:
-        return format_datetime(value)
-    except InputValidationError:
-        return value  # unreadable: kept as LeadSquared sent it
+    return normalise_dates(record, DATE_PROPERTIES)
 
 
 def _int(value: Any) -> int | None:

@@ -16,6 +16,8 @@ from runtime.errors import InputValidationError, PermanentApiError
 from runtime.lsq_format import format_datetime
 from runtime.metadata import TASK_CATEGORIES
 
+from ._common import normalise_dates
+
 if TYPE_CHECKING:
     from runtime.client import LeadSquaredClient
 
@@ -178,17 +180,7 @@ def of_lead(client: LeadSquaredClient, lead_id: str) -> list[dict[str, Any]]:
 def task_record(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A task read: the by-lead names as elsewhere, dates as UTC ``yyyy-MM-dd HH:mm:ss``."""
     record = {BY_LEAD_NAMES.get(name, name): value for name, value in raw.items()}
-    return {name: _date(value) if name in DATE_PROPERTIES else value
-            for name, value in record.items()}
-
-
-def _date(value: Any) -> Any:
-    if not isinstance(value, str) or not value.strip():
-        return value
-    try:
-        return format_datetime(value)
-    except InputValidationError:
-        return value  # unreadable: kept as LeadSquared sent it
+    return normalise_dates(record, DATE_PROPERTIES)
 
 
 def count(value: Any, default: int = 0) -> int:
