@@ -213,6 +213,13 @@ def _fix_from_description(error: ValidationError) -> str:
 
 
 def _fix_from_alternatives(error: ValidationError) -> str:
+    """Name the alternatives: by their titles, else the rule's description, else the closest."""
+    branches = error.schema.get(str(error.validator)) if isinstance(error.schema, Mapping) else None
+    titles = [b.get("title") for b in branches or () if isinstance(b, Mapping)]
+    if titles and all(titles):
+        return f"give exactly one of: {'; '.join(titles)}"
+    if isinstance(error.schema, Mapping) and error.schema.get("description"):
+        return _fix_from_description(error)
     closest = best_match(error.context) if error.context else None
     return f"closest: {closest.message}" if closest is not None else _fix_from_description(error)
 

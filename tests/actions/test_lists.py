@@ -249,10 +249,10 @@ def test_add_of_a_lead_id_of_no_lead_is_a_leadsquared_error(
 @pytest.mark.parametrize(
     ("inputs", "named"),
     [
-        ({"lead_id": PRIYA}, "closest: 'list_id' is a required property"),
+        ({"lead_id": PRIYA}, "expected exactly one of list_id or list_name"),
         ({"list_id": NEWSLETTER, "list_name": "Newsletter", "lead_id": PRIYA},
          "expected exactly one of list_id or list_name"),
-        ({"list_name": "Newsletter"}, "closest: 'lead_id' is a required property"),
+        ({"list_name": "Newsletter"}, "expected exactly one of lead_id or lead_email"),
         ({"list_name": "Newsletter", "lead_id": PRIYA, "lead_email": "a@example.com"},
          "expected exactly one of lead_id or lead_email"),
         ({"list_id": "301", "lead_id": PRIYA}, "$.list_id"),
