@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigurationError, InputValidationError
 from .invoke import prepare_inputs
 from .polling import PollingEngine
-from .state import StateStore, instance_id, utc_now
+from .state import StateStore, utc_now
+from .trigger_instance import trigger_instance
 
 if TYPE_CHECKING:
     from .manifest import Manifest
@@ -40,7 +41,6 @@ POLL_LOOKBACK = timedelta(days=30)
 """How far back `lsq run`'s poll of a time-based trigger first looks for the newest change."""
 ALL_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 """Where it looks next when the last :data:`POLL_LOOKBACK` had no change."""
-WHOAMI = "Authentication.svc/UserByAccessKey.Get"
 
 
 @dataclass(frozen=True)
@@ -62,25 +62,15 @@ def is_polling(module: types.ModuleType) -> bool:
     return hasattr(module, "fetch_page") or hasattr(module, "fetch_members")
 
 
-def resolved_api_host(client: Any) -> str | None:
-    """The account's regional host; asked once (UserByAccessKey.Get) when not configured."""
-    if not getattr(client, "api_host", None):
-        client.get(WHOAMI)  # the client discovers and keeps the host
-    return getattr(client, "api_host", None) or client.connection.api_host
-
-
 def trigger_config(manifest: Manifest, workflow: Workflow) -> dict[str, Any]:
     """The workflow's trigger config, validated, with the config schema's defaults filled in."""
     return prepare_inputs(manifest.trigger(workflow.trigger.key), dict(workflow.trigger.config))
 
 
-def trigger_instance(workflow: Workflow, client: Any, config: Mapping[str, Any]) -> str:
+def workflow_instance(workflow: Workflow, client: Any, config: Mapping[str, Any]) -> str:
     """The state-store instance id of a workflow's trigger (``config`` as prepared) on
-    ``client``'s account."""
-    return instance_id(
-        workflow.trigger.key, config, api_host=resolved_api_host(client),
-        access_key=client.connection.access_key,
-    )
+    ``client``'s account: the same id ``lsq hooks`` and ``lsq state`` use."""
+    return trigger_instance(client, workflow.trigger.key, config)
 
 
 def check_event(manifest: Manifest, key: str, event: Any, where: str) -> dict[str, Any]:
@@ -160,8 +150,7 @@ __all__ = [
     "check_event",
     "is_polling",
     "latest_event",
-    "resolved_api_host",
     "trigger_config",
-    "trigger_instance",
     "trigger_module",
+    "workflow_instance",
 ]

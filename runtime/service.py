@@ -41,11 +41,12 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .errors import ConfigurationError, ConnectorError
 from .polling import PollingEngine
-from .run_events import is_polling, trigger_config, trigger_instance, trigger_module
+from .run_events import is_polling, trigger_config, trigger_module, workflow_instance
 from .runner import WorkflowRunner
 from .state import StateStore
 from .webhooks.inbox import Inbox, InboxItem
 from .webhooks.receiver import WebhookReceiver, receiver_url
+from .webhooks.subscriptions import check_base_url
 
 if TYPE_CHECKING:
     from .workflow import Workflow
@@ -126,7 +127,7 @@ class WorkflowService:
         self.inbox = Inbox(store)
         self.engine = PollingEngine(store)
         self.host, self.port = host, port
-        self.public_url = public_url
+        self.public_url = check_base_url(public_url) if public_url else None
         self.default_poll_interval = default_poll_interval
         self.subscriber = subscriber
         self.idle_wait = idle_wait
@@ -146,7 +147,7 @@ class WorkflowService:
         for workflow in workflows:
             client = self.runner.client_for(workflow)
             config = trigger_config(manifest, workflow)
-            instance = trigger_instance(workflow, client, config)
+            instance = workflow_instance(workflow, client, config)
             binding = bindings.get(instance)
             if binding is None:
                 binding = bindings[instance] = Binding(

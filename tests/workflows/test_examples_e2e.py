@@ -101,6 +101,11 @@ def test_welcome_email_for_a_new_lead(
     assert "Hi Meera," in email["ContentHTML"] and " in Umbrella." in email["ContentHTML"]
     assert email["SenderUserId"] == RAVI  # sender: lead_owner
     assert email["IncludeEmailFooter"] is False  # transactional
+    service.runner.history.close()
+    stored = b"".join(path.read_bytes() for path in Path(service.runner.history.path).parent.glob(
+        "history.sqlite3*"))
+    assert DEFAULT_ACCESS_KEY.encode() not in stored and DEFAULT_SECRET_KEY.encode() not in stored
+    assert b"meera.nair@example.com" in stored  # the run is there, without the keys
 
 
 def test_follow_up_task_for_a_new_opportunity(

@@ -227,3 +227,15 @@ def _refused(url: str) -> bool:
     except requests.ConnectionError:
         return True
     return False
+
+
+def test_public_url_must_be_a_base_url(
+    fake_manifest: Manifest, fake_client: FakeClient, store: StateStore,
+    make_workflow: Callable[[str], Workflow],
+) -> None:
+    from runtime.errors import ConfigurationError
+
+    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client))
+    with pytest.raises(ConfigurationError, match="not a receiver base URL"):
+        WorkflowService([make_workflow(INSTANT)], runner, store,
+                        public_url="https://hooks.example.com/x?token=1")
