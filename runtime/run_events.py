@@ -92,13 +92,16 @@ def latest_event(manifest: Manifest, workflow: Workflow, client: Any) -> ChosenE
     if is_polling(module):
         polled = _poll_newest(key, module, client, config)
         if polled is not None:
-            return polled
+            note = polled.note + _identity(manifest, key, polled.event)
+            return ChosenEvent(polled.event, polled.origin, note)
     sample = getattr(module, "sample", None)
     if callable(sample):
         records = sample(client, config, 1)
         if records:
             what = "a poll found no recent change; " if is_polling(module) else ""
-            return ChosenEvent(dict(records[0]), "sample", f"{what}using the most recent record")
+            event = dict(records[0])
+            note = f"{what}the most recent record{_identity(manifest, key, event)}"
+            return ChosenEvent(event, "sample", note)
     raise ConfigurationError(
         f"trigger '{key}' found no record to run on",
         hint="pass an event with --event FILE (JSON, the trigger's event shape)",
@@ -131,6 +134,13 @@ def _poll_newest(
         if chosen is not None:
             return chosen
     return None
+
+
+def _identity(manifest: Manifest, key: str, event: Mapping[str, Any]) -> str:
+    """`` (lead_id 5b0a...)``: the event's dedupe-key fields, to tell which record ran."""
+    parts = [f"{name} {event[name]}" for name in manifest.trigger(key).dedupe_key
+             if event.get(name) not in (None, "")]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _first_event(

@@ -164,7 +164,7 @@ def test_run_without_event_uses_the_triggers_most_recent_record(
     assert [s["status"] for s in run["steps"]] == ["succeeded", "skipped"]  # sam: not a lead
     assert run["origin"] == "sample"
     assert run["event"]["ProspectID"] == "lead-sample"
-    assert run["note"] == "using the most recent record"
+    assert run["note"] == "the most recent record (ProspectID lead-sample)"
 
 
 def test_failed_run_exits_1_and_is_recorded(
