@@ -62,7 +62,7 @@ def parse_api_host(value: str) -> tuple[str | None, str | None]:
             "no query and no fragment",
             hint=_FIX,
         )
-    if is_loopback(host):
+    if is_loopback(host) and _plain_netloc(url):
         return None, f"{scheme}://{url.netloc}"
     if scheme != "https":
         raise ConfigurationError(
@@ -106,6 +106,7 @@ def check_sandbox_url(base_url: str) -> str:
     if (
         url.scheme not in {"http", "https"}
         or not is_loopback(url.hostname or "")
+        or not _plain_netloc(url)
         or url.username is not None
         or url.query
         or url.fragment
@@ -128,6 +129,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _plain_netloc(url: SplitResult) -> bool:
+    """True if the netloc is exactly the host (bracketed for IPv6) and an optional port.
+
+    ``urlsplit`` reads ``http://evil.io[::1]`` as host ``::1``; other parsers (urllib3, which
+    requests uses) read it differently, so anything but the plain form is refused.
+    """
+    host = url.hostname or ""
+    shown = f"[{host}]" if ":" in host else host
+    port = f":{url.port}" if url.port is not None else ""
+    return url.netloc.lower() in {shown, shown + port}
 
 
 def _is_ip(text: str) -> bool:
