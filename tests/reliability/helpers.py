@@ -41,4 +41,5 @@ def assert_contract(result: CliResult, *, allowed: set[int] = EXIT_CODES) -> Non
         assert marker not in result.err, result.err[-800:]
         assert marker not in result.out, result.out[-800:]
     if result.code != 0:
-        assert result.err.strip(), "a failure must explain itself on stderr"
+        # on stderr, or (with --json) in the one JSON value on stdout
+        assert result.err.strip() or result.out.strip(), "a failure must explain itself"
