@@ -17,6 +17,7 @@ Handlers are imported only when asked for (:meth:`Operation.handler`).
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -125,7 +126,11 @@ class Operation:
         return import_handler(self.root, self.handler_name)
 
     def handler(self) -> Callable[..., Any]:
-        """An action's ``run(client, inputs)`` function."""
+        """An action's ``run(client, inputs)`` function (imported and checked once)."""
+        return self._run_function
+
+    @functools.cached_property
+    def _run_function(self) -> Callable[..., Any]:
         run = getattr(self.handler_module(), "run", None)
         if not callable(run):
             raise ManifestError(f"{self.location}: {self.handler_name} has no run() function")

@@ -14,7 +14,7 @@ import copy
 import difflib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from .errors import ManifestError
+from .schema_fastpath import compile_check
 
 if TYPE_CHECKING:  # the Resolver class is public only as a type
     from referencing._core import Resolver
@@ -75,6 +76,8 @@ class SchemaStore:
         self.problems: list[str] = []
         self._schemas: dict[str, dict[str, Any]] = {}
         self._validators: dict[str, Draft202012Validator] = {}
+        self._resolved: dict[str, dict[str, Any]] = {}
+        self._quick: dict[str, Callable[[Any], bool] | None] = {}
         for path in sorted(directory.rglob("*.json")):
             relpath = path.relative_to(directory).as_posix()
             schema = self._load(path, relpath)
@@ -134,9 +137,26 @@ class SchemaStore:
         return self._validators[relpath]
 
     def errors(self, relpath: str, instance: Any) -> list[str]:
-        """Every way ``instance`` fails ``schemas/<relpath>``, as ``"<json path>: <message>"``."""
+        """Every way ``instance`` fails ``schemas/<relpath>``, as ``"<json path>: <message>"``.
+
+        A valid instance is usually recognised by the compiled quick check
+        (:mod:`.schema_fastpath`); anything it does not prove valid is validated in full.
+        """
+        quick = self._quick_check(relpath)
+        if quick is not None and quick(instance):
+            return []
         found = sorted(self.validator(relpath).iter_errors(instance), key=_by_path)
         return [describe(error) for error in found]
+
+    def _quick_check(self, relpath: str) -> Callable[[Any], bool] | None:
+        if relpath not in self._quick:
+            try:
+                inlined = self.resolve(relpath)
+            except ManifestError:  # recursive or broken refs: full validation only
+                self._quick[relpath] = None
+            else:
+                self._quick[relpath] = compile_check(inlined, FORMAT_CHECKER)
+        return self._quick[relpath]
 
     def ref_problems(self) -> list[str]:
         """Every ``$ref`` in every schema that does not resolve in the registry."""
@@ -159,11 +179,15 @@ class SchemaStore:
         unresolvable ``$ref``.
         """
         registry = self.registry
-        if isinstance(schema, str):
-            base, schema = schema_id(schema), self.get(schema)
-        else:  # a schema from elsewhere: its own "#/..." refs must resolve too
-            base = str(schema.get("$id", BASE_URI))
-            registry = registry.with_resource(base, DRAFT202012.create_resource(schema))
+        if isinstance(schema, str):  # a stored schema: inlined once, then shared (read-only)
+            if schema not in self._resolved:
+                self._resolved[schema] = _inline(
+                    self.get(schema), registry.resolver(base_uri=schema_id(schema)), ()
+                )
+            return self._resolved[schema]
+        # a schema from elsewhere: its own "#/..." refs must resolve too
+        base = str(schema.get("$id", BASE_URI))
+        registry = registry.with_resource(base, DRAFT202012.create_resource(schema))
         return _inline(schema, registry.resolver(base_uri=base), ())
 
 
