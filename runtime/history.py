@@ -150,7 +150,10 @@ class HistoryStore:
             )
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+            # NORMAL: a commit survives a crash of this process; only the commits that decide
+            # exactly-once (see _durable) wait for the disk (FULL), which also flushes the
+            # earlier ones: the WAL is one file, written in order.
+            conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
             with self._all_lock:
@@ -158,16 +161,38 @@ class HistoryStore:
         return conn
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction; ``durable`` commits wait until the disk has them."""
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
+        if durable:
+            conn.execute("PRAGMA synchronous = FULL")
         try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            if durable:
+                conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _durable(self, run_id: int, position: int, status: str) -> bool:
+        """Whether this step save decides exactly-once: the run's first step that starts.
+
+        From that commit on, a crash leaves the run ``interrupted`` (never run again), so it
+        must survive a power loss; later saves only refine what the history shows, and a lost
+        one still leaves the run interrupted, never repeated.
+        """
+        if status != "running":
+            return False
+        earlier = self._connection().execute(
+            "SELECT 1 FROM steps WHERE run_id = ? AND position < ? "
+            "AND status NOT IN ('not_run', 'skipped') LIMIT 1", (run_id, position),
+        ).fetchone()
+        return earlier is None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -238,7 +263,7 @@ class HistoryStore:
             step.get("started_at"), step.get("finished_at"), step.get("duration_ms"),
             _dumps(step.get("input")), _dumps(step.get("output")), _dumps(step.get("error")),
         ]
-        with self._transaction() as conn:
+        with self._transaction(durable=self._durable(run_id, position, step["status"])) as conn:
             conn.execute(
                 f"INSERT OR REPLACE INTO steps (run_id, {_STEP_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

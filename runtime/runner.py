@@ -105,6 +105,15 @@ def is_secret_schema(schema: Any) -> bool:
     )
 
 
+def declares_secret(schema: Any) -> bool:
+    """Whether any field anywhere in ``schema`` is secret (``mask_secret_fields`` has work)."""
+    if isinstance(schema, Mapping):
+        return is_secret_schema(schema) or any(declares_secret(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(declares_secret(item) for item in schema)
+    return False
+
+
 def mask_secret_fields(value: Any, schema: Any) -> Any:
     """A copy of ``value`` with the values of secret schema fields replaced by ``***``.
 
@@ -237,6 +246,7 @@ class WorkflowRunner:
         self.clients = clients
         self.history = history
         self._invoke = invoke
+        self._secret_schemas: dict[tuple[str, str], Mapping[str, Any] | None] = {}
 
     def client_for(self, workflow: Workflow, step: Step | None = None) -> LeadSquaredClient:
         """The client of a step (its own connection, else the workflow's, else the default)."""
@@ -351,8 +361,17 @@ class WorkflowRunner:
 
     def _recorded(self, value: Any, step: Step, which: str) -> Any:
         """``value`` as history may keep it: secret schema fields masked, secrets redacted."""
-        schema = self._schema(step.action, which)
-        return self.clients.redact(mask_secret_fields(value, schema))
+        schema = self._secret_schema(step.action, which)
+        masked = value if schema is None else mask_secret_fields(value, schema)
+        return self.clients.redact(masked)
+
+    def _secret_schema(self, action: str, which: str) -> Mapping[str, Any] | None:
+        """The action's schema when it declares a secret field, else None (looked up once)."""
+        key = (action, which)
+        if key not in self._secret_schemas:
+            schema = self._schema(action, which)
+            self._secret_schemas[key] = schema if declares_secret(schema) else None
+        return self._secret_schemas[key]
 
     def _schema(self, action: str, which: str) -> Mapping[str, Any] | None:
         try:
@@ -374,6 +393,7 @@ __all__ = [
     "RunRecord",
     "StepRecord",
     "WorkflowRunner",
+    "declares_secret",
     "describe_error",
     "is_secret_schema",
     "mask_secret_fields",
