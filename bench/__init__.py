@@ -1,0 +1,1 @@
+"""Benchmarks of the connector runtime against the local sandbox (see BENCHMARKS.md)."""

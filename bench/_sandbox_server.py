@@ -1,0 +1,72 @@
+"""The sandbox in its own process for the benchmarks: ``python -m bench._sandbox_server``.
+
+Prints one JSON line ``{"base_url": ...}`` once it serves, then serves until killed. With
+``--list-members N`` it first adds N leads to the default tenant and a static list
+"Benchmark Members" holding all of them, directly in the sandbox state (no API calls).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from runtime.sandbox import SandboxApp
+from runtime.sandbox.server import bound_url, create_server, serve_forever
+from runtime.sandbox.state import Tenant
+
+BIG_LIST_ID = "b0b0b0b0-0000-4000-8000-000000100000"
+BIG_LIST_NAME = "Benchmark Members"
+SEED_TIME = "2025-01-02 03:04:05.000"
+
+
+def add_big_list(tenant: Tenant, members: int) -> None:
+    """``members`` new leads (copies of a seeded lead's shape) in one static list."""
+    template = next(iter(tenant.leads.values()))
+    ids: list[str] = []
+    for number in range(members):
+        lead_id = f"b1b1b1b1-0000-4000-8000-{number:012d}"
+        record = dict(template)
+        record.update({
+            "ProspectID": lead_id,
+            "ProspectAutoId": str(tenant.next_auto_id() + 100000),
+            "FirstName": "Member",
+            "LastName": str(number),
+            "EmailAddress": f"member{number}@bench.example.com",
+            "Phone": None,
+            "Mobile": None,
+            "CreatedOn": SEED_TIME,
+            "ModifiedOn": SEED_TIME,
+        })
+        tenant.leads[lead_id] = record
+        ids.append(lead_id)
+    tenant.lists[BIG_LIST_ID] = {
+        "ListId": BIG_LIST_ID, "ListName": BIG_LIST_NAME, "ListDescription": "benchmark",
+        "ListType": "static", "CreatedOn": SEED_TIME, "Rule": None,
+    }
+    tenant.list_members[BIG_LIST_ID] = ids
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench._sandbox_server")
+    parser.add_argument("--rate-limit", type=int, default=25)
+    parser.add_argument("--bulk-rate-limit", type=int, default=1)
+    parser.add_argument("--list-members", type=int, default=0)
+    args = parser.parse_args(argv)
+    app = SandboxApp(rate_limit=args.rate_limit, bulk_rate_limit=args.bulk_rate_limit)
+    if args.list_members:
+        with app.state.lock:
+            add_big_list(next(iter(app.state.tenants.values())), args.list_members)
+    server = create_server(app, "127.0.0.1", 0)
+    print(json.dumps({"base_url": bound_url(server)}), flush=True)
+    try:
+        serve_forever(server)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
