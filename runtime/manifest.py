@@ -283,8 +283,9 @@ def _find(operations: Sequence[Operation], key: str, role: str) -> Operation:
     raise ConfigurationError(f"unknown {role} {key!r}", hint=hint)
 
 
-class _StringDates(yaml.SafeLoader):
-    """SafeLoader that keeps dates as strings (samples hold LeadSquared date strings)."""
+class _StringDates(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's when installed: 7x faster) keeping dates as strings (samples hold
+    LeadSquared date strings)."""
 
 
 _StringDates.yaml_implicit_resolvers = {
