@@ -53,6 +53,14 @@ class AccountMetadata:
         with self._lock:
             self._cache.clear()
 
+    def remember(self, key: str, fetch: Callable[[], Any], *, refresh: bool = False) -> Any:
+        """``fetch()``'s answer kept under ``key`` for this client (fetched again on
+        ``refresh``): e.g. a watched list's id, looked up once per scan, not once per page."""
+        with self._lock:
+            if refresh:
+                self._cache.pop(f"remember:{key}", None)
+        return self._cached(f"remember:{key}", fetch)
+
     def _cached(self, key: str, fetch: Callable[[], Any]) -> Any:
         with self._lock:
             if key not in self._cache:

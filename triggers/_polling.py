@@ -125,8 +125,21 @@ def list_id_of(client: Any, config: Mapping[str, Any]) -> tuple[str, int]:
 
 
 def member_page(client: Any, config: Mapping[str, Any], page: int) -> Page:
-    """One page of the list's members, flat, each with ``lead_id`` and ``list_id``."""
-    list_id, calls = list_id_of(client, config)
+    """One page of the list's members, flat, each with ``lead_id`` and ``list_id``.
+
+    A list named by ``list_name`` is looked up on page 1 of each scan; later pages of the scan
+    reuse that id (one Lists.Get per poll, not one per page).
+    """
+    looked_up: list[int] = []
+
+    def lookup() -> str:
+        list_id, calls = list_id_of(client, config)
+        looked_up.append(calls)
+        return list_id
+
+    key = f"list_id_of:{config.get('list_id') or config.get('list_name')}"
+    list_id = client.metadata.remember(key, lookup, refresh=page == 1)
+    calls = sum(looked_up)
     body = {
         "SearchParameters": {"ListId": list_id, "RetrieveBehaviour": "0"},  # 0: no recount
         "Sorting": {"ColumnName": "ProspectAutoId", "Direction": ASCENDING},
