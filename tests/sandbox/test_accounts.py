@@ -138,14 +138,14 @@ def test_get_returns_companies_of_the_type_as_lower_case_property_lists(raw_api)
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"RecordCount", "Companies"}
-    assert body["RecordCount"] == 2
+    assert body["RecordCount"] == 3  # Northwind, Contoso and the Acme Corp mirror
     first = body["Companies"][0]
     assert set(first) == {"companyPropertyList"}
     assert first["companyPropertyList"][0] == {
         "Attribute": "CompanyId", "Value": "9c1d7e2a-5b3f-4e8a-9d10-000000000104"
     }  # default order: ModifiedOn, newest first
     assert {as_dict(c)["CompanyName"] for c in body["Companies"]} == {
-        "Northwind Realty Partners", "Contoso Channel Partners"}
+        "Northwind Realty Partners", "Contoso Channel Partners", "Acme Corp"}
 
 
 def test_get_search_text_matches_name_fragment(raw_api):

@@ -19,7 +19,7 @@ EXAMPLES = {
     "welcome_email": ("new_lead", ["welcome (send_email): succeeded"]),
     "opportunity_follow_up": ("new_opportunity", ["follow_up (create_task): succeeded"]),
     "sync_accounts": ("account_updated", ["mirror (find_account): succeeded",
-                                          "copy (update_account): skipped"]),
+                                          "copy (update_account): succeeded"]),
     "segment_and_enrich": ("lead_added_to_list", ["lead (find_lead): succeeded",
                                                   "enrich (update_lead): succeeded"]),
 }
