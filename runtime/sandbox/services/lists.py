@@ -168,14 +168,16 @@ def list_members(request: SandboxRequest) -> dict[str, Any]:
         raise mandatory_missing("'ListId' is mandatory")
     if list_id not in tenant.lists:
         raise invalid_entity(LIST_MISSING)
-    rows = [flat_lead(tenant.leads[i]) for i in members(tenant, list_id)]
+    # Sorted and paged over the stored records; only the page is copied (a 100k list).
+    rows = [tenant.leads[i] for i in members(tenant, list_id)]
     if isinstance(body.get("Sorting"), dict) and body["Sorting"].get("ColumnName"):
         rows = sort_records(rows, body["Sorting"], ("ProspectAutoId", False))
     default_size, max_size = MEMBERS_PAGING
     selected = page(rows, body.get("Paging"), default_size=default_size, max_size=max_size)
     return {
         "RecordCount": len(rows),
-        "Leads": [property_list(columns(lead, include_csv(body))) for lead in selected],
+        "Leads": [property_list(columns(flat_lead(lead), include_csv(body)))
+                  for lead in selected],
     }
 
 
