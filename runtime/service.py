@@ -22,9 +22,10 @@ subscription, one cursor, one inbox) and all run for each of its events.
 Shutdown (:meth:`WorkflowService.stop`, on SIGTERM/SIGINT from the CLI): the receiver stops
 accepting first, then the poller stops (a poll commits atomically or not at all), then the
 worker finishes the item it holds and exits; nothing accepted is lost: pending items stay in
-the inbox for the next start, and a claim that could not finish expires and is handed out
-again. Webhook subscriptions are kept (LeadSquared retries deliveries while the service is
-down); ``lsq hooks`` removes them.
+the inbox for the next start, and a claim that could not finish is handed out again: at the
+next start when its process died on this host (SIGKILL, crash), else when it expires.
+Webhook subscriptions are kept (LeadSquared retries deliveries while the service is down);
+``lsq hooks`` removes them.
 """
 
 from __future__ import annotations
@@ -194,6 +195,10 @@ class WorkflowService:
         for binding in self.bindings.values():
             if binding.polling:
                 self._poll(binding)
+            released = self.inbox.release_orphaned_claims(binding.instance)
+            if released:
+                logger.info("%s: %d event(s) claimed by a stopped process run again",
+                            binding.instance, released)
         self._spawn("lsq-poller", self._poll_loop)
         self._spawn("lsq-worker", self._work_loop)
 

@@ -56,6 +56,9 @@ OPPORTUNITY_TYPE = "OpportunityManagement.svc/GetOpportunityTypeMetadata"
 LEAD_IDS = ("ProspectID", "ProspectId", "Id")
 TASK_IDS = ("UserTaskId", "TaskID", "TaskId", "Id")
 OPPORTUNITY_IDS = ("ProspectActivityId", "OpportunityId", "ProspectOpportunityId", "Id")
+#: Nullable fields of the lead event (schemas/common/lead.json) that a payload may omit.
+OPTIONAL_LEAD_FIELDS = ("ProspectAutoId", "FirstName", "LastName", "EmailAddress", "Phone",
+                        "Mobile", "Company", "Source", "ProspectStage", "OwnerId")
 #: A task payload holding all of these is complete; otherwise the task is read by id.
 TASK_FIELDS = ("UserTaskId", "Name", "TaskType", "OwnerId", "DueDate", "StatusCode", "ModifiedOn")
 #: Other spellings of task fields (RetrieveTaskByLeadId's fixed shape, reference §8.3).
@@ -126,8 +129,14 @@ def lead_id_of(item: Mapping[str, Any]) -> str:
 
 
 def lead_event(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A flat lead (webhook payload or Leads.Get row) -> ``{"lead_id", **lead}``."""
-    lead = {name: _scalar(value) for name, value in item.items()}
+    """A flat lead (webhook payload or Leads.Get row) -> ``{"lead_id", **lead}``.
+
+    A webhook payload holds only the fields that have a value (reference §12.3), so the
+    nullable fields of the event schema it lacks are filled with None: a workflow reads
+    ``trigger.EmailAddress`` or ``trigger.Company`` of any lead (as of a Leads.Get row).
+    """
+    lead = dict.fromkeys(OPTIONAL_LEAD_FIELDS)
+    lead.update({name: _scalar(value) for name, value in item.items()})
     lead_id = lead_id_of(item)
     lead.setdefault("ProspectID", lead_id)
     return {"lead_id": lead_id, **lead}

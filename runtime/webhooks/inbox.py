@@ -18,6 +18,10 @@ Guarantees:
   ``claim_next`` (in any process) then hands it out again. ``release_claims()`` does that at
   once, for a runner that knows it is the only one. Each claim counts an attempt; after
   ``max_attempts`` the event is marked ``failed`` instead of being handed out again.
+- A claim names its owner (host name and process id). ``release_orphaned_claims()`` returns
+  at once the claims of processes of this host that no longer exist (a SIGKILLed ``lsq
+  serve``), so a restart runs them without waiting for the claim to expire; claims of live
+  processes, or of other hosts, are left to expire.
 - Running an event is therefore at-least-once; a runner that records its runs keyed by
   ``(instance_id, event_key)`` makes it exactly-once.
 """
@@ -25,6 +29,8 @@ Guarantees:
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -116,6 +122,7 @@ class Inbox:
         self.store = store
         self.claim_ttl = claim_ttl
         self.max_attempts = max_attempts
+        self.owner = claim_owner()
 
     # -- accepting ----------------------------------------------------------------------------
 
@@ -203,7 +210,7 @@ class Inbox:
                     _settle(conn, item.id, "failed", now, "gave up: the claim expired "
                             f"{item.attempts} times without a result")
                     continue
-                token = uuid.uuid4().hex
+                token = f"{self.owner}:{uuid.uuid4().hex}"
                 conn.execute(
                     "UPDATE inbox SET status = 'processing', attempts = attempts + 1, "
                     "claim_token = ?, claimed_until = ?, updated_at = ? WHERE id = ?",
@@ -243,6 +250,23 @@ class Inbox:
                 "updated_at = ? WHERE status = 'processing' AND (? IS NULL OR instance_id = ?)",
                 (self.store.now_iso(), instance, instance),
             ).rowcount
+
+    def release_orphaned_claims(self, instance: str | None = None) -> int:
+        """Return to ``pending`` the claims held by dead processes of this host."""
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, claim_token FROM inbox WHERE status = 'processing' "
+                "AND (? IS NULL OR instance_id = ?)",
+                (instance, instance),
+            ).fetchall()
+            orphaned = [item_id for item_id, token in rows if _owner_is_dead(token)]
+            for item_id in orphaned:
+                conn.execute(
+                    "UPDATE inbox SET status = 'pending', claim_token = NULL, "
+                    "claimed_until = NULL, updated_at = ? WHERE id = ?",
+                    (self.store.now_iso(), item_id),
+                )
+            return len(orphaned)
 
     def retry_failed(self, instance: str, *, ids: Sequence[int] | None = None) -> int:
         """Put ``failed`` events (all of the instance's, or ``ids``) back to ``pending``."""
@@ -309,6 +333,29 @@ class Inbox:
                 (status, error, self.store.now_iso(), item.id, item.claim_token),
             )
             return updated.rowcount == 1
+
+
+def claim_owner() -> str:
+    """``<host>/<pid>``: who holds a claim (the token is ``<owner>:<random hex>``)."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def _owner_is_dead(token: str | None) -> bool:
+    """Whether a claim token names a process of this host that no longer exists."""
+    owner, sep, _ = (token or "").rpartition(":")
+    host, slash, pid_text = owner.rpartition("/")
+    if not sep or not slash or host != socket.gethostname() or not pid_text.isdigit():
+        return False  # an older token, another host: only its expiry releases it
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by another user
+        return False
+    return False
 
 
 def _recorded(conn: sqlite3.Connection, instance: str, event_key: str) -> bool:

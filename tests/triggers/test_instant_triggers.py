@@ -164,8 +164,11 @@ def test_lead_events_normalise_form_payloads_and_reject_non_leads() -> None:
     from triggers import lead_updated, new_lead
 
     [event] = new_lead.events(None, {}, {"ProspectId": SEED_LEAD, "Tags": ["a", "b"]})
+    absent = {name: None for name in (  # a payload holds only fields with a value (§12.3)
+        "ProspectAutoId", "FirstName", "LastName", "EmailAddress", "Phone", "Mobile", "Company",
+        "Source", "ProspectStage", "OwnerId")}
     assert event == {"lead_id": SEED_LEAD, "ProspectId": SEED_LEAD, "ProspectID": SEED_LEAD,
-                     "Tags": '["a", "b"]'}
+                     "Tags": '["a", "b"]', **absent}
     with pytest.raises(InputValidationError, match="not a lead"):
         new_lead.events(None, {}, {"FirstName": "Nobody"})
     with pytest.raises(KeyError):  # the receiver then keys the event by its body hash
