@@ -357,5 +357,5 @@ def _decode(response: requests.Response) -> tuple[Any, str]:
         return None, ""
     try:
         return json.loads(text), text
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
         return _NOT_JSON, text

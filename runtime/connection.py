@@ -100,6 +100,8 @@ def _from_file(path: Path) -> Connection:
         raise ConfigurationError(
             f"{where} is not valid YAML{at}", hint="quote values that contain ':' or '#'"
         ) from None
+    except RecursionError:
+        raise ConfigurationError(f"{where} is nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigurationError(
             f"{where} must be a mapping of {', '.join(FILE_FIELDS)}",

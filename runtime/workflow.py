@@ -191,6 +191,8 @@ def read_workflow_file(path: str | os.PathLike[str], *, name: str | None = None)
         where = f"{label}:line {mark.line + 1}" if mark else label
         problem = getattr(exc, "problem", None) or str(exc)
         raise WorkflowError("invalid workflow file", [f"{where}: invalid YAML: {problem}"]) from exc
+    except RecursionError:
+        raise WorkflowError("invalid workflow file", [f"{label}: nested too deeply"]) from None
 
 
 def check_workflow(
@@ -203,7 +205,7 @@ def check_workflow(
 
     An empty list means the workflow is valid. ``name`` labels data that has no file.
     """
-    if isinstance(source, Mapping):
+    if not isinstance(source, str | os.PathLike):  # parsed data (a mapping, or not: a problem)
         return run_checks(source, schemas, name or "<workflow>")
     label = name or str(source)
     try:

@@ -74,6 +74,8 @@ def read_json_object(value: str | None, option: str = "-i") -> dict[str, Any]:
             f"{option}: invalid JSON{where} at line {problem.lineno} column {problem.colno}: "
             f"{problem.msg}"
         ) from None
+    except RecursionError:
+        raise UsageError(f"{option}: the JSON{where} is nested too deeply") from None
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise UsageError(f"{option}: the input{where} must be a JSON object, not {kind}")

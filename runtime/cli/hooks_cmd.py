@@ -262,7 +262,7 @@ def _read_body(name: str) -> bytes:
 def _guess_content_type(body: bytes) -> str:
     try:
         json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "application/x-www-form-urlencoded"
     return "application/json"
 

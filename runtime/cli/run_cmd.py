@@ -129,6 +129,8 @@ def read_event(path: str) -> Any:
             f"--event: invalid JSON in {path} at line {problem.lineno} column {problem.colno}: "
             f"{problem.msg}"
         ) from None
+    except RecursionError:
+        raise UsageError(f"--event: the JSON in {path} is nested too deeply") from None
 
 
 # ---------------------------------------------------------------- lsq run

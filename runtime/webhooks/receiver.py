@@ -238,6 +238,8 @@ def _parse_json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         raise MalformedBody("Body is not valid JSON") from None
+    except RecursionError:
+        raise MalformedBody("Body JSON is nested too deeply") from None
 
 
 def _parse_form(text: str) -> Any:

@@ -202,3 +202,12 @@ def test_over_real_http(served: str, headers: dict, body: bytes, expected: int) 
     assert response.status == expected
     assert_answer(response.status, response.read())
     connection.close()
+
+
+def test_deeply_nested_json_is_malformed_not_a_crash(receiver: WebhookReceiver) -> None:
+    response = Client(receiver).post(hook_path(INSTANCE), data=b"[" * 30_000,
+                                     headers={SECRET_HEADER: SECRET},
+                                     content_type="application/json")
+    assert response.status_code == 200
+    assert response.get_json() == {"Status": "Error",
+                                   "StatusReason": "Body JSON is nested too deeply"}

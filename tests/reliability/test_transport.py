@@ -64,8 +64,12 @@ def client_with(adapter: Recorder, **connection: Any) -> LeadSquaredClient:
     session = requests.Session()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    settings = {"access_key": ACCESS, "secret_key": SECRET, "api_host": REAL, **connection}
-    return LeadSquaredClient(Connection(**settings), session=session, sleep=lambda _s: None)
+    settings = {"access_key": ACCESS, "secret_key": SECRET, "api_host": REAL,
+                "rate_limit": 10**6, **connection}
+    clock = [0.0]
+    return LeadSquaredClient(Connection(**settings), session=session,
+                             sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds),
+                             clock=lambda: clock[0])
 
 
 # ---------------------------------------------------------------- TLS verification
@@ -110,7 +114,8 @@ def test_a_session_that_disables_verification_is_overridden() -> None:
     session = requests.Session()
     session.verify = False
     session.mount("https://", adapter)
-    client = LeadSquaredClient(Connection(ACCESS, SECRET, api_host=REAL), session=session)
+    client = LeadSquaredClient(Connection(ACCESS, SECRET, api_host=REAL, rate_limit=10**6),
+                               session=session)
     client.get(WHOAMI)
     assert verifies(adapter.sent[0][1]["verify"])
 
@@ -390,7 +395,7 @@ def test_a_real_redirect_over_http_is_never_followed(
 ) -> None:
     redirector, target = redirect_pair
     client = LeadSquaredClient(
-        Connection(ACCESS, SECRET, api_host=REAL, base_url=redirector.url),
+        Connection(ACCESS, SECRET, api_host=REAL, base_url=redirector.url, rate_limit=10**6),
         sleep=lambda _s: None,
     )
     with client, pytest.raises(PermanentApiError):
@@ -401,3 +406,18 @@ def test_a_real_redirect_over_http_is_never_followed(
     assert len(redirector.requests) == 1
     assert redirector.requests[0]["headers"]["X-Lsq-Accesskey"] == ACCESS  # the sandbox got it
     assert target.requests == []  # the redirect target never saw a request, let alone a key
+
+
+def test_a_deeply_nested_api_answer_is_an_api_error_not_a_crash() -> None:
+    adapter = Recorder(whoami_ok)
+    adapter.answer = lambda r: (200, None, {})
+    original = adapter.send
+
+    def send(request, **kwargs):  # type: ignore[no-untyped-def]
+        response = original(request, **kwargs)
+        response._content = b"[" * 100_000
+        return response
+
+    adapter.send = send  # type: ignore[method-assign]
+    with pytest.raises(ConnectorError):
+        client_with(adapter).get(WHOAMI)
