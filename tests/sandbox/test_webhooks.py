@@ -260,6 +260,19 @@ def test_lead_create_is_posted_form_encoded(api, receiver):
     assert fields["FirstName"] == ["Farah"]
 
 
+def test_lead_payload_carries_only_fields_that_have_a_value(api, receiver):
+    """Reference §12.3: the mandatory fields and every field that has a value."""
+    register(api, receiver.url, "3")
+    lead = [{"Attribute": "EmailAddress", "Value": "sparse.lead@example.com"}]
+    lead_id = api.post("LeadManagement.svc/Lead.Create", lead).json()["Message"]["Id"]
+    flush(api)
+    body = json.loads(receiver.received[0]["body"])
+    assert body["ProspectID"] == lead_id and body["EmailAddress"] == "sparse.lead@example.com"
+    assert body["Score"] == "0" and body["ProspectStage"] == "Prospect"
+    assert "Company" not in body and "FirstName" not in body
+    assert None not in body.values()
+
+
 def test_lead_update_fires_only_with_post_updated_lead(api, receiver):
     register(api, receiver.url, "6", ContentType="text/plain")
     change = [{"Attribute": "FirstName", "Value": "Priyanka"}]

@@ -298,8 +298,14 @@ def insert_lead(
     )
     tenant.leads[record["ProspectID"]] = record
     tenant.create_counts[count_key or f"{request.operation}:{body_fingerprint(request.body)}"] += 1
-    request.emit("lead_create", flat_lead(record))
+    request.emit("lead_create", webhook_lead(record))
     return flat_lead(record)
+
+
+def webhook_lead(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A lead webhook's payload: the flat lead with only the fields that have a value
+    (reference §12.3: "the mandatory fields and every field that has a value")."""
+    return {name: value for name, value in flat_lead(record).items() if value is not None}
 
 
 def update_lead(
@@ -314,7 +320,7 @@ def update_lead(
     record["ModifiedBy"] = request.user_id
     _refresh_derived(tenant, record)
     if notify:  # Lead.Update fires update webhooks only with postUpdatedLead=true (§4.4)
-        request.emit("lead_update", flat_lead(record))
+        request.emit("lead_update", webhook_lead(record))
     return flat_lead(record)
 
 
