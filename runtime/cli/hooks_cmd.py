@@ -186,6 +186,11 @@ def run_replay(args: argparse.Namespace) -> int:
     if subscription is None:
         raise ConfigurationError(f"no subscription for {instance} in the state store",
                                  hint="replay to an instance subscribed from this state store")
+    if not _may_receive_secret(args.to, subscription.receiver_url):
+        raise ConfigurationError(
+            f"--to {args.to!r} is neither this subscription's receiver nor on this machine",
+            hint=f"the secret is sent only to {subscription.receiver_url} or a loopback address",
+        )
     content_type = args.content_type or _guess_content_type(body)
     try:
         reply = requests.post(
@@ -205,6 +210,19 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _may_receive_secret(target: str, registered: str) -> bool:
+    """The subscription secret goes only to its registered receiver (same scheme, host and
+    port) or to a receiver on this machine (loopback), never to an arbitrary URL."""
+    from ..hosts import is_loopback
+
+    wanted, given = urlsplit(registered), urlsplit(target)
+    if given.scheme not in {"http", "https"} or not given.hostname:
+        return False
+    same_origin = (given.scheme, given.hostname, given.port) == (
+        wanted.scheme, wanted.hostname, wanted.port)
+    return same_origin or is_loopback(given.hostname)
 
 
 class _session:

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -212,6 +213,21 @@ def test_replay_needs_a_known_instance_url(lsq: Any, receiver: str, tmp_path: Pa
     unknown = receiver + hook_path("new_lead-0123456789abcdef0123")
     code, _, err = lsq("webhook", "replay", str(body), "--to", unknown, connection=False)
     assert code == 1 and "no subscription for new_lead-0123456789abcdef0123" in err
+
+
+def test_replay_never_sends_the_secret_to_another_host(
+    lsq: Any, receiver: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, out, _ = lsq("hooks", "subscribe", "new_lead", "--receiver-url", receiver, "--json")
+    path = urlsplit(json.loads(out)["receiver_url"]).path
+    body = tmp_path / "delivery.json"
+    body.write_text(json.dumps(LEAD))
+    sent: list[Any] = []
+    monkeypatch.setattr("requests.post", lambda *a, **k: sent.append((a, k)))
+    for elsewhere in (f"https://hooks.evil.example{path}", f"http://203.0.113.9:8080{path}"):
+        code, _, err = lsq("webhook", "replay", str(body), "--to", elsewhere, connection=False)
+        assert code == 1 and "neither this subscription's receiver nor on this machine" in err
+    assert sent == []
 
 
 # -- invoke trigger -------------------------------------------------------------------------------
