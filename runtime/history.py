@@ -30,12 +30,12 @@ import contextlib
 import json
 import os
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .sqlite_file import SQLiteFile
 from .state import default_state_path, to_iso, utc_now
 
 HISTORY_DB_ENV = "LSQ_HISTORY_DB"
@@ -108,17 +108,13 @@ class HistoryStore:
         self, path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
     ) -> None:
         self.path = Path(path) if path is not None else default_history_path(environ)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        except OSError as problem:
-            raise ConfigurationError(
-                f"cannot open the run history {self.path}: {problem.strerror}",
-                hint=f"set {HISTORY_DB_ENV} to a writable path",
-            ) from None
+        # NORMAL: a commit survives a crash of this process; only the commits that decide
+        # exactly-once (see _durable) wait for the disk (FULL), which also flushes the earlier
+        # ones: the WAL is one file, written in order.
+        self._file = SQLiteFile(
+            self.path, busy_timeout=BUSY_TIMEOUT_SECONDS, synchronous="NORMAL",
+            what="the run history", env_hint=HISTORY_DB_ENV,
+        )
         with self._transaction() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -135,49 +131,16 @@ class HistoryStore:
 
     def close(self) -> None:
         """Close every connection this object opened (in any thread)."""
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._file.close()
 
     def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL: a commit survives a crash of this process; only the commits that decide
-            # exactly-once (see _durable) wait for the disk (FULL), which also flushes the
-            # earlier ones: the WAL is one file, written in order.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._file.connection()
 
-    @contextlib.contextmanager
-    def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+    def _transaction(
+        self, *, durable: bool = False
+    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction; ``durable`` commits wait until the disk has them."""
-        conn = self._connection()
-        if durable:
-            conn.execute("PRAGMA synchronous = FULL")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        finally:
-            if durable:
-                conn.execute("PRAGMA synchronous = NORMAL")
+        return self._file.transaction(durable=durable)
 
     def _durable(self, run_id: int, position: int, status: str) -> bool:
         """Whether this step save decides exactly-once: the run's first step that starts.

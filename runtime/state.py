@@ -31,14 +31,14 @@ import json
 import os
 import re
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .sqlite_file import SQLiteFile
 
 DEFAULT_PATH = Path(".lsq") / "state.sqlite3"
 STATE_DB_ENV = "LSQ_STATE_DB"
@@ -211,11 +211,9 @@ class StateStore:
     ) -> None:
         self.path = Path(path) if path is not None else default_state_path(environ)
         self.clock = clock
-        self._busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        self._create_file()
+        self._file = SQLiteFile(
+            self.path, busy_timeout=busy_timeout, what="the state file", env_hint=STATE_DB_ENV
+        )
         with self.transaction() as conn:
             if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
                 for statement in _SCHEMA.split(";"):
@@ -228,47 +226,13 @@ class StateStore:
 
     # -- connections and transactions -------------------------------------------------------
 
-    def _create_file(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        except OSError as problem:
-            raise ConfigurationError(
-                f"cannot open the state file {self.path}: {problem.strerror}",
-                hint=f"set {STATE_DB_ENV} to a writable path",
-            ) from None
-
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (autocommit; use :meth:`transaction` for writes)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,  # used only by its thread; close() may run elsewhere
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._file.connection()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (durable on return), ``ROLLBACK`` on any error."""
-        conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        return self._file.transaction()
 
     def now_iso(self) -> str:
         """The store clock's current time as stored text."""
@@ -276,11 +240,7 @@ class StateStore:
 
     def close(self) -> None:
         """Close every connection this object opened (in any thread)."""
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._file.close()
 
     def __enter__(self) -> StateStore:
         return self
