@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .schemas import json_type
+
 MAX_DEPTH = 6  # nesting shown; deeper objects are one "object" row
 
 #: Patterns used across the schemas, said in words (others are shown verbatim).
@@ -240,14 +242,14 @@ def _name_rule(names: Mapping[str, Any]) -> str:
 
 def _types(node: dict[str, Any]) -> list[str]:
     if "const" in node:
-        return [_json_type(node["const"])]
+        return [json_type(node["const"])]
     declared = node.get("type")
     if isinstance(declared, str):
         declared = [declared]
     if isinstance(declared, list):
         return [_with_items(t, node) for t in declared]
     if isinstance(node.get("enum"), list):
-        return _unique(_json_type(value) for value in node["enum"])
+        return _unique(json_type(value) for value in node["enum"])
     branches = _branches(node)
     if branches:
         return _unique(t for b in branches for t in _types(flatten(b)))
@@ -293,22 +295,6 @@ def _has_fields(node: Mapping[str, Any]) -> bool:
     return bool(node.get("properties")) or (isinstance(extra, Mapping) and bool(extra)) or (
         _is_shape(_branches(node))
     )
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "string"
 
 
 def _unique(values: Any) -> list[str]:

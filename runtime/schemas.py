@@ -191,6 +191,23 @@ class SchemaStore:
         return _inline(schema, registry.resolver(base_uri=base), ())
 
 
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a Python value (``bool`` is boolean, not integer)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    return "array"
+
+
 def describe(error: ValidationError) -> str:
     """One validation error as ``"<json path>: <message>"``, plus the fix when one is known."""
     return f"{error.json_path}: {explain(error)}"

@@ -32,6 +32,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
 
+from runtime.schemas import json_type as type_of
 from runtime.templating import (
     ParsedTemplate,
     Reference,
@@ -109,23 +110,6 @@ def json_types(schema: Any) -> frozenset[str] | None:
         if found is not None:
             return found
     return None
-
-
-def type_of(value: Any) -> str:
-    """The JSON type name of a Python value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    return "array"
 
 
 _ARTICLES: Final = {
