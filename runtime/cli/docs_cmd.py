@@ -10,14 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..docs import DOCS_DIR, FIX, compare_docs, render_docs, write_docs
-from ..manifest import read_manifest
-
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("docs", help="generate the reference docs (Markdown)")
     parser.add_argument(
-        "--out", metavar="DIR", help=f"output folder (default: {DOCS_DIR}/ in the connector root)"
+        "--out", metavar="DIR", help="output folder (default: docs/ in the connector root)"
     )
     parser.add_argument(
         "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
@@ -30,6 +27,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at module level: `lsq validate` and the other commands do not need them
+    from ..docs import DOCS_DIR, FIX, compare_docs, render_docs, write_docs
+    from ..manifest import read_manifest
+
     manifest = read_manifest(args.root)
     out = Path(args.out) if args.out else manifest.root / DOCS_DIR
     files = render_docs(manifest)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ..invoke import invoke_action
-from ..manifest import load_manifest
 from .common import (
     add_connection_option,
     add_json_option,
@@ -48,6 +46,9 @@ TARGETS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_action,
 
 
 def run_action(args: argparse.Namespace) -> int:
+    from ..invoke import invoke_action
+    from ..manifest import load_manifest
+
     inputs = read_json_object(args.input)
     manifest = load_manifest()
     manifest.action(args.key)  # unknown key: fail before starting a client

@@ -23,15 +23,15 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from ..history import HistoryStore
 from ..manifest import Manifest, load_manifest
-from ..run_events import ChosenEvent, check_event, latest_event
-from ..runner import ClientPool, RunRecord, WorkflowRunner
 from ..workflow import ManifestSchemas, Workflow, load_workflow
 from .common import EMBEDDED_NOTE, add_connection_option, add_json_option, print_json
+
+if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq validate` is light)
+    from ..runner import ClientPool, RunRecord
 
 SUMMARY_FIELDS = 3
 SUMMARY_VALUE_CHARS = 40
@@ -90,6 +90,7 @@ def client_pool(args: argparse.Namespace, environ: Mapping[str, str] | None = No
 
     from ..client import LeadSquaredClient
     from ..connection import load_connection
+    from ..runner import ClientPool
 
     env = os.environ if environ is None else environ
     noted: list[bool] = []
@@ -137,6 +138,10 @@ def read_event(path: str) -> Any:
 
 
 def run_workflow(args: argparse.Namespace) -> int:
+    from ..history import HistoryStore
+    from ..run_events import ChosenEvent, check_event, latest_event
+    from ..runner import WorkflowRunner
+
     manifest = load_manifest()
     (workflow,) = load_workflows(manifest, [args.workflow])
     given = read_event(args.event) if args.event else None
@@ -210,6 +215,8 @@ def _duration(ms: int | None) -> str:
 
 
 def list_runs(args: argparse.Namespace) -> int:
+    from ..history import HistoryStore
+
     with HistoryStore() as history:
         runs = history.list_runs(limit=args.limit, workflow=args.workflow, status=args.status)
     if args.json:
@@ -228,6 +235,8 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def show_run(args: argparse.Namespace) -> int:
+    from ..history import HistoryStore
+
     with HistoryStore() as history:
         run = history.get_run(args.run_id)
     if run is None:
@@ -255,6 +264,8 @@ def show_run(args: argparse.Namespace) -> int:
 
 
 def serve_workflows(args: argparse.Namespace) -> int:
+    from ..history import HistoryStore
+    from ..runner import WorkflowRunner
     from ..service import WorkflowService
     from ..state import StateStore
 
