@@ -19,6 +19,11 @@ its steps had started (nothing can have reached LeadSquared); otherwise it becom
 ``interrupted`` and is never run again (a step may have written already: rerunning could
 duplicate it). Manual runs (``lsq run``) have no event key and may repeat.
 
+Commits per run (the runner's): the run row; the first started step marked ``running`` (with
+any skipped steps before it), the one durable commit, as it decides exactly-once; then every
+step's record with the final status, in one commit. A crash mid-run therefore shows the first
+started step as ``running`` (the run becomes ``interrupted``), not the steps after it.
+
 Statuses: run ``running | succeeded | failed | completed_with_errors | interrupted``;
 step ``running | succeeded | failed | skipped | not_run``. Values stored are already redacted
 by the runner; this module never sees a secret.
@@ -30,7 +35,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -220,18 +225,24 @@ class HistoryStore:
         return run_id
 
     def save_step(self, run_id: int, position: int, step: Mapping[str, Any]) -> None:
-        """Insert or replace one step row (``step`` holds the columns, JSON values as data)."""
-        values = [
-            run_id, position, step["step_id"], step["action"], step["status"],
-            step.get("started_at"), step.get("finished_at"), step.get("duration_ms"),
-            _dumps(step.get("input")), _dumps(step.get("output")), _dumps(step.get("error")),
-        ]
-        with self._transaction(durable=self._durable(run_id, position, step["status"])) as conn:
-            conn.execute(
-                f"INSERT OR REPLACE INTO steps (run_id, {_STEP_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
+        """Insert or replace one step row (``step`` holds the columns, JSON values as data).
+
+        The save of a run's first started step is durable (see :meth:`_durable`).
+        """
+        durable = self._durable(run_id, position, step["status"])
+        with self._transaction(durable=durable) as conn:
+            _write_steps(conn, run_id, [(position, step)])
+
+    def save_steps(
+        self, run_id: int, steps: Sequence[tuple[int, Mapping[str, Any]]], *, durable: bool
+    ) -> None:
+        """Insert or replace several step rows ``(position, step)`` in one transaction.
+
+        The runner marks a run's first started step (with the skipped steps before it) this
+        way, ``durable=True``: from that commit on a crash leaves the run ``interrupted``.
+        """
+        with self._transaction(durable=durable) as conn:
+            _write_steps(conn, run_id, steps)
 
     def finish_run(
         self,
@@ -241,11 +252,13 @@ class HistoryStore:
         finished_at: str,
         duration_ms: int,
         error: Mapping[str, Any] | None = None,
+        steps: Sequence[tuple[int, Mapping[str, Any]]] = (),
     ) -> None:
-        """Settle a run with its final status."""
+        """Settle a run with its final status, writing its ``steps`` rows in the same commit."""
         if status not in RUN_STATUSES:
             raise ConfigurationError(f"not a run status: {status!r}")
         with self._transaction() as conn:
+            _write_steps(conn, run_id, steps)
             conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, error = ? "
                 "WHERE id = ?",
@@ -303,6 +316,23 @@ class HistoryStore:
             name: json.loads(value) if name in _JSON_COLUMNS and value is not None else value
             for name, value in zip(names, row, strict=True)
         }
+
+
+def _write_steps(
+    conn: sqlite3.Connection, run_id: int, steps: Sequence[tuple[int, Mapping[str, Any]]]
+) -> None:
+    conn.executemany(
+        f"INSERT OR REPLACE INTO steps (run_id, {_STEP_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id, position, step["step_id"], step["action"], step["status"],
+                step.get("started_at"), step.get("finished_at"), step.get("duration_ms"),
+                _dumps(step.get("input")), _dumps(step.get("output")), _dumps(step.get("error")),
+            )
+            for position, step in steps
+        ],
+    )
 
 
 __all__ = [

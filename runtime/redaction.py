@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
+_PLAIN = frozenset({int, float, bool, type(None)})  # values that hold no text
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text; real keys are 30+ characters
 
 
@@ -22,6 +23,8 @@ class Redactor:
             forms.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
         # Longest first, so a secret that contains another is masked whole.
         self._forms = tuple(sorted(forms, key=len, reverse=True))
+        # A string shorter than every form cannot hold one (most field values): not searched.
+        self._shortest = min(map(len, self._forms), default=0)
         self.filter = RedactingFilter(self)
 
     def __repr__(self) -> str:
@@ -32,6 +35,8 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every secret form replaced by ``***``."""
+        if len(value) < self._shortest:
+            return value
         for form in self._forms:
             if form in value:
                 value = value.replace(form, MASK)
@@ -39,6 +44,16 @@ class Redactor:
 
     def data(self, value: Any) -> Any:
         """A copy of nested dicts/lists/tuples with secrets masked in keys and string values."""
+        kind = type(value)  # the JSON types first, by exact type (no ABC checks per value)
+        if kind is str:
+            return value if len(value) < self._shortest else self.text(value)
+        if kind is dict:
+            data = self.data
+            return {data(k): data(v) for k, v in value.items()}
+        if kind is list:
+            return [self.data(item) for item in value]
+        if kind in _PLAIN:
+            return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):

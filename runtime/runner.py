@@ -288,7 +288,6 @@ class WorkflowRunner:
         for position, step in enumerate(workflow.steps):
             if stopped:
                 record.steps.append(StepRecord(step.id, step.action))
-                self._save(record, position)
                 continue
             step_record = self._run_step(workflow, step, event, outputs, record, position)
             if step_record.status == "failed":
@@ -305,6 +304,7 @@ class WorkflowRunner:
             self.history.finish_run(
                 record.run_id, status=record.status, finished_at=record.finished_at,
                 duration_ms=record.duration_ms, error=record.error,
+                steps=[(position, step.to_dict()) for position, step in enumerate(record.steps)],
             )
         logger.info("workflow %s run %s: %s", workflow.name, record.run_id, record.status)
         return record
@@ -329,8 +329,8 @@ class WorkflowRunner:
                 step.when, context, location=f"{step.id}.when"
             ):
                 result.status = "skipped"
-                return self._settle(result, begun, record, position)
-            self._save(record, position)  # "running": a crash from here on is an interruption
+                return self._settle(result, begun)
+            self._mark_started(record, position)
             client = self.client_for(workflow, step)
             result.input = self._recorded(step.input, step, "input")
             inputs = render_mapping(step.input, context, location=f"{step.id}.input")
@@ -341,23 +341,35 @@ class WorkflowRunner:
             result.error = self.clients.redact(describe_error(problem))
             if not isinstance(problem, ConnectorError):
                 logger.exception("step %s (%s) raised unexpectedly", step.id, step.action)
-            return self._settle(result, begun, record, position)
+            return self._settle(result, begun)
         outputs[step.id] = output
         result.status = "succeeded"
         result.output = self._recorded(output, step, "output")
-        return self._settle(result, begun, record, position)
+        return self._settle(result, begun)
 
-    def _settle(
-        self, result: StepRecord, begun: float, record: RunRecord, position: int
-    ) -> StepRecord:
+    @staticmethod
+    def _settle(result: StepRecord, begun: float) -> StepRecord:
         result.finished_at = to_iso(utc_now())
         result.duration_ms = _elapsed_ms(begun)
-        self._save(record, position)
         return result
 
-    def _save(self, record: RunRecord, position: int) -> None:
-        if self.history is not None and record.run_id is not None:
-            self.history.save_step(record.run_id, position, record.steps[position].to_dict())
+    def _mark_started(self, record: RunRecord, position: int) -> None:
+        """Record the run's first started step as ``running``, durably, before it runs.
+
+        That commit decides exactly-once: from then on a crash leaves the run ``interrupted``
+        (never run again: the step may have written to LeadSquared). It holds the skipped
+        steps before it too. Later steps start without a commit; every step's record is
+        written with the run's final status (:meth:`HistoryStore.finish_run`), one commit.
+        """
+        if self.history is None or record.run_id is None:
+            return
+        if any(step.status not in ("skipped", "not_run") for step in record.steps[:position]):
+            return  # an earlier step started: the run is already interrupted on a crash
+        self.history.save_steps(
+            record.run_id,
+            [(index, step.to_dict()) for index, step in enumerate(record.steps[: position + 1])],
+            durable=True,
+        )
 
     def _recorded(self, value: Any, step: Step, which: str) -> Any:
         """``value`` as history may keep it: secret schema fields masked, secrets redacted."""

@@ -308,3 +308,49 @@ def test_mask_secret_fields_follows_nested_schemas() -> None:
         "password": MASK, "list": [{"pin": MASK, "name": "n"}], "token": MASK, "other": "o",
     }
     assert value["password"] == "p"  # a copy
+
+
+class _Killed(BaseException):
+    """Stands in for the process dying mid-step (not an Exception: the runner cannot catch it)."""
+
+
+def test_a_run_dying_after_its_first_step_started_is_interrupted_never_rerun(
+    fake_manifest: Manifest, fake_client: FakeClient, make_workflow: Callable[[str], Workflow],
+    history: HistoryStore,
+) -> None:
+    calls: list[str] = []
+
+    def invoke(manifest: Manifest, action: str, inputs: dict, client: FakeClient) -> dict:
+        calls.append(action)
+        if action == "send_email":
+            raise _Killed
+        return {"found": True, "lead": {"ProspectID": "lead-ada"}}
+
+    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history,
+                            invoke=invoke)
+    flow = make_workflow(WELCOME)
+    key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "lead-1@t#0"}
+    with pytest.raises(_Killed):
+        runner.run(flow, EVENT, origin="inbox", **key)
+    (stored,) = history.list_runs()
+    assert stored["status"] == "running"  # as a killed process leaves it
+    # the first started step was recorded (durably) before it ran
+    assert [s["status"] for s in history.get_run(stored["id"])["steps"]] == ["running"]
+
+    assert runner.run(flow, EVENT, origin="inbox", **key) is None  # never run again
+    assert calls == ["find_lead", "send_email"]
+    run = history.get_run(stored["id"])
+    assert run["status"] == "interrupted" and run["error"]["category"] == "interrupted"
+
+
+def test_history_holds_every_step_of_a_finished_run(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], history: HistoryStore
+) -> None:
+    record = runner.run(make_workflow(WELCOME), {**EVENT, "EmailAddress": "nobody@example.com"})
+
+    assert record is not None
+    stored = history.get_run(record.run_id)
+    assert stored["status"] == "succeeded"
+    assert stored["steps"] == [
+        {"position": position, **step.to_dict()} for position, step in enumerate(record.steps)
+    ]
