@@ -94,6 +94,7 @@ class LeadSquaredClient:
         self._api_host = connection.api_host
         self._root = connection.root_url
         self._discover_lock = threading.Lock()
+        self._settings: dict[str, dict[str, Any]] = {}
         self.metadata = AccountMetadata(self)
 
     def __repr__(self) -> str:
@@ -202,15 +203,12 @@ class LeadSquaredClient:
         started = time.monotonic()
         with self.governor.slot(bulk=bulk):
             try:
-                response = self._session.request(
-                    method,
-                    f"{root}/v2/{operation}",
-                    params=query,
-                    data=payload,
+                prepared = self._session.prepare_request(requests.Request(
+                    method, f"{root}/v2/{operation}", params=query, data=payload,
                     headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    verify=True,
+                ))
+                response = self._session.send(
+                    prepared, timeout=timeout, allow_redirects=False, **self._send_settings(root)
                 )
             except requests.RequestException as error:
                 log.debug("%s %s failed: %s", method, operation, type(error).__name__)
@@ -227,6 +225,20 @@ class LeadSquaredClient:
             rule = retry.INVALID_JSON_RULE
             return Verdict(rule.outcome, rule.message, status=response.status_code), None
         return verdict, body
+
+    def _send_settings(self, root: str) -> dict[str, Any]:
+        """Proxies and CA bundle from the environment, read once per host rather than on every
+        request (requests re-reads the whole environment per call otherwise). Verification is
+        always on: ``verify`` is True or a CA bundle path (REQUESTS_CA_BUNDLE), never False."""
+        settings = self._settings.get(root)
+        if settings is None:
+            settings = self._session.merge_environment_settings(root, {}, False, True, None)
+            if settings.get("verify") is not True and not (
+                isinstance(settings.get("verify"), str) and settings["verify"]
+            ):
+                settings["verify"] = True
+            self._settings[root] = settings
+        return settings
 
     # -- errors ----------------------------------------------------------------------------
 
