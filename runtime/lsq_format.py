@@ -120,7 +120,9 @@ def format_datetime(value: datetime | date | str) -> str:
         value = datetime(value.year, value.month, value.day, tzinfo=UTC)
     elif value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime(REQUEST_DATETIME)
+    value = value.astimezone(UTC)
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
 
 
 def parse_datetime(value: str | datetime) -> datetime:
@@ -154,13 +156,16 @@ def _parse_lsq(text: str) -> datetime | None:
     match = _LSQ_DATETIME.match(text)
     if match is None:
         return None
-    clock = match["time"] if match["time"].count(":") == 2 else f"{match['time']}:00"
+    year, month, day = match["date"].split("-")
+    hour, minute, *second = match["time"].split(":")
     micros = int((match["frac"] or "0")[:6].ljust(6, "0"))
-    try:
-        moment = datetime.strptime(f"{match['date']} {clock}", REQUEST_DATETIME)
+    try:  # built from the parts: strptime is ten times slower, and dates are on every read
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute),
+            int(second[0]) if second else 0, micros, tzinfo=UTC,
+        )
     except ValueError:
         return None
-    return moment.replace(microsecond=micros, tzinfo=UTC)
 
 
 def _parse_us(text: str) -> datetime | None:
