@@ -7,7 +7,6 @@ any request, the MX errors CompanyActivity.svc answers, and records that do not 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,9 +14,7 @@ from typing import Any
 import pytest
 
 from operations import _account_activities
-from runtime.cli import main
 from runtime.client import LeadSquaredClient
-from runtime.embedded import embedded_sandbox
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
@@ -421,21 +418,3 @@ def test_the_manifest_names_the_endpoints_the_handlers_call(manifest: Manifest) 
         "delete_account_activity": f"GET {_account_activities.DELETE}",
     }
     assert "UNCONFIRMED" in manifest.action("delete_account_activity").description
-
-
-# -- lsq invoke action KEY -i <sample_input> ---------------------------------------------
-
-@pytest.mark.parametrize("key", KEYS)
-def test_cli_invokes_the_sample_input_on_the_embedded_sandbox(
-    key: str, manifest: Manifest, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    embedded_sandbox().app.reset()
-    action = manifest.action(key)
-    assert main(["invoke", "action", key, "-i", json.dumps(action.sample_input), "--json"]) == 0
-    output = json.loads(capsys.readouterr().out)
-    assert action.output_problems(output) == []
-    if key == "find_account_activity":
-        assert output == action.sample_output

@@ -8,15 +8,12 @@ accounts that do not exist.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from operations import _accounts
-from runtime.cli import main
-from runtime.embedded import embedded_sandbox
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
@@ -417,21 +414,3 @@ def test_the_manifest_names_the_endpoints_the_handlers_call(manifest: Manifest) 
         "find_account": f"POST {GET}",
         "delete_account": f"GET {DELETE}",
     }
-
-
-# -- lsq invoke action KEY -i <sample_input> ---------------------------------------------
-
-@pytest.mark.parametrize("key", KEYS)
-def test_cli_invokes_the_sample_input_on_the_embedded_sandbox(
-    key: str, manifest: Manifest, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    embedded_sandbox().app.reset()
-    action = manifest.action(key)
-    assert main(["invoke", "action", key, "-i", json.dumps(action.sample_input), "--json"]) == 0
-    output = json.loads(capsys.readouterr().out)
-    assert action.output_problems(output) == []
-    if key != "create_account":  # a new account gets a new id
-        assert output == action.sample_output

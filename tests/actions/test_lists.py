@@ -8,16 +8,13 @@ names), dynamic lists refused before any write, and the MX errors the list endpo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from operations import _lists
-from runtime.cli import main
 from runtime.client import LeadSquaredClient
-from runtime.embedded import embedded_sandbox
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
@@ -387,21 +384,3 @@ def test_the_manifest_names_the_endpoints_the_handlers_call(manifest: Manifest) 
         "remove_lead_from_list": f"GET {REMOVE}",
         "find_list": f"GET {LISTS_GET}",
     }
-
-
-# -- lsq invoke action KEY -i <sample_input> ---------------------------------------------
-
-@pytest.mark.parametrize("key", KEYS)
-def test_cli_invokes_the_sample_input_on_the_embedded_sandbox(
-    key: str, manifest: Manifest, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    embedded_sandbox().app.reset()
-    action = manifest.action(key)
-    assert main(["invoke", "action", key, "-i", json.dumps(action.sample_input), "--json"]) == 0
-    output = json.loads(capsys.readouterr().out)
-    assert action.output_problems(output) == []
-    if key != "create_list":  # a new list gets a new id
-        assert output == action.sample_output

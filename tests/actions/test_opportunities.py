@@ -7,17 +7,14 @@ any request, the MX errors OpportunityManagement.svc answers, and records that d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from operations import _opportunities
-from runtime.cli import main
 from runtime.client import LeadSquaredClient
 from runtime.connection import Connection
-from runtime.embedded import embedded_sandbox
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
@@ -529,23 +526,3 @@ def test_delete_input_is_checked_before_any_request(invoke: Invoke, request_log:
     with pytest.raises(InputValidationError, match="opportunity_id"):
         invoke("delete_opportunity", {})
     assert request_log.all() == []
-
-
-# -- lsq invoke action KEY -i <sample_input> ---------------------------------------------
-
-@pytest.mark.parametrize("key", KEYS)
-def test_cli_invokes_the_sample_input_on_the_embedded_sandbox(
-    key: str, manifest: Manifest, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    embedded_sandbox().app.reset()
-    action = manifest.action(key)
-    assert main(["invoke", "action", key, "-i", json.dumps(action.sample_input), "--json"]) == 0
-    output = json.loads(capsys.readouterr().out)
-    assert action.output_problems(output) == []
-    if key == "create_opportunity":
-        assert output == {**action.sample_output, "opportunity_id": output["opportunity_id"]}
-    else:
-        assert output == action.sample_output

@@ -8,16 +8,13 @@ any request, the MX errors Task.svc answers, and tasks that do not exist.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from runtime.cli import main
 from runtime.client import LeadSquaredClient
 from runtime.connection import Connection
-from runtime.embedded import embedded_sandbox
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
@@ -400,24 +397,3 @@ def test_delete_of_a_missing_task_reports_not_deleted(invoke: Invoke) -> None:
     assert invoke("delete_task", {"task_id": MISSING}) == {
         "task_id": MISSING, "deleted": False, "tasks_count": 1, "deleted_tasks_count": 0,
         "failure_reason": "1 task(s) not found"}
-
-
-# -- lsq invoke action KEY -i <sample_input> ---------------------------------------------
-
-@pytest.mark.parametrize("key", KEYS)
-def test_cli_invokes_the_sample_input_on_the_embedded_sandbox(
-    key: str, manifest: Manifest, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    embedded_sandbox().app.reset()
-    action = manifest.action(key)
-    assert main(["invoke", "action", key, "-i", json.dumps(action.sample_input), "--json"]) == 0
-    output = json.loads(capsys.readouterr().out)
-    assert action.output_problems(output) == []
-    if key.startswith("create_"):
-        assert set(output) == {"task_id"}
-        assert output["task_id"] in embedded_sandbox().app.state.tenants["41872"].tasks
-    else:
-        assert output == action.sample_output
