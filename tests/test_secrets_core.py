@@ -34,11 +34,10 @@ from runtime.sandbox import (
     FaultPlan,
     RunningSandbox,
 )
+from tests.seed_ids import NEHA, PRIYA
 
 WRONG_SECRET = "wrongSecret0123456789abcdef0123456789"
 SECRETS = (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, WRONG_SECRET)
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-NEHA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000205"
 NOBODY = "5b0a1e2c-7d3f-4c8e-a1b2-000000000299"
 NEW_LEAD = {"FirstName": "Ishaan", "EmailAddress": "ishaan.rao@example.com", "Phone": "9876501234"}
 

@@ -26,16 +26,11 @@ from runtime.invoke import invoke_action
 from runtime.manifest import Manifest
 from runtime.sandbox import RunningSandbox
 from tests.fakes import FakeLeadSquared, fake_connection, mx_error
+from tests.seed_ids import ACME, ADMIN, INITECH, MEERA, MISSING, RAVI
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
-ACME = "9c1d7e2a-5b3f-4e8a-9d10-000000000101"
-INITECH = "9c1d7e2a-5b3f-4e8a-9d10-000000000102"
 SEEDED = "5e2b8d41-7a9c-4f03-b6e2-000000000a01"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
-MEERA = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e03"
-MISSING = "00000000-0000-4000-8000-000000000000"
 USERS = "UserManagement.svc/Users.Get"
 CREATE = "CompanyActivity.svc/Create"
 UPDATE = "CompanyActivity.svc/Update"

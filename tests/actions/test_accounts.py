@@ -22,15 +22,10 @@ from runtime.errors import (
 )
 from runtime.manifest import Manifest
 from runtime.sandbox import RunningSandbox
+from tests.seed_ids import ACME, INITECH, MISSING, NORTHWIND, PRIYA, RAVI
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
-ACME = "9c1d7e2a-5b3f-4e8a-9d10-000000000101"
-INITECH = "9c1d7e2a-5b3f-4e8a-9d10-000000000102"
-NORTHWIND = "9c1d7e2a-5b3f-4e8a-9d10-000000000103"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"  # a lead of Acme Corp
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
-MISSING = "00000000-0000-4000-8000-000000000000"
 USERS = "UserManagement.svc/Users.Get"
 CREATE, UPDATE, GET, DELETE = _accounts.CREATE, _accounts.UPDATE, _accounts.GET, _accounts.DELETE
 KEYS = ("create_account", "update_account", "find_account", "delete_account")

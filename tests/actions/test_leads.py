@@ -37,11 +37,8 @@ from runtime.sandbox import (
     RunningSandbox,
 )
 from tests.fakes import FakeLeadSquared, fake_connection, ok
+from tests.seed_ids import ARJUN, NEHA, PRIYA, ROHAN
 
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-ARJUN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000202"
-ROHAN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000204"
-NEHA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000205"
 NOBODY = "5b0a1e2c-7d3f-4c8e-a1b2-000000000299"
 METADATA = "LeadManagement.svc/LeadsMetaData.Get"
 CREATE, UPSERT, UPDATE, DELETE = _leads.CREATE, _leads.UPSERT, _leads.UPDATE, _leads.DELETE

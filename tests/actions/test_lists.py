@@ -25,14 +25,10 @@ from runtime.invoke import invoke_action
 from runtime.manifest import Manifest
 from runtime.sandbox import RunningSandbox
 from tests.fakes import FakeLeadSquared, fake_connection, ok
+from tests.seed_ids import HOT_LEADS, KAVYA, MISSING, NEWSLETTER, PRIYA
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
-NEWSLETTER = "a7c4e1f0-3b2d-4e6a-8f91-000000000301"  # static: 204, 201, 202
-HOT_LEADS = "a7c4e1f0-3b2d-4e6a-8f91-000000000302"  # dynamic: Score >= 50
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-KAVYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000203"
-MISSING = "00000000-0000-4000-8000-000000000000"
 LISTS_GET, CREATE, ADD, REMOVE = _lists.LISTS_GET, _lists.CREATE, _lists.ADD, _lists.REMOVE
 BY_EMAIL = "LeadManagement.svc/Leads.GetByEmailaddress"
 KEYS = ("create_list", "add_lead_to_list", "remove_lead_from_list", "find_list")

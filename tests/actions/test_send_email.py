@@ -23,16 +23,12 @@ from runtime.embedded import embedded_sandbox
 from runtime.errors import AmbiguousWriteError, InputValidationError, PermanentApiError
 from runtime.manifest import Manifest
 from runtime.sandbox import RunningSandbox, default_seed
+from tests.seed_ids import ADMIN, ARJUN, MEERA, PRIYA, RAVI
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 SEND = "EmailMarketing.svc/SendEmailToLead"
 USERS = "UserManagement.svc/Users.Get"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-ARJUN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000202"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
-MEERA = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e03"
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 WELCOME = {"lead_email": "priya.sharma@example.com", "template": "Welcome Email"}
 HTML = {"lead_id": ARJUN, "subject": "Your receipt, @{Lead:FirstName,there}",

@@ -25,19 +25,14 @@ from runtime.invoke import invoke_action
 from runtime.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
 from tests.fakes import FakeLeadSquared, fake_connection, ok
+from tests.seed_ids import ADMIN, ARJUN, MEERA, MISSING, PRIYA, RAVI
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-ARJUN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000202"
 OPPORTUNITY = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
 SEEDED = "2f7c9e14-6d8b-4a3e-8c55-000000000f01"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
-MEERA = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e03"
 MEETING = "8d3f6a10-4b2c-4e7d-9f01-00000000e001"
 CALL = "8d3f6a10-4b2c-4e7d-9f01-00000000e003"
-MISSING = "00000000-0000-4000-8000-000000000000"
 TYPES = "Task.svc/RetrieveTaskType"
 USERS = "UserManagement.svc/Users.Get"
 CREATE = "Task.svc/Create"

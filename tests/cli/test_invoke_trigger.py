@@ -15,10 +15,9 @@ from runtime.manifest import ROOT_ENV, Manifest, load_manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
 from runtime.state import StateStore
 from runtime.webhooks.inbox import Inbox
+from tests.seed_ids import KAVYA, NEWSLETTER
 
 POLLING = ("new_account", "account_updated", "lead_added_to_list", "new_account_activity")
-NEWSLETTER = "a7c4e1f0-3b2d-4e6a-8f91-000000000301"
-KAVYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000203"
 
 
 @pytest.fixture(scope="module")

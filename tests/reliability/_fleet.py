@@ -43,13 +43,12 @@ from runtime.state import StateStore
 from runtime.webhooks.inbox import Inbox
 from runtime.webhooks.receiver import HOOK_PATH_PREFIX
 from runtime.workflow import ManifestSchemas, load_workflow
+from tests.seed_ids import ADMIN, RAVI
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_NAMES = ("welcome_email", "opportunity_follow_up", "sync_accounts", "segment_and_enrich")
 DEFAULT_SPEC = "500=0.05,503=0.05,429=0.04,drop=0.03,slow=0.03,slow_seconds=0.2"
 TENANT = "41872"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
 COMPANIES = tuple(f"Fleet Account {n}" for n in range(1, 7))  # Company, each with a Partners mirror
 DRIVER_ACCESS_KEY = "u$rdriver0000000000000000000000000"
 DRIVER_SECRET_KEY = "driver-secret-0000000000000000000000000"

@@ -40,10 +40,10 @@ from runtime.state import StateStore
 from runtime.webhooks.inbox import Inbox
 from runtime.webhooks.receiver import SECRET_HEADER
 from runtime.workflow import ManifestSchemas, load_workflow
+from tests.seed_ids import RAVI
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
 DELIVERIES = 520
 KILL_AFTER = 200  # acknowledged deliveries before the SIGKILL
 ENV_VARS = ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST", "LSQ_CONNECTOR_ROOT")

@@ -29,6 +29,7 @@ from runtime.sandbox import SandboxApp, start_sandbox
 from runtime.sandbox.seed import default_seed
 from runtime.state import StateStore
 from runtime.webhooks import WebhookReceiver
+from tests.seed_ids import PRIYA
 
 from .helpers import assert_contract, run_cli
 
@@ -36,7 +37,6 @@ ACCESS = 'u$rTOPSECRETACCESS+/"0123456789abcdef'
 SECRET = "TOPSECRETSECRET\\key/+=0123456789abcd"
 WRONG = "TOPSECRETWRONG&key=+/0123456789"
 TENANT = "41872"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
 
 
 def forms(secret: str) -> set[str]:

@@ -5,16 +5,13 @@ from __future__ import annotations
 import pytest
 
 from runtime.sandbox.services.account_activities import DELETE_OPERATION
+from tests.seed_ids import ACME, ADMIN, INITECH, RAVI
 
 CREATE = "CompanyActivity.svc/Create"
 UPDATE = "CompanyActivity.svc/Update"
 RETRIEVE = "CompanyActivity.svc/Retrieve"
 BY_ID = "CompanyActivity.svc/RetrieveById"
-ACME = "9c1d7e2a-5b3f-4e8a-9d10-000000000101"
-INITECH = "9c1d7e2a-5b3f-4e8a-9d10-000000000102"
 SEEDED = "5e2b8d41-7a9c-4f03-b6e2-000000000a01"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.seed_ids import ACME, ADMIN
+
 CREATE = "CompanyManagement.svc/Company.Create"
 UPDATE = "CompanyManagement.svc/Company.Update"
 GET = "CompanyManagement.svc/Company.Get"
 DELETE = "CompanyManagement.svc/Company.Delete"
-ACME = "9c1d7e2a-5b3f-4e8a-9d10-000000000101"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
 
 
 def props(**values):

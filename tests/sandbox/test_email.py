@@ -6,10 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from tests.seed_ids import ADMIN, PRIYA, RAVI
+
 OP = "EmailMarketing.svc/SendEmailToLead"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
 
 
 def html_email(**overrides):

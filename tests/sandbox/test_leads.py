@@ -6,14 +6,13 @@ from datetime import datetime
 
 import pytest
 
+from tests.seed_ids import ADMIN, PRIYA, ROHAN
+
 CREATE = "LeadManagement.svc/Lead.Create"
 UPDATE = "LeadManagement.svc/Lead.Update"
 UPSERT = "LeadManagement.svc/Lead.CreateOrUpdate"
 CAPTURE = "LeadManagement.svc/Lead.Capture"
 DELETE = "LeadManagement.svc/Lead/Delete/ById"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-ROHAN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000204"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
 
 
 def pairs(**fields):

@@ -6,11 +6,8 @@ from datetime import datetime
 
 import pytest
 
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-ARJUN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000202"
-KAVYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000203"
-ROHAN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000204"
-NEHA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000205"
+from tests.seed_ids import ARJUN, KAVYA, NEHA, PRIYA, ROHAN
+
 LEADS_GET = "LeadManagement.svc/Leads.Get"
 RECENT = "LeadManagement.svc/Leads.RecentlyModified"
 BY_IDS = "LeadManagement.svc/Leads/Retrieve/ByIds"

@@ -13,11 +13,11 @@ from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, SandboxApp, 
 from runtime.sandbox.ratelimit import RateLimiter
 from runtime.sandbox.routing import Route
 from runtime.sandbox.services import email, lead_metadata, leads_read, leads_write, lists, users
+from tests.seed_ids import PRIYA
 
 HEADERS = {"x-LSQ-AccessKey": DEFAULT_ACCESS_KEY, "x-LSQ-SecretKey": DEFAULT_SECRET_KEY}
 USERS = "UserManagement.svc/Users.Get"
 CREATE = "LeadManagement.svc/Lead.Create"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
 
 
 def limit_body(limit: int) -> dict[str, str]:

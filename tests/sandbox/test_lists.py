@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-NEWSLETTER = "a7c4e1f0-3b2d-4e6a-8f91-000000000301"
+from tests.seed_ids import ARJUN, KAVYA, NEHA, NEWSLETTER, PRIYA, ROHAN
+
 HOT = "a7c4e1f0-3b2d-4e6a-8f91-000000000302"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-ARJUN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000202"
-KAVYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000203"
-ROHAN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000204"
-NEHA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000205"
 MEMBERS = "LeadManagement.svc/Leads/Retrieve/BySearchParameter"
 
 

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.seed_ids import PRIYA, RAVI
+
 CAPTURE = "OpportunityManagement.svc/Capture"
 UPDATE = "OpportunityManagement.svc/Update"
 DETAILS = "OpportunityManagement.svc/GetOpportunityDetails"
@@ -13,10 +15,7 @@ OF_LEAD = "OpportunityManagement.svc/GetOpportunitiesOfLead"
 DELETE = "OpportunityManagement.svc/Delete"
 METADATA = "OpportunityManagement.svc/GetOpportunityTypeMetadata"
 BY_EMAIL = "LeadManagement.svc/Leads.GetByEmailaddress"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
 SEEDED = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.seed_ids import ADMIN, ARJUN, PRIYA, RAVI
+
 CREATE = "Task.svc/Create"
 UPDATE = "Task.svc/Update"
 RETRIEVE = "Task.svc/Retrieve"
@@ -12,11 +14,7 @@ BY_LEAD = "LeadManagement.svc/RetrieveTaskByLeadId"
 DELETE = "Task.svc/DeleteTasks"
 TYPES = "Task.svc/RetrieveTaskType"
 COMPLETE = "Task.svc/MarkComplete"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
-ARJUN = "5b0a1e2c-7d3f-4c8e-a1b2-000000000202"
 SEEDED = "2f7c9e14-6d8b-4a3e-8c55-000000000f01"
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
 MEETING_TYPE = "8d3f6a10-4b2c-4e7d-9f01-00000000e001"
 
 

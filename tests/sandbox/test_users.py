@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-ADMIN = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"
+from tests.seed_ids import ADMIN, RAVI
 
 
 def test_users_get_lists_every_user_with_documented_keys(raw_api):

@@ -21,11 +21,11 @@ from werkzeug.wrappers import Request, Response
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, SandboxApp, start_sandbox
 from runtime.sandbox.server import QuietRequestHandler
 from tests.conftest import RawApi
+from tests.seed_ids import PRIYA
 
 CREATE = "Webhook.svc/Create"
 RETRIEVE = "Webhook.svc/Retrieve"
 DELETE = "Webhook.svc/Delete"
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
 SEEDED_TASK = "2f7c9e14-6d8b-4a3e-8c55-000000000f01"
 SEEDED_OPPORTUNITY = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
 SECRET = "s3cr3t-header-value"

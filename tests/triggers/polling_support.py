@@ -28,10 +28,6 @@ from runtime.webhooks.inbox import Inbox
 
 T0 = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)  # in the past: ToDate (this host's now) > it
 NO_LIMIT = 100_000
-ACME = "9c1d7e2a-5b3f-4e8a-9d10-000000000101"
-INITECH = "9c1d7e2a-5b3f-4e8a-9d10-000000000102"
-NEWSLETTER = "a7c4e1f0-3b2d-4e6a-8f91-000000000301"
-KAVYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000203"
 
 
 class Sandbox:

@@ -17,13 +17,10 @@ from runtime.manifest import Manifest
 from runtime.polling import PollingEngine, PollResult
 from runtime.state import StateStore
 from runtime.trigger_instance import trigger_instance
+from tests.seed_ids import ACME, INITECH, KAVYA, NEWSLETTER, PRIYA
 from triggers import _polling
 
 from .polling_support import (
-    ACME,
-    INITECH,
-    KAVYA,
-    NEWSLETTER,
     T0,
     Sandbox,
     inbox_payloads,
@@ -33,7 +30,6 @@ from .polling_support import (
 pytest_plugins = ["tests.triggers.polling_support"]
 
 COMPANY = {"company_type": "Company"}
-PRIYA = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"
 LEAD_205 = "5b0a1e2c-7d3f-4c8e-a1b2-000000000205"
 
 Engine = Callable[..., PollingEngine]

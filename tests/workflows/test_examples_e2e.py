@@ -23,10 +23,9 @@ from runtime.service import WorkflowService
 from runtime.state import StateStore
 from runtime.workflow import ManifestSchemas, load_workflow
 from tests.conftest import RawApi
+from tests.seed_ids import ACME, RAVI
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-RAVI = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"  # ravi.sales@example.com, a sales user of the seed
-ACME = "9c1d7e2a-5b3f-4e8a-9d10-000000000101"  # Company "Acme Corp"
 KAVYA = "kavya.iyer@example.com"  # a seeded lead that is not in the Newsletter list
 
 
