@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import threading
 
 import pytest
@@ -13,7 +12,7 @@ from runtime.errors import InputValidationError
 from runtime.governor import RateGovernor
 from runtime.metadata import LEAD_FIELDS_OP, TASK_TYPES_OP, USERS_OP
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
-from tests.fakes import FakeClock, FakeLeadSquared, fake_connection, ok
+from tests.fakes import ok
 
 FIELDS = [
     {"SchemaName": name, "DisplayName": name, "DataType": "Text"}
@@ -33,23 +32,6 @@ TASK_TYPES = [
     {"TaskTypeId": "e002", "TaskName": "To-do", "Category": "1"},
     {"Id": "e003", "Name": "Call", "Category": 1},
 ]
-
-
-@pytest.fixture
-def fake():
-    fake = FakeLeadSquared()
-    yield fake
-    fake.verify()
-
-
-@pytest.fixture
-def metadata(fake):
-    clock = FakeClock()
-    client = LeadSquaredClient(
-        fake_connection(), session=fake.session(), sleep=clock.sleep, clock=clock,
-        governor=RateGovernor(100, 10, clock=clock, sleep=clock.sleep), rng=random.Random(1),
-    )
-    return client.metadata
 
 
 def test_lead_fields_are_fetched_once(fake, metadata):

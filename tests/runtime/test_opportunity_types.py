@@ -7,15 +7,11 @@ the first missing code and reads at most OPPORTUNITY_TYPE_SCAN_LIMIT codes.
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from runtime.client import LeadSquaredClient
 from runtime.errors import InputValidationError, PermanentApiError
-from runtime.governor import RateGovernor
 from runtime.metadata import OPPORTUNITY_TYPE_OP, OPPORTUNITY_TYPE_SCAN_LIMIT
-from tests.fakes import FakeClock, FakeLeadSquared, fake_connection, mx_error, ok
+from tests.fakes import mx_error, ok
 
 MISSING = mx_error("MXInvalidEntityException",
                    "Opportunity type with event code '12002' does not exist")
@@ -27,23 +23,6 @@ def kind(code: int | str, name: str, *, can_delete: bool = True) -> dict:
 
 
 SEEDED_TYPES = (ok(kind(12000, "New Business")), ok(kind(12001, "Renewal")))
-
-
-@pytest.fixture
-def fake():
-    fake = FakeLeadSquared()
-    yield fake
-    fake.verify()
-
-
-@pytest.fixture
-def metadata(fake):
-    clock = FakeClock()
-    client = LeadSquaredClient(
-        fake_connection(), session=fake.session(), sleep=clock.sleep, clock=clock,
-        governor=RateGovernor(100, 10, clock=clock, sleep=clock.sleep), rng=random.Random(1),
-    )
-    return client.metadata
 
 
 def codes(fake) -> list[str]:
