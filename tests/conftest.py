@@ -1,4 +1,5 @@
-"""Shared fixtures: one sandbox served over real HTTP for the session, reset per test."""
+"""Shared fixtures: one sandbox served over real HTTP for the session (reset per test), a
+client of its default tenant, the manifest, and raw API calls for contract tests."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from typing import Any
 import pytest
 import requests
 
+from runtime.client import LeadSquaredClient
+from runtime.connection import Connection
 from runtime.governor import GOVERNORS
+from runtime.manifest import Manifest, load_manifest
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
+    DEFAULT_API_HOST,
     DEFAULT_SECRET_KEY,
     RunningSandbox,
     SandboxApp,
@@ -57,6 +62,24 @@ class RawApi:
         )
         response.raise_for_status()
         return response.json()
+
+
+@pytest.fixture(scope="session")
+def manifest() -> Manifest:
+    return load_manifest()
+
+
+@pytest.fixture
+def client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
+    """A client of the default tenant, talking to the test sandbox over HTTP."""
+    connection = Connection(
+        access_key=DEFAULT_ACCESS_KEY,
+        secret_key=DEFAULT_SECRET_KEY,
+        api_host=DEFAULT_API_HOST,
+        base_url=sandbox.base_url,
+    )
+    with LeadSquaredClient(connection) as lsq:
+        yield lsq
 
 
 @pytest.fixture

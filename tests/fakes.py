@@ -20,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,6 +41,16 @@ def fake_connection(**overrides: Any) -> Connection:
         "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "api_host": API_HOST, "name": "fake",
     }
     return Connection(**{**settings, **overrides})
+
+
+def write_connection_file(path: Path, base_url: str, **changes: str) -> str:
+    """A connection file for the sandbox at ``base_url`` (default keys; ``changes`` override)."""
+    from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+
+    settings = {"access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY,
+                "api_host": base_url, **changes}
+    path.write_text("".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items()))
+    return str(path)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from runtime.client import LeadSquaredClient
 from runtime.connection import ENV_ACCESS_KEY, ENV_API_HOST, ENV_SECRET_KEY, Connection
 from runtime.errors import ConnectorError
 from runtime.invoke import invoke_action
-from runtime.manifest import ROOT_ENV, Manifest, load_manifest
+from runtime.manifest import ROOT_ENV, Manifest
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_HOST,
@@ -82,11 +82,6 @@ def seen(caplog: pytest.LogCaptureFixture) -> Iterator[Seen]:
     assert debug, "the client logged nothing at DEBUG: the check would prove nothing"
     collected.logs(records)
     collected.assert_clean()
-
-
-@pytest.fixture
-def manifest() -> Manifest:
-    return load_manifest()
 
 
 def connection(sandbox: RunningSandbox, **changes: Any) -> Connection:

@@ -1,36 +1,17 @@
-"""Fixtures for action tests: a client on the test sandbox, the manifest, and the request log."""
+"""Fixtures for action tests: invoke an action through the runtime, and read the request log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 import requests
 
 from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
 from runtime.invoke import invoke_action
-from runtime.manifest import Manifest, load_manifest
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
-
-
-@pytest.fixture(scope="session")
-def manifest() -> Manifest:
-    return load_manifest()
-
-
-@pytest.fixture
-def client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
-    """A client of the default tenant, talking to the test sandbox over HTTP."""
-    connection = Connection(
-        access_key=DEFAULT_ACCESS_KEY,
-        secret_key=DEFAULT_SECRET_KEY,
-        api_host=DEFAULT_API_HOST,
-        base_url=sandbox.base_url,
-    )
-    with LeadSquaredClient(connection) as lsq:
-        yield lsq
+from runtime.manifest import Manifest
+from runtime.sandbox import RunningSandbox
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from runtime.cli import main
 from runtime.manifest import load_manifest
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.sandbox import RunningSandbox
 from runtime.state import StateStore
 from runtime.webhooks import Inbox, WebhookReceiver, hook_path
 from runtime.webhooks.subscriptions import MARKER, instant_event_keys
@@ -26,20 +26,6 @@ LEAD = {"ProspectID": "5b0a1e2c-7d3f-4c8e-a1b2-000000000201", "FirstName": "Priy
         "ModifiedOn": "2025-03-01 09:00:00.000"}
 INSTANT = ("new_lead", "lead_updated", "new_task", "task_updated", "new_opportunity",
            "opportunity_updated")
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> str:
-    return str(tmp_path / "state.sqlite3")
-
-
-@pytest.fixture
-def connection_file(tmp_path: Path, sandbox: RunningSandbox) -> str:
-    path = tmp_path / "acme.yaml"
-    settings = {"access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY,
-                "api_host": sandbox.base_url}
-    path.write_text("".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items()))
-    return str(path)
 
 
 @pytest.fixture

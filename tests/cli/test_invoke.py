@@ -22,6 +22,7 @@ from runtime.errors import InputValidationError, OutputValidationError
 from runtime.invoke import invoke_action
 from runtime.manifest import ROOT_ENV, read_manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
+from tests.fakes import write_connection_file
 from tests.manifest.builder import TmpConnector
 
 GUID = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c01"
@@ -33,18 +34,6 @@ def connector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TmpConnector:
     built = TmpConnector(tmp_path / "connector").add_action()
     monkeypatch.setenv(ROOT_ENV, str(built.root))
     return built
-
-
-def write_connection(path: Path, sandbox: RunningSandbox, **changes: str) -> str:
-    settings = {"access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY,
-                "api_host": sandbox.base_url, **changes}
-    path.write_text("".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items()))
-    return str(path)
-
-
-@pytest.fixture
-def connection_file(tmp_path: Path, sandbox: RunningSandbox) -> str:
-    return write_connection(tmp_path / "acme.yaml", sandbox)
 
 
 def requests_made(sandbox: RunningSandbox) -> list[str]:
@@ -247,7 +236,8 @@ def test_auth_test_names_the_right_host(
 def test_auth_test_with_bad_keys_is_one_line(
     tmp_path: Path, sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_connection(tmp_path / "bad.yaml", sandbox, secret_key="not-the-secret-key")
+    path = write_connection_file(tmp_path / "bad.yaml", sandbox.base_url,
+                                 secret_key="not-the-secret-key")
     assert main(["auth", "test", "--connection", path]) == 1
     out, err = capsys.readouterr()
     assert out == ""

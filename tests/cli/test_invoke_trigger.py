@@ -5,14 +5,12 @@ sandbox through a connection file."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runtime.cli import main
-from runtime.manifest import ROOT_ENV, Manifest, load_manifest
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.manifest import ROOT_ENV, Manifest
 from runtime.state import StateStore
 from runtime.webhooks.inbox import Inbox
 from tests.seed_ids import KAVYA, NEWSLETTER
@@ -20,29 +18,10 @@ from tests.seed_ids import KAVYA, NEWSLETTER
 POLLING = ("new_account", "account_updated", "lead_added_to_list", "new_account_activity")
 
 
-@pytest.fixture(scope="module")
-def manifest() -> Manifest:
-    return load_manifest()
-
-
 @pytest.fixture(autouse=True)
 def no_account_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST", "LSQ_STATE_DB", ROOT_ENV):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> str:
-    return str(tmp_path / "state.sqlite3")
-
-
-@pytest.fixture
-def connection_file(tmp_path: Path, sandbox: RunningSandbox) -> str:
-    path = tmp_path / "acme.yaml"
-    settings = {"access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY,
-                "api_host": sandbox.base_url}
-    path.write_text("".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items()))
-    return str(path)
 
 
 def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:

@@ -14,9 +14,8 @@ import requests
 from werkzeug.serving import make_server
 
 from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
-from runtime.manifest import Manifest, load_manifest
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.manifest import Manifest
+from runtime.sandbox import RunningSandbox
 from runtime.state import StateStore
 from runtime.webhooks import Inbox, WebhookReceiver
 from runtime.webhooks.subscriptions import Subscriptions, instant_event_keys
@@ -26,21 +25,6 @@ OWNER = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"  # a sales user of the seed
 SEED_LEAD = "5b0a1e2c-7d3f-4c8e-a1b2-000000000201"  # Priya Sharma
 SEED_TASK = "2f7c9e14-6d8b-4a3e-8c55-000000000f01"
 SEED_OPPORTUNITY = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"  # type 12000
-
-
-@pytest.fixture(scope="session")
-def manifest() -> Manifest:
-    return load_manifest()
-
-
-@pytest.fixture
-def client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
-    connection = Connection(
-        access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
-        api_host=DEFAULT_API_HOST, base_url=sandbox.base_url,
-    )
-    with LeadSquaredClient(connection) as lsq:
-        yield lsq
 
 
 @pytest.fixture

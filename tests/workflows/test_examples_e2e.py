@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 
 from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
 from runtime.history import HistoryStore
 from runtime.invoke import invoke_action
-from runtime.manifest import Manifest, load_manifest
+from runtime.manifest import Manifest
 from runtime.runner import ClientPool, WorkflowRunner
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from runtime.service import WorkflowService
 from runtime.state import StateStore
 from runtime.workflow import ManifestSchemas, load_workflow
@@ -27,21 +26,6 @@ from tests.seed_ids import ACME, RAVI
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 KAVYA = "kavya.iyer@example.com"  # a seeded lead that is not in the Newsletter list
-
-
-@pytest.fixture(scope="module")
-def manifest() -> Manifest:
-    return load_manifest()
-
-
-@pytest.fixture
-def client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
-    connection = Connection(
-        access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
-        api_host=DEFAULT_API_HOST, base_url=sandbox.base_url,
-    )
-    with LeadSquaredClient(connection) as lsq:
-        yield lsq
 
 
 @pytest.fixture
