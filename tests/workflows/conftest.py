@@ -20,6 +20,22 @@ from runtime.workflow import ManifestSchemas, Workflow, load_workflow
 from tests.manifest.builder import TmpConnector
 
 SECRET = "sk-very-secret-0123456789"
+
+#: A two-step workflow (find the lead, then e-mail it) used by the runner and CLI tests.
+WELCOME = """
+    name: welcome
+    trigger: {key: new_lead}
+    steps:
+      - id: find
+        action: find_lead
+        input: {email: "{{ trigger.EmailAddress }}"}
+      - id: mail
+        action: send_email
+        when: steps.find.found
+        input:
+          lead_id: "{{ steps.find.lead.ProspectID }}"
+          subject: "Welcome, {{ trigger.FirstName }}!"
+"""
 DOCS = "Docs: https://apidocs.leadsquared.com/"
 STRING = {"type": "string"}
 

@@ -12,22 +12,7 @@ from runtime.cli import main, run_cmd
 from runtime.manifest import ROOT_ENV
 from runtime.runner import ClientPool
 
-from .conftest import SECRET, FakeClient
-
-GOOD = """
-    name: welcome
-    trigger: {key: new_lead}
-    steps:
-      - id: find
-        action: find_lead
-        input: {email: "{{ trigger.EmailAddress }}"}
-      - id: mail
-        action: send_email
-        when: steps.find.found
-        input:
-          lead_id: "{{ steps.find.lead.ProspectID }}"
-          subject: "Welcome, {{ trigger.FirstName }}!"
-"""
+from .conftest import SECRET, WELCOME, FakeClient
 
 
 @pytest.fixture(autouse=True)
@@ -114,14 +99,14 @@ def test_validate_reports_a_broken_mapping_with_its_location(
 def test_validate_accepts_a_good_workflow(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write(tmp_path, GOOD)
+    path = write(tmp_path, WELCOME)
     assert main(["validate", path]) == 0
     assert capsys.readouterr().out.splitlines()[1:] == [f"{path}: valid"]
 
 
 def test_validate_workflows_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    good = write(tmp_path, GOOD)
-    bad = write(tmp_path, GOOD.replace("EmailAddress", "Email"), "bad.yaml")
+    good = write(tmp_path, WELCOME)
+    bad = write(tmp_path, WELCOME.replace("EmailAddress", "Email"), "bad.yaml")
 
     assert main(["validate", "--json", good, bad]) == 1
     result = json.loads(capsys.readouterr().out)
@@ -138,7 +123,7 @@ def test_validate_workflows_as_json(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_run_with_an_event_file_prints_the_run(
     tmp_path: Path, fake_pool: FakeClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flow = write(tmp_path, GOOD)
+    flow = write(tmp_path, WELCOME)
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"ProspectID": "lead-1", "FirstName": "Ada",
                                  "EmailAddress": "ada@example.com"}))
@@ -157,7 +142,7 @@ def test_run_with_an_event_file_prints_the_run(
 def test_run_without_event_uses_the_triggers_most_recent_record(
     tmp_path: Path, fake_pool: FakeClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flow = write(tmp_path, GOOD)
+    flow = write(tmp_path, WELCOME)
 
     assert main(["run", flow, "--json"]) == 0
     run = json.loads(capsys.readouterr().out)
@@ -212,7 +197,7 @@ def test_failed_run_exits_1_and_is_recorded(
 def test_event_file_must_fit_the_trigger_event(
     tmp_path: Path, fake_pool: FakeClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flow = write(tmp_path, GOOD)
+    flow = write(tmp_path, WELCOME)
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"FirstName": "Ada"}))
 
@@ -226,7 +211,7 @@ def test_event_file_must_fit_the_trigger_event(
 def test_unreadable_event_file_is_a_usage_error(
     tmp_path: Path, fake_pool: FakeClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flow = write(tmp_path, GOOD)
+    flow = write(tmp_path, WELCOME)
     bad = tmp_path / "event.json"
     bad.write_text("{not json")
 
@@ -238,7 +223,7 @@ def test_unreadable_event_file_is_a_usage_error(
 def test_invalid_workflow_does_not_run(
     tmp_path: Path, fake_pool: FakeClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    flow = write(tmp_path, GOOD.replace("ProspectID", "ProspectId"))
+    flow = write(tmp_path, WELCOME.replace("ProspectID", "ProspectId"))
 
     assert main(["run", flow]) == 1
     assert "unknown field 'ProspectId'" in capsys.readouterr().err

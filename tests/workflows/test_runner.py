@@ -14,7 +14,7 @@ from runtime.redaction import MASK
 from runtime.runner import ClientPool, WorkflowRunner, mask_secret_fields
 from runtime.workflow import Workflow
 
-from .conftest import SECRET, FakeClient
+from .conftest import SECRET, WELCOME, FakeClient
 
 EVENT = {"ProspectID": "lead-1", "FirstName": "Ada", "EmailAddress": "ada@example.com"}
 
@@ -32,20 +32,6 @@ def runner(
     return WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history)
 
 
-WELCOME = """
-    name: welcome
-    trigger: {key: new_lead}
-    steps:
-      - id: find
-        action: find_lead
-        input: {email: "{{ trigger.EmailAddress }}"}
-      - id: mail
-        action: send_email
-        when: steps.find.found
-        input:
-          lead_id: "{{ steps.find.lead.ProspectID }}"
-          subject: "Welcome, {{ trigger.FirstName }}!"
-"""
 
 
 def test_steps_render_from_trigger_and_earlier_steps(
