@@ -22,8 +22,8 @@ from typing import Any
 
 import requests
 
-from runtime.connection import Connection
-from runtime.governor import GOVERNORS
+from runtime.api.connection import Connection
+from runtime.api.governor import GOVERNORS
 from runtime.sandbox.seed import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

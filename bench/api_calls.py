@@ -20,13 +20,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from runtime.client import LeadSquaredClient
-from runtime.invoke import invoke_action, prepare_inputs
-from runtime.manifest import load_manifest
-from runtime.polling import PollingEngine
-from runtime.state import StateStore
-from runtime.trigger_instance import trigger_instance
-from runtime.webhooks.subscriptions import ensure_subscription
+from runtime.api.client import LeadSquaredClient
+from runtime.engine.polling import PollingEngine
+from runtime.engine.subscriptions import ensure_subscription
+from runtime.engine.trigger_instance import trigger_instance
+from runtime.plugin.invoke import invoke_action, prepare_inputs
+from runtime.plugin.manifest import load_manifest
+from runtime.store.state import StateStore
 
 from ._common import Result, SandboxProcess, connection, finish, parser, quiet_logs
 

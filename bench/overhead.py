@@ -1,6 +1,6 @@
 """Overhead: find_lead through the runtime vs the identical raw HTTP request.
 
-Runtime: ``runtime.invoke.invoke_action(manifest, "find_lead", inputs, client)`` (input
+Runtime: ``runtime.plugin.invoke.invoke_action(manifest, "find_lead", inputs, client)`` (input
 validation and defaults, the handler's mapping, LeadSquaredClient with its governor, retry
 classification and error checks, output validation). Raw: ``requests.Session.request`` with the
 same method, operation, query and headers, then ``response.json()``. Both against the same
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import sys
 
-from runtime.client import LeadSquaredClient
-from runtime.invoke import invoke_action
-from runtime.manifest import load_manifest
+from runtime.api.client import LeadSquaredClient
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import load_manifest
 
 from ._common import (
     UNTHROTTLED,

@@ -2,7 +2,7 @@
 
 The sandbox runs in its own process (its 100k leads would distort this process's memory),
 seeded directly in its state with ``--list-members`` (no API calls). This process runs the
-polling engine (``runtime.polling.PollingEngine.poll_members`` with a StateStore on a temp
+polling engine (``runtime.engine.polling.PollingEngine.poll_members`` with a StateStore on a temp
 file): a baseline scan, then the members added since (``--added``, through the API) and a
 second scan that emits them. Per poll: API calls (target: the number of pages, plus the one
 Lists.Get a ``list_name`` costs per scan), pages, time. Memory: the peak RSS of this whole
@@ -20,12 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from runtime.client import LeadSquaredClient
-from runtime.invoke import prepare_inputs
-from runtime.manifest import load_manifest
-from runtime.polling import PollingEngine
-from runtime.state import StateStore
-from runtime.trigger_instance import trigger_instance
+from runtime.api.client import LeadSquaredClient
+from runtime.engine.polling import PollingEngine
+from runtime.engine.trigger_instance import trigger_instance
+from runtime.plugin.invoke import prepare_inputs
+from runtime.plugin.manifest import load_manifest
+from runtime.store.state import StateStore
 
 from ._common import Result, SandboxProcess, connection, finish, parser, quiet_logs
 from ._sandbox_server import BIG_LIST_ID, BIG_LIST_NAME

@@ -19,10 +19,10 @@ import sys
 import threading
 import time
 
-from runtime.client import LeadSquaredClient
-from runtime.manifest import load_manifest
-from runtime.runner import ClientPool, WorkflowRunner
-from runtime.workflow import ManifestSchemas, load_workflow
+from runtime.api.client import LeadSquaredClient
+from runtime.plugin.manifest import load_manifest
+from runtime.workflows.runner import ClientPool, WorkflowRunner
+from runtime.workflows.workflow import ManifestSchemas, load_workflow
 
 from ._common import Result, SandboxProcess, connection, finish, parser
 

@@ -24,9 +24,9 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from runtime.state import StateStore, Subscription, instance_id
-from runtime.webhooks.inbox import Inbox
-from runtime.webhooks.receiver import SECRET_HEADER, WebhookReceiver, hook_path
+from runtime.engine.receiver import SECRET_HEADER, WebhookReceiver, hook_path
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore, Subscription, instance_id
 
 from ._common import Result, finish, interleaved, median, ms, parser, percentile, quiet_logs
 

@@ -2,12 +2,13 @@
 
 The workflow (trigger new_lead, five read steps chained by templates: find_lead ->
 find_opportunity -> find_task -> find_account -> find_list) runs through
-``runtime.runner.WorkflowRunner`` as ``lsq run`` does: templates rendered, inputs validated,
-handlers, outputs validated, secrets masked, every step recorded in a run history (SQLite in a
-temporary directory). Each run has its own event key, so none is skipped as a repeat. The raw
-baseline replays the five requests the workflow sent (captured from the sandbox's request
-log, so method, operation, query and body are identical) with ``requests.Session`` and the
-same headers. Interleaved, one run against five raw calls; limits high enough not to throttle.
+``runtime.workflows.runner.WorkflowRunner`` as ``lsq run`` does: templates rendered, inputs
+validated, handlers, outputs validated, secrets masked, every step recorded in a run history
+(SQLite in a temporary directory). Each run has its own event key, so none is skipped as a
+repeat. The raw baseline replays the five requests the workflow sent (captured from the
+sandbox's request log, so method, operation, query and body are identical) with
+``requests.Session`` and the same headers. Interleaved, one run against five raw calls; limits
+high enough not to throttle.
 
     python -m bench.workflow_steps [--runs 300]
 """
@@ -19,11 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from runtime.client import LeadSquaredClient
-from runtime.history import HistoryStore
-from runtime.manifest import load_manifest
-from runtime.runner import ClientPool, WorkflowRunner
-from runtime.workflow import ManifestSchemas, load_workflow
+from runtime.api.client import LeadSquaredClient
+from runtime.plugin.manifest import load_manifest
+from runtime.store.history import HistoryStore
+from runtime.workflows.runner import ClientPool, WorkflowRunner
+from runtime.workflows.workflow import ManifestSchemas, load_workflow
 
 from ._common import (
     RawCall,

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from runtime.api.lsq_format import format_datetime, to_schema_fields
 from runtime.errors import PermanentApiError
-from runtime.lsq_format import format_datetime, to_schema_fields
 
 from ._common import normalise_dates
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 CREATE = "CompanyActivity.svc/Create"
 UPDATE = "CompanyActivity.svc/Update"

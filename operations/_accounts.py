@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from runtime.lsq_format import to_attributes
+from runtime.api.lsq_format import to_attributes
 
 from ._common import records
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 CREATE = "CompanyManagement.svc/Company.Create"
 UPDATE = "CompanyManagement.svc/Company.Update"

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from runtime.api.lsq_format import format_datetime, from_property_list
 from runtime.errors import InputValidationError, PermanentApiError, RecordNotFoundError
-from runtime.lsq_format import format_datetime, from_property_list
 
 
 def message_value(answer: Any, name: str, operation: str) -> Any:

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from runtime.api.lsq_format import format_datetime
 from runtime.errors import PermanentApiError
-from runtime.lsq_format import format_datetime
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 SEND = "EmailMarketing.svc/SendEmailToLead"
 #: input option -> RecipientType. "LeadEmailAddress" is documented.

@@ -12,13 +12,13 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from runtime.api.lsq_format import to_attributes, to_value
 from runtime.errors import ApiError, InputValidationError, PermanentApiError
-from runtime.lsq_format import to_attributes, to_value
 
 from ._common import message_value, records
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 CREATE = "LeadManagement.svc/Lead.Create"
 UPSERT = "LeadManagement.svc/Lead.CreateOrUpdate"

@@ -18,7 +18,7 @@ from runtime.errors import InputValidationError
 from . import _leads
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 LISTS_GET = "LeadManagement.svc/Lists.Get"
 CREATE = "LeadSegmentation.svc/CreateEmptyList"

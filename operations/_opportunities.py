@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from runtime.api.lsq_format import format_datetime, to_schema_fields
+from runtime.api.retry import hint_for
 from runtime.errors import InputValidationError, PermanentApiError
-from runtime.lsq_format import format_datetime, to_schema_fields
-from runtime.retry import hint_for
 
 from ._common import normalise_dates
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 CAPTURE = "OpportunityManagement.svc/Capture"
 UPDATE = "OpportunityManagement.svc/Update"

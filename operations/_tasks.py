@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from runtime.api.lsq_format import format_datetime
+from runtime.api.metadata import TASK_CATEGORIES
 from runtime.errors import InputValidationError, PermanentApiError
-from runtime.lsq_format import format_datetime
-from runtime.metadata import TASK_CATEGORIES
 
 from ._common import normalise_dates
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 CREATE = "Task.svc/Create"
 UPDATE = "Task.svc/Update"

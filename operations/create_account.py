@@ -9,7 +9,7 @@ from ._accounts import CREATE, company_properties, company_type
 from ._common import message_value
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:

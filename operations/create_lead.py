@@ -11,7 +11,7 @@ from . import _leads
 from ._common import message_value
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from runtime.errors import NotFoundError
 from ._account_activities import DELETE
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 UNCONFIRMED_HINT = (
     "LeadSquared does not document deleting account activities and this account's API has no "

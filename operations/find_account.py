@@ -9,7 +9,7 @@ from ._accounts import account_by_id, account_by_name
 from ._common import find_result
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:

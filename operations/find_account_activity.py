@@ -12,7 +12,7 @@ from ._account_activities import RETRIEVE, activity_record, date_range, retrieve
 from ._common import find_result, records
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from . import _leads
 from ._common import find_result
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 class Lookup(NamedTuple):

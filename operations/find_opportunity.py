@@ -10,7 +10,7 @@ from . import _opportunities
 from ._common import find_result
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:

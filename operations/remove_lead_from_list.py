@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ._lists import REMOVE, lead_id, static_list
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:

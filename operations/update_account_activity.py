@@ -10,7 +10,7 @@ from ._account_activities import UPDATE, note_and_fields
 from ._common import message_value
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:

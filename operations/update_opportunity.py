@@ -10,7 +10,7 @@ from runtime.errors import InputValidationError, PermanentApiError
 from . import _opportunities
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 CHANGES = ("status", "owner", "note", "fields")
 

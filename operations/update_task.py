@@ -10,7 +10,7 @@ from runtime.errors import InputValidationError, PermanentApiError
 from . import _tasks
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:

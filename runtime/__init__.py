@@ -1,1 +1,19 @@
-"""The LeadSquared connector runtime: client, manifest, templating, runner, triggers, CLI."""
+"""The LeadSquared connector runtime, in layers: each package imports only the ones below it.
+
+A request flows down and back: CLI or service -> plugin (find the operation, validate input)
+-> handler (``operations/``, ``triggers/``) -> api (client) -> LeadSquared or the sandbox.
+
+| Package | Owns | May import |
+|---|---|---|
+| ``cli/`` | the ``lsq`` command line | everything |
+| ``engine/`` | triggers at run time: polling, the webhook receiver and subscriptions, trigger instances, the service | workflows, plugin, api, store |
+| ``workflows/`` | workflow files, their static checks, templates, the runner | plugin, api, store |
+| ``plugin/`` | the contract: manifest and its checks, schemas, invoke, generated docs | api |
+| ``api/`` | talking to LeadSquared: client, connection, hosts, retry, governor, metadata, formats, redaction | - |
+| ``store/`` | durable state: the SQLite file, trigger state, inbox, run history | - |
+| ``errors``, ``clock`` | the error tree; UTC time and its stored text (every layer may import them) | - |
+| ``embedded`` | the embedded default: the only importer of the sandbox besides ``lsq sandbox`` | api, sandbox |
+| ``sandbox/`` | the LeadSquared stand-in | nothing of the connector |
+
+``tests/test_architecture.py`` enforces the table (layers, sandbox importers, no cycles).
+"""  # noqa: E501

@@ -1,5 +1,5 @@
 """``python -m runtime``: the ``lsq`` command line, for environments without the console script."""
 
-from .cli import main
+from runtime.cli import main
 
 raise SystemExit(main())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import threading
 
+from runtime.api.connection import Connection
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_HOST,
@@ -17,8 +18,6 @@ from runtime.sandbox import (
     RunningSandbox,
     start_sandbox,
 )
-
-from .connection import Connection
 
 _lock = threading.Lock()
 _running: list[RunningSandbox] = []  # at most one: the process's embedded sandbox

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import requests
 
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
-from runtime.governor import GOVERNORS
-from runtime.manifest import Manifest, load_manifest
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection
+from runtime.api.governor import GOVERNORS
+from runtime.plugin.manifest import Manifest, load_manifest
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_HOST,

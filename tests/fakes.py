@@ -28,7 +28,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from runtime.connection import Connection
+from runtime.api.connection import Connection
 
 ACCESS_KEY = "u$rFAKEaccess0123456789abcdef"
 SECRET_KEY = "fakeSecret9876543210fedcba"

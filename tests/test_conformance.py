@@ -16,8 +16,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from runtime.errors import ManifestError
-from runtime.manifest import PACKAGE_ROOT, Operation, check_manifest, read_manifest
-from runtime.schemas import schema_id
+from runtime.plugin.manifest import PACKAGE_ROOT, Operation, check_manifest, read_manifest
+from runtime.plugin.schemas import schema_id
 
 
 def declared_operations() -> list[Operation]:

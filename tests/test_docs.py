@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-from runtime import connection as connection_module
+from runtime.api import connection as connection_module
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection
+from runtime.api.hosts import REGIONAL_HOSTS
+from runtime.api.retry import EXCEPTION_HINTS, STATUS_POLICY
 from runtime.cli import main
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
-from runtime.docs import FIX, MARKER, compare_docs, operation_errors, render_docs, write_docs
-from runtime.docs_fields import field_table
 from runtime.errors import AuthError
-from runtime.hosts import REGIONAL_HOSTS
-from runtime.manifest import META_SCHEMA, PACKAGE_ROOT, read_manifest
-from runtime.retry import EXCEPTION_HINTS, STATUS_POLICY
+from runtime.plugin.docs import FIX, MARKER, compare_docs, operation_errors, render_docs, write_docs
+from runtime.plugin.docs_fields import field_table
+from runtime.plugin.manifest import META_SCHEMA, PACKAGE_ROOT, read_manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
 from tests.manifest.builder import TmpConnector, create_lead_entry, new_account_entry
 

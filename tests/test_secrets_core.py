@@ -21,12 +21,12 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import ENV_ACCESS_KEY, ENV_API_HOST, ENV_SECRET_KEY, Connection
 from runtime.cli import main
-from runtime.client import LeadSquaredClient
-from runtime.connection import ENV_ACCESS_KEY, ENV_API_HOST, ENV_SECRET_KEY, Connection
 from runtime.errors import ConnectorError
-from runtime.invoke import invoke_action
-from runtime.manifest import ROOT_ENV, Manifest
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import ROOT_ENV, Manifest
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_HOST,
@@ -78,7 +78,7 @@ def seen(caplog: pytest.LogCaptureFixture) -> Iterator[Seen]:
     collected = Seen()
     yield collected
     records = caplog.get_records("setup") + caplog.get_records("call")
-    debug = [r for r in records if r.name == "runtime.client" and r.levelno == logging.DEBUG]
+    debug = [r for r in records if r.name == "runtime.api.client" and r.levelno == logging.DEBUG]
     assert debug, "the client logged nothing at DEBUG: the check would prove nothing"
     collected.logs(records)
     collected.assert_clean()

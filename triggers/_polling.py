@@ -1,9 +1,10 @@
 """Shared pieces of the four polling triggers: the LeadSquared reads and the event shapes.
 
-Each polling module is a source for :mod:`runtime.polling` (which owns cursors, ordering,
+Each polling module is a source for :mod:`runtime.engine.polling` (which owns cursors, ordering,
 dedupe, budgets and the inbox) plus ``events``/``event_key`` (design.md, trigger module
 contract). The reads here are one API call per page, so the engine's per-poll call budget is
-exact. Time-based keys are ``<id>@<time as runtime.state.to_iso>``, the engine's own event key.
+exact. Time-based keys are ``<id>@<time as runtime.clock.to_iso>``, the engine's own
+event key.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from runtime.api.lsq_format import format_datetime, from_property_list, parse_datetime
+from runtime.clock import to_iso
 from runtime.errors import InputValidationError
-from runtime.lsq_format import format_datetime, from_property_list, parse_datetime
-from runtime.polling import Page
-from runtime.state import to_iso
+from runtime.plugin.polling_contract import Page
 
 COMPANY_GET = "CompanyManagement.svc/Company.Get"
 ACTIVITY_RETRIEVE = "CompanyActivity.svc/Retrieve"

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.errors import InputValidationError, PermanentApiError
 
 if TYPE_CHECKING:
-    from runtime.client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 LEAD_CREATE, LEAD_UPDATE, TASK_CREATE, TASK_UPDATE = "3", "6", "7", "17"
 # Opportunity codes differ between the docs (31 create, 32 update) and a live tenant (29, 30);
 # live-tested behaviour wins, so the live codes are tried first and each is verified by the
-# event name Webhook.svc/Retrieve reports (runtime.webhooks.subscriptions).
+# event name Webhook.svc/Retrieve reports (runtime.engine.subscriptions).
 OPPORTUNITY_CREATE_CODES = ("29", "31")
 OPPORTUNITY_UPDATE_CODES = ("30", "32")
 OPPORTUNITY_CREATE_NAME = "Opportunity_Post_Create"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from runtime.polling import Page
+from runtime.plugin.polling_contract import Page
 
 from . import _polling
 

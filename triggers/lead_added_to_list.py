@@ -1,7 +1,7 @@
 """Lead Added to List: leads that joined one list since the last poll.
 
 LeadSquared has no membership event or timestamp (reference §9.2, UNKNOWN), so the engine
-diffs snapshots of the members (runtime.polling MembershipSource): every poll pages through
+diffs snapshots of the members (runtime.engine.polling MembershipSource): every poll pages through
 ``LeadManagement.svc/Leads/Retrieve/BySearchParameter`` (``RetrieveBehaviour "0"``), the
 first complete scan is a baseline, and a member not in the stored snapshot fires. A lead
 removed and added again fires again. Static lists give an exact "added" meaning; a dynamic
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runtime.polling import Page
+from runtime.plugin.polling_contract import Page
 
 from . import _polling
 

@@ -1,7 +1,7 @@
 """New Account: accounts of one Company Type created since the last poll.
 
 Polls ``CompanyManagement.svc/Company.Get`` with ``DateRange.DateField = CreatedOn`` from the
-engine's cursor, sorted by CreatedOn ascending (runtime.polling: overlap, ties, budget). An
+engine's cursor, sorted by CreatedOn ascending (runtime.engine.polling: overlap, ties, budget). An
 account is created once, so it fires once: the key is ``<CompanyId>@<CreatedOn>``.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from runtime.polling import Page
+from runtime.plugin.polling_contract import Page
 
 from . import _polling
 

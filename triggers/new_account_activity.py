@@ -2,7 +2,7 @@
 one Company Type, since the last poll.
 
 Reads ``CompanyActivity.svc/Retrieve?companyId=`` with ``Parameter.FromDate`` at the engine's
-cursor (runtime.polling). For ``account_id`` a query is that account's pages. For
+cursor (runtime.engine.polling). For ``account_id`` a query is that account's pages. For
 ``company_type`` one query fans out: it lists the type's account ids with Company.Get
 (``CreatedOn`` ascending, 1000 a page), then reads each account's activities, one API call per
 page, the position kept in the page token ``{"accounts": [ids still to read], "page": n}``,
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from runtime.polling import Page
+from runtime.plugin.polling_contract import Page
 
 from . import _polling
 

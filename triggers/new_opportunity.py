@@ -2,7 +2,7 @@
 
 The webhook's event code is not hard-coded: the candidates (live 29, docs 31, or the
 configured ``webhook_event_code``) are verified by the event name Webhook.svc/Retrieve reports
-(``Opportunity_Post_Create``) when subscribing (runtime.webhooks.subscriptions). The webhook
+(``Opportunity_Post_Create``) when subscribing (runtime.engine.subscriptions). The webhook
 is limited to the configured type with OpportunityEvents; the payload carries no fields, so
 each event is read with GetOpportunityDetails. Other types never fire.
 """

@@ -12,8 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import ConnectorError
-from . import (
+from runtime.cli import (
     auth_cmd,
     docs_cmd,
     fields_cmd,
@@ -24,6 +23,7 @@ from . import (
     state_cmd,
     validate_cmd,
 )
+from runtime.errors import ConnectorError
 
 COMMAND_MODULES = (
     sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, state_cmd,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..errors import ConfigurationError
-from .common import add_connection_option, add_json_option, open_client, print_json
+from runtime.cli.common import add_connection_option, add_json_option, open_client, print_json
+from runtime.errors import ConfigurationError
 
 WHOAMI = "Authentication.svc/UserByAccessKey.Get"
 

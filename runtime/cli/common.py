@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when a command needs a client, so `lsq validate` stays light
-    from ..client import LeadSquaredClient
+    from runtime.api.client import LeadSquaredClient
 
 EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared sandbox"
 
@@ -39,12 +39,12 @@ def open_client(
     args: argparse.Namespace, environ: Mapping[str, str] | None = None
 ) -> LeadSquaredClient:
     """A client for the connection the options name (use it as a context manager)."""
-    from ..client import LeadSquaredClient
-    from ..connection import load_connection
+    from runtime.api.client import LeadSquaredClient
+    from runtime.api.connection import load_connection
 
     connection = load_connection(args.connection, os.environ if environ is None else environ)
     if connection is None:
-        from ..embedded import embedded_connection
+        from runtime.embedded import embedded_connection
 
         print(EMBEDDED_NOTE, file=sys.stderr)
         connection = embedded_connection()
@@ -53,7 +53,7 @@ def open_client(
 
 def read_json_object(value: str | None, option: str = "-i") -> dict[str, Any]:
     """A JSON object given inline, as ``@file.json`` or as ``@-`` (stdin); ``{}`` if absent."""
-    from . import UsageError  # the CLI package imports this module first
+    from runtime.cli import UsageError  # the CLI package imports this module first
 
     if value is None:
         return {}

@@ -28,8 +28,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here, not at module level: `lsq validate` and the other commands do not need them
-    from ..docs import DOCS_DIR, FIX, compare_docs, render_docs, write_docs
-    from ..manifest import read_manifest
+    from runtime.plugin.docs import DOCS_DIR, FIX, compare_docs, render_docs, write_docs
+    from runtime.plugin.manifest import read_manifest
 
     manifest = read_manifest(args.root)
     out = Path(args.out) if args.out else manifest.root / DOCS_DIR

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_connection_option, add_json_option, open_client, print_json
+from runtime.cli.common import add_connection_option, add_json_option, open_client, print_json
 
 COLUMNS = (("schema_name", "SCHEMA NAME"), ("display_name", "DISPLAY NAME"), ("type", "TYPE"),
            ("kind", "KIND"))

@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigurationError
-from .common import (
+from runtime.cli.common import (
     add_connection_option,
     add_json_option,
     open_client,
     print_json,
     read_json_object,
 )
+from runtime.errors import ConfigurationError
 
 REPLAY_TIMEOUT = 30.0
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
@@ -120,7 +120,7 @@ def run_subscribe(args: argparse.Namespace) -> int:
 
 def run_unsubscribe(args: argparse.Namespace) -> int:
     if bool(args.target) == bool(args.instance):
-        from . import UsageError
+        from runtime.cli import UsageError
 
         raise UsageError("give a trigger key or workflow file, or --instance ID (one of them)")
     key, config = _target(args) if args.target else (None, {})
@@ -172,8 +172,8 @@ def run_reconcile(args: argparse.Namespace) -> int:
 def run_replay(args: argparse.Namespace) -> int:
     import requests
 
-    from ..state import StateStore, is_instance_id
-    from ..webhooks.receiver import HOOK_PATH_PREFIX, SECRET_HEADER
+    from runtime.engine.receiver import HOOK_PATH_PREFIX, SECRET_HEADER
+    from runtime.store.state import StateStore, is_instance_id
 
     body = _read_body(args.file)
     path = urlsplit(args.to).path
@@ -215,7 +215,7 @@ def run_replay(args: argparse.Namespace) -> int:
 def _may_receive_secret(target: str, registered: str) -> bool:
     """The subscription secret goes only to its registered receiver (same scheme, host and
     port) or to a receiver on this machine (loopback), never to an arbitrary URL."""
-    from ..hosts import is_loopback
+    from runtime.api.hosts import is_loopback
 
     wanted, given = urlsplit(registered), urlsplit(target)
     if given.scheme not in {"http", "https"} or not given.hostname:
@@ -232,8 +232,8 @@ class _session:
         self.args = args
 
     def __enter__(self) -> tuple[Any, Any]:
-        from ..state import StateStore
-        from ..webhooks.subscriptions import Subscriptions
+        from runtime.engine.subscriptions import Subscriptions
+        from runtime.store.state import StateStore
 
         self.store = StateStore(self.args.state)
         try:
@@ -252,11 +252,11 @@ def _target(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """(trigger key, config) from a key + ``-c``, or from a workflow file's trigger."""
     target = str(args.target)
     if target.endswith(WORKFLOW_SUFFIXES) or Path(target).is_file():
-        from ..manifest import load_manifest
-        from ..workflow import ManifestSchemas, load_workflow
+        from runtime.plugin.manifest import load_manifest
+        from runtime.workflows.workflow import ManifestSchemas, load_workflow
 
         if args.config is not None:
-            from . import UsageError
+            from runtime.cli import UsageError
 
             raise UsageError("-c: a workflow file carries its trigger config; drop -c")
         workflow = load_workflow(target, ManifestSchemas(load_manifest()))
@@ -272,7 +272,7 @@ def _read_body(name: str) -> bytes:
     try:
         return Path(name).read_bytes()
     except OSError as problem:
-        from . import UsageError
+        from runtime.cli import UsageError
 
         raise UsageError(f"cannot read {name}: {problem.strerror}") from None
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from .common import (
+from runtime.cli.common import (
     add_connection_option,
     add_json_option,
     open_client,
     print_json,
     read_json_object,
 )
-from .invoke_trigger import add_trigger
+from runtime.cli.invoke_trigger import add_trigger
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -46,8 +46,8 @@ TARGETS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_action,
 
 
 def run_action(args: argparse.Namespace) -> int:
-    from ..invoke import invoke_action
-    from ..manifest import load_manifest
+    from runtime.plugin.invoke import invoke_action
+    from runtime.plugin.manifest import load_manifest
 
     inputs = read_json_object(args.input)
     manifest = load_manifest()

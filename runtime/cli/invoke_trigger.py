@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..manifest import load_manifest
-from .common import (
+from runtime.cli.common import (
     add_connection_option,
     add_json_option,
     open_client,
     print_json,
     read_json_object,
 )
+from runtime.plugin.manifest import load_manifest
 
 
 def add_state_option(parser: argparse.ArgumentParser) -> None:
@@ -61,9 +61,9 @@ def add_trigger(targets: argparse._SubParsersAction) -> None:
 
 
 def run_trigger(args: argparse.Namespace) -> int:
-    from ..state import StateStore
-    from ..trigger_invoke import invoke_trigger
-    from . import UsageError  # the CLI package imports this module first
+    from runtime.cli import UsageError  # the CLI package imports this module first
+    from runtime.engine.trigger_invoke import invoke_trigger
+    from runtime.store.state import StateStore
 
     if args.limit < 1:
         raise UsageError("--limit must be 1 or more")

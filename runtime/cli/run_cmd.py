@@ -2,14 +2,14 @@
 
 - ``lsq run WORKFLOW [--event FILE] [--json]``: one run. The event is the JSON file given
   (checked against the trigger's event schema), else one real event (see
-  :func:`runtime.run_events.latest_event`). Prints the run id, its status and every step
+  :func:`runtime.engine.run_events.latest_event`). Prints the run id, its status and every step
   with status, timing and a short output summary. Exit 0 when the run succeeded, 1 when it
   failed or completed with errors.
 - ``lsq runs list [--workflow NAME] [--status S] [--limit N] [--json]`` and
   ``lsq runs show ID [--json]``: the run history (``$LSQ_HISTORY_DB``, else next to the state
   file).
 - ``lsq serve WORKFLOW... [--host] [--port] [--public-url URL] [--poll-interval S]``: receive
-  webhooks, poll and run until SIGTERM / Ctrl-C (see :mod:`runtime.service`).
+  webhooks, poll and run until SIGTERM / Ctrl-C (see :mod:`runtime.engine.service`).
 
 Without ``--connection`` (and without ``LSQ_*`` variables, and without a ``connection:`` in the
 workflow) runs go to the embedded sandbox, seeded; a note on stderr says so.
@@ -25,13 +25,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
-from ..manifest import Manifest, load_manifest
-from ..workflow import ManifestSchemas, Workflow, load_workflow
-from .common import EMBEDDED_NOTE, add_connection_option, add_json_option, print_json
+from runtime.cli.common import EMBEDDED_NOTE, add_connection_option, add_json_option, print_json
+from runtime.errors import ConfigurationError
+from runtime.plugin.manifest import Manifest, load_manifest
+from runtime.workflows.workflow import ManifestSchemas, Workflow, load_workflow
 
 if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq validate` is light)
-    from ..runner import ClientPool, RunRecord
+    from runtime.workflows.runner import ClientPool, RunRecord
 
 SUMMARY_FIELDS = 3
 SUMMARY_VALUE_CHARS = 40
@@ -88,9 +88,9 @@ def client_pool(args: argparse.Namespace, environ: Mapping[str, str] | None = No
     ``LSQ_*`` variables, else the embedded sandbox (a note on stderr, once)."""
     import os
 
-    from ..client import LeadSquaredClient
-    from ..connection import load_connection
-    from ..runner import ClientPool
+    from runtime.api.client import LeadSquaredClient
+    from runtime.api.connection import load_connection
+    from runtime.workflows.runner import ClientPool
 
     env = os.environ if environ is None else environ
     noted: list[bool] = []
@@ -98,7 +98,7 @@ def client_pool(args: argparse.Namespace, environ: Mapping[str, str] | None = No
     def factory(path: str | None) -> LeadSquaredClient:
         connection = load_connection(path or args.connection, env)
         if connection is None:
-            from ..embedded import embedded_connection
+            from runtime.embedded import embedded_connection
 
             if not noted:
                 print(EMBEDDED_NOTE + " (seeded)", file=sys.stderr)
@@ -116,7 +116,7 @@ def load_workflows(manifest: Manifest, paths: Sequence[str]) -> list[Workflow]:
 
 
 def read_event(path: str) -> Any:
-    from . import UsageError
+    from runtime.cli import UsageError
 
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -138,9 +138,9 @@ def read_event(path: str) -> Any:
 
 
 def run_workflow(args: argparse.Namespace) -> int:
-    from ..history import HistoryStore
-    from ..run_events import ChosenEvent, check_event, latest_event
-    from ..runner import WorkflowRunner
+    from runtime.engine.run_events import ChosenEvent, check_event, latest_event
+    from runtime.store.history import HistoryStore
+    from runtime.workflows.runner import WorkflowRunner
 
     manifest = load_manifest()
     (workflow,) = load_workflows(manifest, [args.workflow])
@@ -215,7 +215,7 @@ def _duration(ms: int | None) -> str:
 
 
 def list_runs(args: argparse.Namespace) -> int:
-    from ..history import HistoryStore
+    from runtime.store.history import HistoryStore
 
     with HistoryStore() as history:
         runs = history.list_runs(limit=args.limit, workflow=args.workflow, status=args.status)
@@ -235,7 +235,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def show_run(args: argparse.Namespace) -> int:
-    from ..history import HistoryStore
+    from runtime.store.history import HistoryStore
 
     with HistoryStore() as history:
         run = history.get_run(args.run_id)
@@ -264,10 +264,10 @@ def show_run(args: argparse.Namespace) -> int:
 
 
 def serve_workflows(args: argparse.Namespace) -> int:
-    from ..history import HistoryStore
-    from ..runner import WorkflowRunner
-    from ..service import WorkflowService
-    from ..state import StateStore
+    from runtime.engine.service import WorkflowService
+    from runtime.store.history import HistoryStore
+    from runtime.store.state import StateStore
+    from runtime.workflows.runner import WorkflowRunner
 
     manifest = load_manifest()
     workflows = load_workflows(manifest, args.workflows)

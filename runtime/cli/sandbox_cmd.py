@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import ConfigurationError
+from runtime.errors import ConfigurationError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -25,10 +25,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The harness is the one place that starts the sandbox (DEVELOPERS.md).
-    from ..sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, FaultPlan, SandboxApp, read_seed
-    from ..sandbox.errors import LsqError
-    from ..sandbox.seed import SeedError
-    from ..sandbox.server import bound_url, create_server, serve_forever
+    from runtime.sandbox import (
+        DEFAULT_ACCESS_KEY,
+        DEFAULT_SECRET_KEY,
+        FaultPlan,
+        SandboxApp,
+        read_seed,
+    )
+    from runtime.sandbox.errors import LsqError
+    from runtime.sandbox.seed import SeedError
+    from runtime.sandbox.server import bound_url, create_server, serve_forever
 
     try:
         seed = read_seed(args.seed) if args.seed else None

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_json_option, print_json
-from .invoke_trigger import add_state_option
+from runtime.cli.common import add_json_option, print_json
+from runtime.cli.invoke_trigger import add_state_option
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -49,7 +49,7 @@ def _add_selection(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 def _selected(args: argparse.Namespace, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The instances ``--trigger`` / ``--instance`` name (all without either)."""
-    from ..state import trigger_key_of
+    from runtime.store.state import trigger_key_of
 
     if args.instance:
         return [entry for entry in instances if entry["instance_id"] == args.instance]
@@ -60,8 +60,8 @@ def _selected(args: argparse.Namespace, instances: list[dict[str, Any]]) -> list
 
 
 def _check_selection(args: argparse.Namespace) -> None:
-    from ..state import is_instance_id
-    from . import UsageError
+    from runtime.cli import UsageError
+    from runtime.store.state import is_instance_id
 
     if args.instance and not is_instance_id(args.instance):
         raise UsageError(f"--instance: {args.instance!r} is not a trigger instance id "
@@ -69,7 +69,7 @@ def _check_selection(args: argparse.Namespace) -> None:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from ..state import StateStore
+    from runtime.store.state import StateStore
 
     _check_selection(args)
     with StateStore(args.state) as store:
@@ -80,9 +80,10 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_reset(args: argparse.Namespace) -> int:
-    from ..errors import ConfigurationError
-    from ..lsq_format import parse_datetime
-    from ..state import StateStore, to_iso
+    from runtime.api.lsq_format import parse_datetime
+    from runtime.clock import to_iso
+    from runtime.errors import ConfigurationError
+    from runtime.store.state import StateStore
 
     _check_selection(args)
     since = parse_datetime(args.since) if args.since else None

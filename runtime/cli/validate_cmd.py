@@ -12,9 +12,9 @@ import json
 import sys
 from typing import Any
 
-from ..manifest import MANIFEST_FILE, check_manifest
-from ..workflow import ManifestSchemas, check_workflow
-from .common import add_json_option
+from runtime.cli.common import add_json_option
+from runtime.plugin.manifest import MANIFEST_FILE, check_manifest
+from runtime.workflows.workflow import ManifestSchemas, check_workflow
 
 
 def register(commands: argparse._SubParsersAction) -> None:

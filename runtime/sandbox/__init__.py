@@ -4,10 +4,16 @@ The connector never imports this package; only the harness does, to start it whe
 credentials are configured, and the tests do, to run everything without an account.
 """
 
-from .app import SandboxApp
-from .faults import FaultPlan
-from .seed import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, default_seed, read_seed
-from .server import RunningSandbox, start_sandbox
+from runtime.sandbox.app import SandboxApp
+from runtime.sandbox.faults import FaultPlan
+from runtime.sandbox.seed import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_API_HOST,
+    DEFAULT_SECRET_KEY,
+    default_seed,
+    read_seed,
+)
+from runtime.sandbox.server import RunningSandbox, start_sandbox
 
 __all__ = [
     "DEFAULT_ACCESS_KEY",

@@ -21,16 +21,16 @@ from typing import Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from . import controls
-from .errors import LsqError
-from .faults import FaultInjector, FaultPlan
-from .ratelimit import RateLimiter
-from .request import SandboxRequest
-from .routing import Reply, Route
-from .seed import default_seed, load_seed
-from .services import collect_routes
-from .state import KeyPair, SandboxState
-from .webhook_delivery import DEFAULT_RETRY_DELAYS, WebhookEmitter
+from runtime.sandbox import controls
+from runtime.sandbox.errors import LsqError
+from runtime.sandbox.faults import FaultInjector, FaultPlan
+from runtime.sandbox.ratelimit import RateLimiter
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Reply, Route
+from runtime.sandbox.seed import default_seed, load_seed
+from runtime.sandbox.services import collect_routes
+from runtime.sandbox.state import KeyPair, SandboxState
+from runtime.sandbox.webhook_delivery import DEFAULT_RETRY_DELAYS, WebhookEmitter
 
 log = logging.getLogger(__name__)
 

@@ -21,16 +21,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from .faults import FaultPlan
+from runtime.sandbox.faults import FaultInjector, FaultPlan
+from runtime.sandbox.state import SandboxState
+from runtime.sandbox.webhook_delivery import WebhookEmitter
 
-if TYPE_CHECKING:
-    from .app import SandboxApp
 
-Control = Callable[["SandboxApp", Request, Any], Any]
+class SandboxApp(Protocol):
+    """What the controls steer: the app's state, faults and webhook emitter (see app.py)."""
+
+    state: SandboxState
+    faults: FaultInjector
+    webhook_delivery: WebhookEmitter
+
+    def reset(self, seed: dict[str, Any] | None = None) -> None: ...
+
+
+Control = Callable[[SandboxApp, Request, Any], Any]
 CONTROLS: dict[tuple[str, str], Control] = {}
 UNLOCKED: set[Control] = set()  # controls that wait on background work run without state.lock
 

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .errors import LsqError
+from runtime.sandbox.errors import LsqError
 
 WINDOW_SECONDS = 5.0
 RATE_LIMIT_EXCEPTION = "MXAPIRateLimitExceededException"  # UNKNOWN in the reference: chosen here

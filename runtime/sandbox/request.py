@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .errors import mandatory_missing
-from .state import KeyPair, SandboxState, Tenant
+from runtime.sandbox.errors import mandatory_missing
+from runtime.sandbox.state import KeyPair, SandboxState, Tenant
 
 
 @dataclass

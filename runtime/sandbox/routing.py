@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .request import SandboxRequest
+    from runtime.sandbox.request import SandboxRequest
 
 Handler = Callable[["SandboxRequest"], Any]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from .services import SERVICE_MODULES
-from .state import KeyPair, SandboxState, Tenant
+from runtime.sandbox.services import SERVICE_MODULES
+from runtime.sandbox.state import KeyPair, SandboxState, Tenant
 
 SEED_DIR = Path(__file__).with_name("seed")
 DEFAULT_ACCESS_KEY = "u$r8f14e45fceea167a5a36dedd4bea2543"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .app import SandboxApp
+from runtime.sandbox.app import SandboxApp
 
 log = logging.getLogger("runtime.sandbox.access")
 

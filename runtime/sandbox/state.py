@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clock import SandboxClock
+from runtime.sandbox.clock import SandboxClock
 
 EventListener = Callable[["Tenant", str, Any], None]
 

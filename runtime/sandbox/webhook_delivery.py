@@ -29,8 +29,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 
-from .services.webhooks import matching_webhooks
-from .state import SandboxState, Tenant
+from runtime.sandbox.services.webhooks import matching_webhooks
+from runtime.sandbox.state import SandboxState, Tenant
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import requests
 
-from runtime.client import LeadSquaredClient
-from runtime.invoke import invoke_action
-from runtime.manifest import Manifest
+from runtime.api.client import LeadSquaredClient
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
 
 

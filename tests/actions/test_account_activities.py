@@ -1,7 +1,7 @@
 """Account activity actions against the sandbox: create, update, find and delete (reference §6).
 
 Each test asserts the exact request LeadSquared receives (the sandbox request log), the
-validated output (runtime.invoke.invoke_action), and the error paths: bad input named before
+validated output (runtime.plugin.invoke.invoke_action), and the error paths: bad input named before
 any request, the MX errors CompanyActivity.svc answers, and records that do not exist.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from operations import _account_activities
-from runtime.client import LeadSquaredClient
+from runtime.api.client import LeadSquaredClient
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
@@ -22,8 +22,8 @@ from runtime.errors import (
     PermanentApiError,
     RecordNotFoundError,
 )
-from runtime.invoke import invoke_action
-from runtime.manifest import Manifest
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
 from tests.fakes import FakeLeadSquared, fake_connection, mx_error
 from tests.seed_ids import ACME, ADMIN, INITECH, MEERA, MISSING, RAVI

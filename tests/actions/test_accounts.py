@@ -1,7 +1,7 @@
 """Account (company) actions against the sandbox: create, update, find and delete (reference §5).
 
 Each test asserts the exact request LeadSquared receives (the sandbox request log), the
-validated output (runtime.invoke.invoke_action), and the error paths: bad input named before
+validated output (runtime.plugin.invoke.invoke_action), and the error paths: bad input named before
 any request, the MX errors CompanyManagement.svc answers (with a hint that fits accounts), and
 accounts that do not exist.
 """
@@ -20,7 +20,7 @@ from runtime.errors import (
     PermanentApiError,
     RecordNotFoundError,
 )
-from runtime.manifest import Manifest
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
 from tests.seed_ids import ACME, INITECH, MISSING, NORTHWIND, PRIYA, RAVI
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from operations import _leads
-from runtime import retry
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
+from runtime.api import retry
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection
 from runtime.errors import (
     AmbiguousWriteError,
     AuthError,
@@ -27,8 +27,8 @@ from runtime.errors import (
     PermanentApiError,
     RecordNotFoundError,
 )
-from runtime.invoke import invoke_action
-from runtime.manifest import Manifest
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_HOST,

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from runtime.api.connection import ENV_ACCESS_KEY, ENV_API_HOST, ENV_SECRET_KEY
+from runtime.api.governor import GOVERNORS
 from runtime.cli import main
 from runtime.cli.common import EMBEDDED_NOTE
-from runtime.connection import ENV_ACCESS_KEY, ENV_API_HOST, ENV_SECRET_KEY
 from runtime.embedded import embedded_sandbox
-from runtime.governor import GOVERNORS
-from runtime.manifest import ROOT_ENV, Manifest
+from runtime.plugin.manifest import ROOT_ENV, Manifest
 from runtime.sandbox import RunningSandbox
 
 LEAD_ACTIONS = ("create_lead", "upsert_lead", "update_lead", "find_lead", "delete_lead")

@@ -1,7 +1,7 @@
 """List actions against the sandbox: create, add a lead, remove a lead, find (reference §9).
 
 Each test asserts the exact requests LeadSquared receives (the sandbox request log), the
-validated output (runtime.invoke.invoke_action), and the error paths: bad input named before
+validated output (runtime.plugin.invoke.invoke_action), and the error paths: bad input named before
 any request, lists found by name (exact, without regard to case) or not found (naming close
 names), dynamic lists refused before any write, and the MX errors the list endpoints answer.
 """
@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from operations import _lists
-from runtime.client import LeadSquaredClient
+from runtime.api.client import LeadSquaredClient
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
     PermanentApiError,
     RecordNotFoundError,
 )
-from runtime.invoke import invoke_action
-from runtime.manifest import Manifest
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import HOT_LEADS, KAVYA, MISSING, NEWSLETTER, PRIYA

@@ -1,7 +1,7 @@
 """Opportunity actions against the sandbox: create, update, find and delete (reference §7).
 
 Each test asserts the exact request LeadSquared receives (the sandbox request log), the
-validated output (runtime.invoke.invoke_action) and the error paths: bad input named before
+validated output (runtime.plugin.invoke.invoke_action) and the error paths: bad input named before
 any request, the MX errors OpportunityManagement.svc answers, and records that do not exist.
 """
 
@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 
 from operations import _opportunities
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
     PermanentApiError,
     RecordNotFoundError,
 )
-from runtime.invoke import invoke_action
-from runtime.manifest import Manifest
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import ADMIN, ARJUN, MEERA, MISSING, PRIYA, RAVI

@@ -17,7 +17,7 @@ import pytest
 
 from runtime.cli import main
 from runtime.embedded import embedded_sandbox
-from runtime.manifest import Manifest, load_manifest
+from runtime.plugin.manifest import Manifest, load_manifest
 from runtime.sandbox.state import Tenant
 
 #: Output fields holding an id the action creates, and where the sandbox keeps that record.

@@ -21,7 +21,7 @@ from operations import _emails
 from runtime.cli import main
 from runtime.embedded import embedded_sandbox
 from runtime.errors import AmbiguousWriteError, InputValidationError, PermanentApiError
-from runtime.manifest import Manifest
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox, default_seed
 from tests.seed_ids import ADMIN, ARJUN, MEERA, PRIYA, RAVI
 

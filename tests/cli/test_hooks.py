@@ -15,11 +15,12 @@ import pytest
 from werkzeug.serving import make_server
 
 from runtime.cli import main
-from runtime.manifest import load_manifest
+from runtime.engine.receiver import WebhookReceiver, hook_path
+from runtime.engine.subscriptions import MARKER, instant_event_keys
+from runtime.plugin.manifest import load_manifest
 from runtime.sandbox import RunningSandbox
-from runtime.state import StateStore
-from runtime.webhooks import Inbox, WebhookReceiver, hook_path
-from runtime.webhooks.subscriptions import MARKER, instant_event_keys
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore
 
 BASE = "https://hooks.example.com"
 LEAD = {"ProspectID": "5b0a1e2c-7d3f-4c8e-a1b2-000000000201", "FirstName": "Priya",

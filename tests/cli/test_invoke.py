@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from runtime import connection as connection_module
+from runtime.api import connection as connection_module
+from runtime.api.connection import Connection
 from runtime.cli import main
 from runtime.cli.common import EMBEDDED_NOTE
-from runtime.connection import Connection
 from runtime.errors import InputValidationError, OutputValidationError
-from runtime.invoke import invoke_action
-from runtime.manifest import ROOT_ENV, read_manifest
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import ROOT_ENV, read_manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
 from tests.fakes import write_connection_file
 from tests.manifest.builder import TmpConnector

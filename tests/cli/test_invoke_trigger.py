@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from runtime.cli import main
-from runtime.manifest import ROOT_ENV, Manifest
-from runtime.state import StateStore
-from runtime.webhooks.inbox import Inbox
+from runtime.plugin.manifest import ROOT_ENV, Manifest
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore
 from tests.seed_ids import KAVYA, NEWSLETTER
 
 POLLING = ("new_account", "account_updated", "lead_added_to_list", "new_account_activity")

@@ -11,8 +11,8 @@ import pytest
 
 from runtime.cli import main
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
-from runtime.state import StateStore, Subscription, instance_id
-from runtime.webhooks.inbox import Inbox
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore, Subscription, instance_id
 
 HOST = "api-in21.leadsquared.com"
 ACCOUNTS = instance_id("new_account", {"company_type": "Company"}, api_host=HOST,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runtime.cli import main
-from runtime.manifest import ROOT_ENV, read_manifest
+from runtime.plugin.manifest import ROOT_ENV, read_manifest
 from tests.manifest.builder import (
     NEW_LEAD_HANDLER,
     TmpConnector,

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from runtime.manifest import PACKAGE_ROOT
-from runtime.schemas import schema_id
+from runtime.plugin.manifest import PACKAGE_ROOT
+from runtime.plugin.schemas import schema_id
 
 SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 
@@ -26,7 +26,7 @@ def run(client, inputs):
     return {"lead_id": answer["Message"]["Id"]}
 '''
 NEW_ACCOUNT_HANDLER = '''
-from runtime.polling import Page
+from runtime.plugin.polling_contract import Page
 
 ID_FIELD = "CompanyId"
 TIME_FIELD = "CreatedOn"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import manifest_checks as checks
 from runtime.errors import ManifestError
-from runtime.manifest import Manifest, check_manifest, load_manifest, read_manifest
+from runtime.plugin import manifest_checks as checks
+from runtime.plugin.manifest import Manifest, check_manifest, load_manifest, read_manifest
 from tests.manifest.builder import TmpConnector, create_lead_entry, new_account_entry
 
 
@@ -236,7 +236,7 @@ def test_api_host_choices_follow_the_client_allowlist(connector: TmpConnector) -
     choices.append("api-xx99.leadsquared.com")
     connector.save()
     assert checks.connection_hosts_match_allowlist(manifest_of(connector)) == [
-        "connection.fields.api_host.choices: differ from runtime.hosts.REGIONAL_HOSTS: "
+        "connection.fields.api_host.choices: differ from runtime.api.hosts.REGIONAL_HOSTS: "
         "missing api-id51.leadsquared.com; not allowed api-xx99.leadsquared.com"
     ]
 

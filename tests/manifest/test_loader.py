@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runtime.errors import ConfigurationError, ManifestError
-from runtime.manifest import (
+from runtime.plugin.manifest import (
     PACKAGE_ROOT,
     ROOT_ENV,
     Operation,
@@ -15,7 +15,7 @@ from runtime.manifest import (
     load_manifest,
     read_manifest,
 )
-from runtime.schemas import FORMAT_CHECKER, SchemaStore, schema_id
+from runtime.plugin.schemas import FORMAT_CHECKER, SchemaStore, schema_id
 from tests.manifest.builder import TmpConnector, create_lead_entry, new_account_entry
 
 
@@ -28,7 +28,7 @@ def connector(tmp_path: Path) -> TmpConnector:
 
 def test_root_is_the_parent_of_the_runtime_package() -> None:
     assert connector_root(environ={}) == PACKAGE_ROOT
-    assert (PACKAGE_ROOT / "runtime" / "manifest.py").is_file()
+    assert (PACKAGE_ROOT / "runtime" / "plugin" / "manifest.py").is_file()
 
 
 def test_root_from_the_environment_then_the_parameter(tmp_path: Path) -> None:

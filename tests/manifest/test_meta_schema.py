@@ -15,8 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from runtime.errors import ManifestError
-from runtime.manifest import META_SCHEMA, PACKAGE_ROOT, read_manifest
-from runtime.schemas import SchemaStore, schema_id
+from runtime.plugin.manifest import META_SCHEMA, PACKAGE_ROOT, read_manifest
+from runtime.plugin.schemas import SchemaStore, schema_id
 
 HERE = Path(__file__).parent
 STORE = SchemaStore(PACKAGE_ROOT / "schemas")

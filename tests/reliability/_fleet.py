@@ -27,22 +27,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
-from runtime.history import HistoryStore
-from runtime.invoke import invoke_action
-from runtime.manifest import Manifest, load_manifest
-from runtime.retry import RetryPolicy
-from runtime.runner import ClientPool, WorkflowRunner
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection
+from runtime.api.retry import RetryPolicy
+from runtime.engine.receiver import HOOK_PATH_PREFIX
+from runtime.engine.service import WorkflowService
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import Manifest, load_manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, SandboxApp
 from runtime.sandbox.faults import KINDS, FaultInjector, FaultPlan
 from runtime.sandbox.seed import default_seed
 from runtime.sandbox.server import bound_url, create_server
-from runtime.service import WorkflowService
-from runtime.state import StateStore
-from runtime.webhooks.inbox import Inbox
-from runtime.webhooks.receiver import HOOK_PATH_PREFIX
-from runtime.workflow import ManifestSchemas, load_workflow
+from runtime.store.history import HistoryStore
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore
+from runtime.workflows.runner import ClientPool, WorkflowRunner
+from runtime.workflows.workflow import ManifestSchemas, load_workflow
 from tests.seed_ids import ADMIN, RAVI
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

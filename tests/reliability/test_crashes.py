@@ -22,12 +22,13 @@ from typing import Any
 import pytest
 import requests
 
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
-from runtime.invoke import invoke_action
-from runtime.manifest import load_manifest
-from runtime.polling import PollingEngine
-from runtime.run_events import trigger_config, trigger_module, workflow_instance
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection
+from runtime.engine.polling import PollingEngine
+from runtime.engine.receiver import SECRET_HEADER
+from runtime.engine.run_events import trigger_config, trigger_module, workflow_instance
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import load_manifest
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_HOST,
@@ -36,10 +37,9 @@ from runtime.sandbox import (
     SandboxApp,
     start_sandbox,
 )
-from runtime.state import StateStore
-from runtime.webhooks.inbox import Inbox
-from runtime.webhooks.receiver import SECRET_HEADER
-from runtime.workflow import ManifestSchemas, load_workflow
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore
+from runtime.workflows.workflow import ManifestSchemas, load_workflow
 from tests.seed_ids import RAVI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,13 +217,13 @@ def test_sigkill_of_lsq_serve_mid_burst_loses_and_repeats_nothing(
 
 POLL_SCRIPT = textwrap.dedent("""
     import json, os, signal, sys
-    from runtime.client import LeadSquaredClient
-    from runtime.connection import load_connection
-    from runtime.manifest import load_manifest
-    from runtime.polling import PollingEngine
-    from runtime.run_events import trigger_config, trigger_module, workflow_instance
-    from runtime.state import StateStore
-    from runtime.workflow import ManifestSchemas, load_workflow
+    from runtime.api.client import LeadSquaredClient
+    from runtime.api.connection import load_connection
+    from runtime.plugin.manifest import load_manifest
+    from runtime.engine.polling import PollingEngine
+    from runtime.engine.run_events import trigger_config, trigger_module, workflow_instance
+    from runtime.store.state import StateStore
+    from runtime.workflows.workflow import ManifestSchemas, load_workflow
 
     connection_path, state_path, workflow_path, when = sys.argv[1:5]
     manifest = load_manifest()
@@ -287,8 +287,8 @@ def test_a_poll_killed_around_its_commit_loses_and_repeats_nothing(
 
 CLAIM_SCRIPT = textwrap.dedent("""
     import os, signal, sys
-    from runtime.state import StateStore
-    from runtime.webhooks.inbox import Inbox
+    from runtime.store.state import StateStore
+    from runtime.store.inbox import Inbox
 
     inbox = Inbox(StateStore(sys.argv[1]))
     assert inbox.claim_next() is not None

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.errors import ConnectorError, ManifestError
-from runtime.manifest import MANIFEST_FILE, PACKAGE_ROOT, check_manifest, load_manifest
+from runtime.plugin.manifest import MANIFEST_FILE, PACKAGE_ROOT, check_manifest, load_manifest
 
 from .helpers import assert_contract, run_cli
 

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from werkzeug.serving import make_server
 from werkzeug.test import Client
 
-from runtime.state import StateStore, Subscription, instance_id
-from runtime.webhooks import SECRET_HEADER, WebhookReceiver, hook_path, receiver_url
+from runtime.engine.receiver import SECRET_HEADER, WebhookReceiver, hook_path, receiver_url
+from runtime.store.state import StateStore, Subscription, instance_id
 
 INSTANCE = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
 SECRET = "RECEIVERsecret-0123456789abcdefXYZ"

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from runtime.errors import MappingError
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
-from runtime.templating import evaluate_condition, render_value, template_problems
+from runtime.workflows.templating import evaluate_condition, render_value, template_problems
 
 from .helpers import assert_contract, run_cli
 

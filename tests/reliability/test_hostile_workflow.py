@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.errors import WorkflowError
-from runtime.manifest import PACKAGE_ROOT, load_manifest
-from runtime.workflow import ManifestSchemas, check_workflow, load_workflow
+from runtime.plugin.manifest import PACKAGE_ROOT, load_manifest
+from runtime.workflows.workflow import ManifestSchemas, check_workflow, load_workflow
 
 from .helpers import assert_contract, run_cli
 from .test_hostile_manifest import VALUES, mutate, paths

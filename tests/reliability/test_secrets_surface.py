@@ -25,10 +25,10 @@ import pytest
 import yaml
 from werkzeug.serving import make_server
 
+from runtime.engine.receiver import WebhookReceiver
 from runtime.sandbox import SandboxApp, start_sandbox
 from runtime.sandbox.seed import default_seed
-from runtime.state import StateStore
-from runtime.webhooks import WebhookReceiver
+from runtime.store.state import StateStore
 from tests.seed_ids import PRIYA
 
 from .helpers import assert_contract, run_cli

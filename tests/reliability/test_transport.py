@@ -22,10 +22,10 @@ from urllib3.util import parse_url
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection, load_connection
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection, load_connection
+from runtime.api.hosts import REGIONAL_HOSTS, check_host_name, is_loopback, parse_api_host
 from runtime.errors import ConfigurationError, ConnectorError, PermanentApiError
-from runtime.hosts import REGIONAL_HOSTS, check_host_name, is_loopback, parse_api_host
 
 ACCESS = "u$rTRANSPORTaccess0123456789abcdef"
 SECRET = "TRANSPORTsecret/+=0123456789abcdef"

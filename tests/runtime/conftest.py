@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from runtime.client import LeadSquaredClient
-from runtime.governor import RateGovernor
-from runtime.metadata import AccountMetadata
+from runtime.api.client import LeadSquaredClient
+from runtime.api.governor import RateGovernor
+from runtime.api.metadata import AccountMetadata
 from tests.fakes import FakeClock, FakeLeadSquared, fake_connection
 
 

@@ -10,8 +10,10 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from runtime.client import WHOAMI, LeadSquaredClient
-from runtime.connection import Connection
+from runtime.api.client import WHOAMI, LeadSquaredClient
+from runtime.api.connection import Connection
+from runtime.api.governor import RateGovernor
+from runtime.api.retry import RetryPolicy
 from runtime.errors import (
     AmbiguousWriteError,
     ApiError,
@@ -23,8 +25,6 @@ from runtime.errors import (
     RateLimitedError,
     TransientApiError,
 )
-from runtime.governor import RateGovernor
-from runtime.retry import RetryPolicy
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, FaultPlan
 from tests.fakes import (
     ACCESS_KEY,

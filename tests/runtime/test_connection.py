@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from runtime.connection import Connection, load_connection
+from runtime.api.connection import Connection, load_connection
 from runtime.errors import ConfigurationError
 
 ACCESS = "u$r0123456789abcdefACCESS"

@@ -6,9 +6,9 @@ import ast
 import threading
 from pathlib import Path
 
-from runtime.client import WHOAMI, LeadSquaredClient
+from runtime.api.client import WHOAMI, LeadSquaredClient
+from runtime.api.governor import RateGovernor
 from runtime.embedded import embedded_connection, embedded_sandbox
-from runtime.governor import RateGovernor
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from runtime.client import WHOAMI, LeadSquaredClient
-from runtime.connection import Connection
+from runtime.api.client import WHOAMI, LeadSquaredClient
+from runtime.api.connection import Connection
+from runtime.api.governor import GOVERNORS, GovernorRegistry, RateGovernor
 from runtime.errors import ConfigurationError
-from runtime.governor import GOVERNORS, GovernorRegistry, RateGovernor
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, SandboxApp, start_sandbox
 from tests.fakes import FakeClock
 

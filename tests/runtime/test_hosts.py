@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.api.hosts import REGIONAL_HOSTS, check_sandbox_url, is_loopback, parse_api_host
 from runtime.errors import ConfigurationError
-from runtime.hosts import REGIONAL_HOSTS, check_sandbox_url, is_loopback, parse_api_host
 
 
 @pytest.mark.parametrize("host", sorted(REGIONAL_HOSTS))

@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from runtime.errors import InputValidationError
-from runtime.lsq_format import (
+from runtime.api.lsq_format import (
     format_datetime,
     from_attributes,
     from_property_list,
@@ -17,6 +16,7 @@ from runtime.lsq_format import (
     to_schema_fields,
     to_value,
 )
+from runtime.errors import InputValidationError
 
 IST = timezone(timedelta(hours=5, minutes=30))
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from runtime.meta_check import _RULES, certainly_valid
+from runtime.plugin.meta_check import _RULES, certainly_valid
 
 SCHEMA_FILES = sorted((Path(__file__).parents[2] / "schemas").rglob("*.json"))
 

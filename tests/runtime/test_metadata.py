@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection
+from runtime.api.governor import RateGovernor
+from runtime.api.metadata import LEAD_FIELDS_OP, TASK_TYPES_OP, USERS_OP
 from runtime.errors import InputValidationError
-from runtime.governor import RateGovernor
-from runtime.metadata import LEAD_FIELDS_OP, TASK_TYPES_OP, USERS_OP
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from tests.fakes import ok
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.api.metadata import OPPORTUNITY_TYPE_OP, OPPORTUNITY_TYPE_SCAN_LIMIT
 from runtime.errors import InputValidationError, PermanentApiError
-from runtime.metadata import OPPORTUNITY_TYPE_OP, OPPORTUNITY_TYPE_SCAN_LIMIT
 from tests.fakes import mx_error, ok
 
 MISSING = mx_error("MXInvalidEntityException",

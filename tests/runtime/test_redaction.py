@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from runtime.redaction import MASK, RedactingFilter, Redactor, install
+from runtime.api.redaction import MASK, RedactingFilter, Redactor, install
 
 ACCESS = "u$r0123456789abcdef"
 SECRET = "s3cr3t/with+chars=="

@@ -8,7 +8,7 @@ import pytest
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from runtime.retry import (
+from runtime.api.retry import (
     EXCEPTION_HINTS,
     STATUS_POLICY,
     Outcome,

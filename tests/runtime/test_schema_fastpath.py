@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from runtime.manifest import load_manifest
-from runtime.schema_fastpath import TYPES, compile_check
-from runtime.schemas import FORMAT_CHECKER
+from runtime.plugin.manifest import load_manifest
+from runtime.plugin.schema_fastpath import TYPES, compile_check
+from runtime.plugin.schemas import FORMAT_CHECKER
 
 MANIFEST = load_manifest()
 STORE = MANIFEST.operations[0].schemas

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
-from runtime.client import LeadSquaredClient
-from runtime.connection import Connection
-from runtime.manifest import Manifest, load_manifest
-from runtime.polling import Budget, PollingEngine
+from runtime.api.client import LeadSquaredClient
+from runtime.api.connection import Connection
+from runtime.engine.polling import Budget, PollingEngine
+from runtime.plugin.manifest import Manifest, load_manifest
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_HOST,
@@ -23,8 +23,8 @@ from runtime.sandbox import (
     SandboxApp,
     start_sandbox,
 )
-from runtime.state import StateStore
-from runtime.webhooks.inbox import Inbox
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore
 
 T0 = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)  # in the past: ToDate (this host's now) > it
 NO_LIMIT = 100_000

@@ -1,5 +1,5 @@
 """Engine extensions used by New Account Activity: page tokens, FAN_OUT watermark cap, and a
-baseline spread over several polls (runtime.polling), with in-memory sources."""
+baseline spread over several polls (runtime.engine.polling), with in-memory sources."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from runtime.polling import Budget, Page, PollingEngine
-from runtime.state import StateStore
-from runtime.webhooks.inbox import Inbox
+from runtime.engine.polling import Budget, PollingEngine
+from runtime.plugin.polling_contract import Page
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore
 from tests.triggers_infra.helpers import T0, FakeClock, lsq_time
 
 INSTANCE = "new_account_activity-0123456789abcdef0123"

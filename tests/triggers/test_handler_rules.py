@@ -1,4 +1,4 @@
-"""Stage-two handler rules for polling trigger modules (runtime.manifest_checks)."""
+"""Stage-two handler rules for polling trigger modules (runtime.plugin.manifest_checks)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime import manifest_checks as checks
-from runtime.manifest import read_manifest
+from runtime.plugin import manifest_checks as checks
+from runtime.plugin.manifest import read_manifest
 from tests.manifest.builder import NEW_ACCOUNT_HANDLER, TmpConnector
 
 EVENTS = "def events(client, config, item):\n    return [dict(item)]\n"

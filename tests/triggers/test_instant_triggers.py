@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 import requests
 
-from runtime import manifest_checks as checks
-from runtime.client import LeadSquaredClient
+from runtime.api.client import LeadSquaredClient
+from runtime.engine.receiver import SECRET_HEADER
+from runtime.engine.subscriptions import Subscriptions
 from runtime.errors import InputValidationError
-from runtime.manifest import Manifest, read_manifest
+from runtime.plugin import manifest_checks as checks
+from runtime.plugin.manifest import Manifest, read_manifest
 from runtime.sandbox import RunningSandbox
-from runtime.state import StateStore
-from runtime.webhooks import SECRET_HEADER, Inbox
-from runtime.webhooks.subscriptions import Subscriptions
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore
 from tests.manifest.builder import NEW_LEAD_HANDLER, TmpConnector
 
 from .webhook_fixtures import (

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import requests
 
+from runtime.engine.polling import PollingEngine, PollResult
+from runtime.engine.trigger_instance import trigger_instance
 from runtime.errors import InputValidationError
-from runtime.manifest import Manifest
-from runtime.polling import PollingEngine, PollResult
-from runtime.state import StateStore
-from runtime.trigger_instance import trigger_instance
+from runtime.plugin.manifest import Manifest
+from runtime.store.state import StateStore
 from tests.seed_ids import ACME, INITECH, KAVYA, NEWSLETTER, PRIYA
 from triggers import _polling
 

@@ -7,18 +7,18 @@ import json
 
 import pytest
 
-from runtime.client import LeadSquaredClient
-from runtime.errors import ConfigurationError, InputValidationError
-from runtime.manifest import Manifest
-from runtime.sandbox import RunningSandbox
-from runtime.state import StateStore, Subscription
-from runtime.webhooks import SECRET_HEADER, hook_path
-from runtime.webhooks.subscriptions import (
+from runtime.api.client import LeadSquaredClient
+from runtime.engine.receiver import SECRET_HEADER, hook_path
+from runtime.engine.subscriptions import (
     MARKER,
     Subscriptions,
     check_base_url,
     ensure_subscription,
 )
+from runtime.errors import ConfigurationError, InputValidationError
+from runtime.plugin.manifest import Manifest
+from runtime.sandbox import RunningSandbox
+from runtime.store.state import StateStore, Subscription
 from triggers import _webhooks
 
 from .webhook_fixtures import calls, set_webhook_status, tenant_webhooks

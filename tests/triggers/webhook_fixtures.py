@@ -13,12 +13,13 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from runtime.client import LeadSquaredClient
-from runtime.manifest import Manifest
+from runtime.api.client import LeadSquaredClient
+from runtime.engine.receiver import WebhookReceiver
+from runtime.engine.subscriptions import Subscriptions, instant_event_keys
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
-from runtime.state import StateStore
-from runtime.webhooks import Inbox, WebhookReceiver
-from runtime.webhooks.subscriptions import Subscriptions, instant_event_keys
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore
 
 TENANT = "41872"
 OWNER = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"  # a sales user of the seed

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runtime.polling import Page
+from runtime.plugin.polling_contract import Page
 
 T0 = datetime(2024, 5, 1, 9, 0, 0, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from runtime import polling
+from runtime.engine import polling
+from runtime.engine.polling import Budget, PollingEngine
 from runtime.errors import ConfigurationError
-from runtime.polling import Budget, PollingEngine
-from runtime.state import StateStore, instance_id
-from runtime.webhooks.inbox import Inbox
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore, instance_id
 
 from .helpers import T0, CountingList, FakeClock, FakeList, FakeRecords
 

@@ -16,9 +16,15 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.test import Client
 
-from runtime.state import StateStore, Subscription, instance_id
-from runtime.webhooks import SECRET_HEADER, Inbox, WebhookReceiver, hook_path, receiver_url
-from runtime.webhooks.receiver import canonical_event_key
+from runtime.engine.receiver import (
+    SECRET_HEADER,
+    WebhookReceiver,
+    canonical_event_key,
+    hook_path,
+    receiver_url,
+)
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore, Subscription, instance_id
 
 from .helpers import T0, FakeClock
 

@@ -14,14 +14,14 @@ from datetime import timedelta
 import pytest
 
 from runtime.errors import ConfigurationError
-from runtime.state import (
+from runtime.store.inbox import Inbox
+from runtime.store.state import (
     StateStore,
     Subscription,
     default_state_path,
     instance_id,
     trigger_key_of,
 )
-from runtime.webhooks.inbox import Inbox
 
 from .helpers import T0, FakeClock
 
@@ -233,8 +233,8 @@ def test_threads_accepting_overlapping_keys_store_each_once(store):
 def test_processes_sharing_the_file_store_each_key_once(store, db_path):
     script = textwrap.dedent(
         f"""
-        from runtime.state import StateStore
-        from runtime.webhooks.inbox import Inbox
+        from runtime.store.state import StateStore
+        from runtime.store.inbox import Inbox
         store = StateStore({str(db_path)!r})
         inbox = Inbox(store)
         print(sum(inbox.accept({INSTANCE!r}, f"key-{{n}}", {{"n": n}}) for n in range(60)))

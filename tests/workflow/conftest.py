@@ -8,7 +8,7 @@ from textwrap import dedent
 
 import pytest
 
-from runtime.workflow import StaticSchemas
+from runtime.workflows.workflow import StaticSchemas
 
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": ["string", "null"]}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from runtime.errors import MappingError
-from runtime.templating import (
+from runtime.workflows.templating import (
     ENV,
     MAX_OUTPUT_CHARS,
     SAFE_FILTERS,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from runtime.errors import WorkflowError
-from runtime.workflow import (
+from runtime.workflows.workflow import (
     ManifestSchemas,
     StaticSchemas,
     Step,
@@ -634,7 +634,7 @@ def test_unreadable_and_invalid_files(tmp_path: Path, schemas: StaticSchemas) ->
 
 
 def _schema_file(root: Path, relpath: str, schema: dict[str, Any]) -> None:
-    from runtime.schemas import schema_id
+    from runtime.plugin.schemas import schema_id
 
     path = root / relpath
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -642,8 +642,8 @@ def _schema_file(root: Path, relpath: str, schema: dict[str, Any]) -> None:
 
 
 def test_manifest_adapter_reads_resolved_schemas(tmp_path: Path) -> None:
-    manifest_module = pytest.importorskip("runtime.manifest")
-    schemas_module = pytest.importorskip("runtime.schemas")
+    manifest_module = pytest.importorskip("runtime.plugin.manifest")
+    schemas_module = pytest.importorskip("runtime.plugin.schemas")
     root = tmp_path / "schemas"
     owner = {"type": "object", "properties": {"Id": {"type": "string"}}}
     _schema_file(

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from runtime.workflow import StaticSchemas, check_workflow, workflow_schema
-from runtime.workflow_checks import WORKFLOW_SCHEMA_PATH
+from runtime.workflows.workflow import StaticSchemas, check_workflow, workflow_schema
+from runtime.workflows.workflow_checks import WORKFLOW_SCHEMA_PATH
 
 SCHEMA = workflow_schema()
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from runtime.connection import Connection
-from runtime.manifest import Manifest, load_manifest
-from runtime.redaction import Redactor
-from runtime.workflow import ManifestSchemas, Workflow, load_workflow
+from runtime.api.connection import Connection
+from runtime.api.redaction import Redactor
+from runtime.plugin.manifest import Manifest, load_manifest
+from runtime.workflows.workflow import ManifestSchemas, Workflow, load_workflow
 from tests.manifest.builder import TmpConnector
 
 SECRET = "sk-very-secret-0123456789"
@@ -106,7 +106,7 @@ def sample(client, config, limit):
     return [{"ProspectID": "lead-sample", "FirstName": "Sam", "EmailAddress": "sam@example.com"}]
 '''
 ACCOUNT_UPDATED = '''
-from runtime.polling import Page
+from runtime.plugin.polling_contract import Page
 
 ID_FIELD = "CompanyId"
 TIME_FIELD = "ModifiedOn"

@@ -9,8 +9,8 @@ from textwrap import dedent
 import pytest
 
 from runtime.cli import main, run_cmd
-from runtime.manifest import ROOT_ENV
-from runtime.runner import ClientPool
+from runtime.plugin.manifest import ROOT_ENV
+from runtime.workflows.runner import ClientPool
 
 from .conftest import SECRET, WELCOME, FakeClient
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from runtime.client import LeadSquaredClient
-from runtime.history import HistoryStore
-from runtime.invoke import invoke_action
-from runtime.manifest import Manifest
-from runtime.runner import ClientPool, WorkflowRunner
+from runtime.api.client import LeadSquaredClient
+from runtime.engine.service import WorkflowService
+from runtime.plugin.invoke import invoke_action
+from runtime.plugin.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
-from runtime.service import WorkflowService
-from runtime.state import StateStore
-from runtime.workflow import ManifestSchemas, load_workflow
+from runtime.store.history import HistoryStore
+from runtime.store.state import StateStore
+from runtime.workflows.runner import ClientPool, WorkflowRunner
+from runtime.workflows.workflow import ManifestSchemas, load_workflow
 from tests.conftest import RawApi
 from tests.seed_ids import ACME, RAVI
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runtime.errors import ConfigurationError
-from runtime.history import HistoryStore, default_history_path
+from runtime.store.history import HistoryStore, default_history_path
 
 INSTANCE = "new_lead-" + "a" * 20
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from runtime.history import HistoryStore
-from runtime.manifest import Manifest
-from runtime.redaction import MASK
-from runtime.runner import ClientPool, WorkflowRunner, mask_secret_fields
-from runtime.workflow import Workflow
+from runtime.api.redaction import MASK
+from runtime.plugin.manifest import Manifest
+from runtime.store.history import HistoryStore
+from runtime.workflows.runner import ClientPool, WorkflowRunner, mask_secret_fields
+from runtime.workflows.workflow import Workflow
 
 from .conftest import SECRET, WELCOME, FakeClient
 
@@ -162,7 +162,7 @@ def test_input_that_breaks_its_schema_fails_before_the_handler(
 def test_template_injection_is_a_mapping_error_at_run_time(
     runner: WorkflowRunner, fake_manifest: Manifest, fake_client: FakeClient, template: str
 ) -> None:
-    from runtime.workflow import Step, TriggerSpec
+    from runtime.workflows.workflow import Step, TriggerSpec
 
     flow = Workflow(
         name="inject",

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from runtime.history import HistoryStore
-from runtime.manifest import Manifest
-from runtime.runner import ClientPool, WorkflowRunner
-from runtime.service import Binding, WorkflowService
-from runtime.state import StateStore, Subscription
-from runtime.webhooks.inbox import Inbox
-from runtime.webhooks.receiver import SECRET_HEADER
-from runtime.workflow import Workflow
+from runtime.engine.receiver import SECRET_HEADER
+from runtime.engine.service import Binding, WorkflowService
+from runtime.plugin.manifest import Manifest
+from runtime.store.history import HistoryStore
+from runtime.store.inbox import Inbox
+from runtime.store.state import StateStore, Subscription
+from runtime.workflows.runner import ClientPool, WorkflowRunner
+from runtime.workflows.workflow import Workflow
 
 from .conftest import FakeClient
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ..routing import Route
-from . import (
+from runtime.sandbox.routing import Route
+from runtime.sandbox.services import (
     account_activities,
     accounts,
     auth,

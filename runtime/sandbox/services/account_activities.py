@@ -11,11 +11,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..errors import LsqError, invalid_entity, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Router
-from ..state import Tenant, new_id
-from .accounts import as_text, count_create, format_date, page_window, parse_date, user_name
+from runtime.sandbox.errors import LsqError, invalid_entity, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.accounts import (
+    as_text,
+    count_create,
+    format_date,
+    page_window,
+    parse_date,
+    user_name,
+)
+from runtime.sandbox.state import Tenant, new_id
 
 router = Router()
 

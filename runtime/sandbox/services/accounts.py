@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import LsqError, invalid_data, invalid_entity, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Router
-from ..state import Tenant, new_id
-from .leads import delete_lead
+from runtime.sandbox.errors import LsqError, invalid_data, invalid_entity, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.leads import delete_lead
+from runtime.sandbox.state import Tenant, new_id
 
 router = Router()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..request import SandboxRequest
-from ..routing import Router
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
 
 router = Router()
 

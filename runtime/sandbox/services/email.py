@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import LsqError, invalid_data, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Router
-from ..state import Tenant, new_id
-from .leads import find_lead, lead_time, parse_time
-from .leads_query import require_object
+from runtime.sandbox.errors import LsqError, invalid_data, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.leads import find_lead, lead_time, parse_time
+from runtime.sandbox.services.leads_query import require_object
+from runtime.sandbox.state import Tenant, new_id
 
 router = Router()
 

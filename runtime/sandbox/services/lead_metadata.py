@@ -12,9 +12,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from ..request import SandboxRequest
-from ..routing import Router
-from ..state import Tenant
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.state import Tenant
 
 router = Router()
 

@@ -23,11 +23,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import LsqError, duplicate_entry, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Router
-from ..state import Tenant, new_id
-from .lead_metadata import SYSTEM_MANAGED, field_index
+from runtime.sandbox.errors import LsqError, duplicate_entry, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.lead_metadata import SYSTEM_MANAGED, field_index
+from runtime.sandbox.state import Tenant, new_id
 
 router = Router()  # this module serves no operation itself; see leads_write / leads_read
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..errors import LsqError, mandatory_missing
-from .leads import parse_time
+from runtime.sandbox.errors import LsqError, mandatory_missing
+from runtime.sandbox.services.leads import parse_time
 
 Comparable = Any
 COMPARATORS: dict[str, Callable[[Comparable, Comparable], bool]] = {

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import LsqError
-from ..request import SandboxRequest
-from ..routing import Router
-from .lead_metadata import field_index
-from .leads import flat_lead, parse_time, property_list
-from .leads_query import (
+from runtime.sandbox.errors import LsqError
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.lead_metadata import field_index
+from runtime.sandbox.services.leads import flat_lead, parse_time, property_list
+from runtime.sandbox.services.leads_query import (
     check_operator,
     columns,
     include_csv,

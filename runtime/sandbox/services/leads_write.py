@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import LsqError, invalid_entity, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Router
-from .lead_metadata import field_index
-from .leads import delete_lead as remove_lead
-from .leads import find_lead, insert_lead, parse_pairs, resolve_fields, update_lead
+from runtime.sandbox.errors import LsqError, invalid_entity, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.lead_metadata import field_index
+from runtime.sandbox.services.leads import delete_lead as remove_lead
+from runtime.sandbox.services.leads import (
+    find_lead,
+    insert_lead,
+    parse_pairs,
+    resolve_fields,
+    update_lead,
+)
 
 router = Router()
 

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import duplicate_entry, invalid_entity, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Router
-from ..state import Tenant, new_id
-from .leads import body_fingerprint, flat_lead, lead_time, property_list
-from .leads_query import columns, include_csv, matches, page, require_object, sort_records
+from runtime.sandbox.errors import duplicate_entry, invalid_entity, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.leads import body_fingerprint, flat_lead, lead_time, property_list
+from runtime.sandbox.services.leads_query import (
+    columns,
+    include_csv,
+    matches,
+    page,
+    require_object,
+    sort_records,
+)
+from runtime.sandbox.state import Tenant, new_id
 
 router = Router()
 

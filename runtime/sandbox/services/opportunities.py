@@ -14,11 +14,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import LsqError, invalid_entity, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Reply, Router
-from ..state import Tenant, new_id
-from .accounts import (
+from runtime.sandbox.errors import LsqError, invalid_entity, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Reply, Router
+from runtime.sandbox.services.accounts import (
     as_text,
     count_create,
     fingerprint,
@@ -28,7 +27,8 @@ from .accounts import (
     unknown_attributes,
     user_name,
 )
-from .leads import find_lead, insert_lead, parse_pairs
+from runtime.sandbox.services.leads import find_lead, insert_lead, parse_pairs
+from runtime.sandbox.state import Tenant, new_id
 
 router = Router()
 

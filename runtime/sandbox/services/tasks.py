@@ -12,11 +12,18 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import invalid_data, invalid_entity, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Router
-from ..state import Tenant, new_id
-from .accounts import as_text, count_create, format_date, parse_date, unknown_attributes, user_name
+from runtime.sandbox.errors import invalid_data, invalid_entity, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.accounts import (
+    as_text,
+    count_create,
+    format_date,
+    parse_date,
+    unknown_attributes,
+    user_name,
+)
+from runtime.sandbox.state import Tenant, new_id
 
 router = Router()
 

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import LsqError, invalid_data, invalid_entity, mandatory_missing
-from ..request import SandboxRequest
-from ..routing import Router
-from ..state import Tenant, new_id
-from .accounts import format_date, page_window
+from runtime.sandbox.errors import LsqError, invalid_data, invalid_entity, mandatory_missing
+from runtime.sandbox.request import SandboxRequest
+from runtime.sandbox.routing import Router
+from runtime.sandbox.services.accounts import format_date, page_window
+from runtime.sandbox.state import Tenant, new_id
 
 router = Router()
 

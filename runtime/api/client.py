@@ -1,0 +1,395 @@
+"""LeadSquaredClient: the only code that talks HTTP to LeadSquared (or the local sandbox).
+
+It owns the host, the key headers, JSON/UTF-8 encoding, pacing (:mod:`.governor`), retries
+and error translation (:mod:`.retry`), and secret redaction (:mod:`.redaction`). Handlers
+call :meth:`LeadSquaredClient.get` / :meth:`LeadSquaredClient.post` with an operation name
+such as ``"LeadManagement.svc/Lead.Create"`` and get the parsed JSON back, or an
+:class:`~runtime.errors.ApiError` whose message names the operation, never the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+from runtime.api import retry
+from runtime.api.connection import Connection
+from runtime.api.governor import GOVERNORS, RateGovernor
+from runtime.api.hosts import DISCOVERY_HOST, check_host_name
+from runtime.api.lsq_format import format_datetime, to_value
+from runtime.api.metadata import AccountMetadata
+from runtime.api.redaction import Redactor, install
+from runtime.api.retry import Outcome, RetryPolicy, Verdict
+from runtime.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    AuthError,
+    ConfigurationError,
+    InputValidationError,
+    NotFoundError,
+    PermanentApiError,
+    RateLimitedError,
+    TransientApiError,
+)
+
+USER_AGENT = "leadsquared-connector/0.1"
+WHOAMI = "Authentication.svc/UserByAccessKey.Get"
+CONNECT_TIMEOUT = 10.0
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+OPERATION_NAME = re.compile(r"^[A-Za-z]+\.svc/[A-Za-z0-9_.]+(?:/[A-Za-z0-9_.]+)*$")
+
+ERROR_CLASSES: dict[Outcome, type[ApiError]] = {
+    Outcome.PERMANENT: PermanentApiError,
+    Outcome.REDIRECT: PermanentApiError,
+    Outcome.AUTH: AuthError,
+    Outcome.NOT_FOUND: NotFoundError,
+    Outcome.RATE_LIMITED: RateLimitedError,
+    Outcome.TRANSIENT: TransientApiError,
+}
+AUTH_HINT = "check access_key and secret_key (My Account > Settings > API and Webhooks)"
+AMBIGUOUS = "the record may already exist in LeadSquared; check before retrying"
+
+log = logging.getLogger(__name__)
+
+
+class LeadSquaredClient:
+    """One account's API client: ``get``/``post`` an operation, get JSON or an ApiError."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        session: requests.Session | None = None,
+        governor: RateGovernor | None = None,
+        retry_policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.connection = connection
+        self.redactor = Redactor([connection.access_key, connection.secret_key])
+        install(log, self.redactor)
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.governor = governor or GOVERNORS.get(
+            connection.root_url or f"discover:{DISCOVERY_HOST}",
+            connection.access_key,
+            connection.rate_limit,
+            connection.bulk_rate_limit,
+        )
+        self._session = session or _new_session()
+        self._owns_session = session is None
+        self._sleep, self._clock = sleep, clock
+        self._rng = rng or random.Random()
+        self._api_host = connection.api_host
+        self._root = connection.root_url
+        self._discover_lock = threading.Lock()
+        self._settings: dict[str, dict[str, Any]] = {}
+        self._session_headers = dict(self._session.headers)  # kept on every request
+        self.metadata = AccountMetadata(self)
+
+    def __repr__(self) -> str:
+        return f"LeadSquaredClient({self.connection!r})"
+
+    @property
+    def api_host(self) -> str | None:
+        """The regional API host in use (discovered on the first call when not configured)."""
+        return self._api_host
+
+    def get(
+        self, operation: str, params: Mapping[str, Any] | None = None, *, bulk: bool = False
+    ) -> Any:
+        """GET ``operation`` with query ``params``; returns the parsed JSON answer."""
+        return self._call("GET", operation, params, None, bulk=bulk, creates=False)
+
+    def post(
+        self,
+        operation: str,
+        body: Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        bulk: bool = False,
+        creates: bool = False,
+    ) -> Any:
+        """POST ``body`` as UTF-8 JSON; ``creates=True`` for non-idempotent writes."""
+        return self._call("POST", operation, params, body, bulk=bulk, creates=creates)
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> LeadSquaredClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one call, with retries ------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        operation: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        *,
+        bulk: bool,
+        creates: bool,
+        root: str | None = None,
+    ) -> Any:
+        if not isinstance(operation, str) or not OPERATION_NAME.match(operation):
+            raise ConfigurationError(
+                f"'{operation}' is not a LeadSquared operation name (e.g. "
+                "LeadManagement.svc/Lead.Create)"
+            )
+        root = root or self._root_url()
+        payload = _encode(body, operation) if method == "POST" and body is not None else None
+        query = _query(params)
+        policy = self.retry_policy
+        deadline = self._clock() + policy.max_total_wait
+        waited, attempt = 0.0, 0
+        while True:
+            verdict, value = self._attempt(method, root, operation, query, payload, bulk=bulk)
+            if verdict is None:
+                return value
+            if verdict.outcome is Outcome.AUTH:
+                raise self._auth_error(operation, verdict, root)
+            if not verdict.outcome.retriable:
+                raise self._error(verdict, operation)
+            if creates and not verdict.safe_for_creates:
+                raise self._error(verdict, operation, cls=AmbiguousWriteError, extra=AMBIGUOUS)
+            delay = policy.delay(verdict.outcome, attempt, self._rng)
+            if self._clock() + delay > deadline:
+                extra = f"gave up after {attempt + 1} attempts and {waited:.0f} s of waiting"
+                raise self._error(verdict, operation, extra=extra)
+            log.warning(
+                "%s: %s; retrying in %.1f s (attempt %d)",
+                operation, self.redactor.text(verdict.message), delay, attempt + 2,
+            )
+            self._sleep(delay)
+            waited += delay
+            attempt += 1
+
+    def _attempt(
+        self,
+        method: str,
+        root: str,
+        operation: str,
+        query: dict[str, Any],
+        payload: bytes | None,
+        *,
+        bulk: bool,
+    ) -> tuple[Verdict | None, Any]:
+        """Send once (holding a governor slot); returns (failure verdict or None, JSON)."""
+        headers = {
+            "x-LSQ-AccessKey": self.connection.access_key,
+            "x-LSQ-SecretKey": self.connection.secret_key,
+            "Accept": "application/json",
+        }
+        if method == "POST":
+            headers["Content-Type"] = JSON_CONTENT_TYPE
+        if self.connection.base_url and self._api_host:
+            headers["Host"] = self._api_host  # lets the sandbox emulate the regional host
+        timeout = (min(CONNECT_TIMEOUT, self.connection.timeout), self.connection.timeout)
+        started = time.monotonic()
+        with self.governor.slot(bulk=bulk):
+            try:
+                prepared = _prepare(method, f"{root}/v2/{operation}", query, payload,
+                                    {**self._session_headers, **headers})
+                response = self._session.send(
+                    prepared, timeout=timeout, allow_redirects=False, **self._send_settings(root)
+                )
+            except requests.RequestException as error:
+                log.debug("%s %s failed: %s", method, operation, type(error).__name__)
+                verdict = retry.classify_exception(error)
+                unknown = Verdict(Outcome.PERMANENT, f"request failed ({type(error).__name__})")
+                return verdict or unknown, None
+        log.debug(
+            "%s %s -> %s in %.3f s", method, operation, response.status_code,
+            time.monotonic() - started,
+        )
+        body, text = _decode(response)
+        verdict = retry.classify_response(response.status_code, body, text)
+        if verdict is None and body is _NOT_JSON:
+            rule = retry.INVALID_JSON_RULE
+            return Verdict(rule.outcome, rule.message, status=response.status_code), None
+        return verdict, body
+
+    def _send_settings(self, root: str) -> dict[str, Any]:
+        """Proxies and CA bundle from the environment, read once per host rather than on every
+        request (requests re-reads the whole environment per call otherwise). Verification is
+        always on: ``verify`` is True or a CA bundle path (REQUESTS_CA_BUNDLE), never False."""
+        settings = self._settings.get(root)
+        if settings is None:
+            settings = self._session.merge_environment_settings(root, {}, False, True, None)
+            if settings.get("verify") is not True and not (
+                isinstance(settings.get("verify"), str) and settings["verify"]
+            ):
+                settings["verify"] = True
+            self._settings[root] = settings
+        return settings
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _error(
+        self,
+        verdict: Verdict,
+        operation: str,
+        *,
+        cls: type[ApiError] | None = None,
+        extra: str | None = None,
+    ) -> ApiError:
+        message = f"{verdict.message}; {extra}" if extra else verdict.message
+        hint = retry.operation_hint(operation, verdict.exception_type) or verdict.hint
+        hint = self.redactor.text(hint) if hint else None
+        return (cls or ERROR_CLASSES[verdict.outcome])(
+            self.redactor.text(message),
+            operation=operation,
+            status=verdict.status,
+            exception_type=verdict.exception_type,
+            hint=hint,
+        )
+
+    def _auth_error(self, operation: str, verdict: Verdict, root: str) -> AuthError:
+        """401: name the account's real host if UserByAccessKey.Get reports another one."""
+        message, hint = retry.STATUS_POLICY[401].message, AUTH_HINT
+        if operation != WHOAMI:
+            actual = self._reported_host(root)
+            if actual and actual != self._api_host:
+                message = f"wrong API host: this account's host is {actual}; set api_host to it"
+                hint = None
+        return AuthError(
+            self.redactor.text(message),
+            operation=operation,
+            status=verdict.status,
+            exception_type=verdict.exception_type,
+            hint=hint,
+        )
+
+    def _reported_host(self, root: str) -> str | None:
+        """The API host UserByAccessKey.Get names (it answers on any host); None if unknown."""
+        verdict, body = self._attempt("GET", root, WHOAMI, {}, None, bulk=False)
+        if verdict is not None or not isinstance(body, dict):
+            return None
+        urls = body.get("LSQCommonServiceURLs")
+        host = urls.get("api") if isinstance(urls, dict) else None
+        return host.strip().lower() if isinstance(host, str) and host.strip() else None
+
+    # -- host discovery --------------------------------------------------------------------
+
+    def _root_url(self) -> str:
+        """Where ``/v2/`` is: configured, or discovered once with UserByAccessKey.Get."""
+        if self._root:
+            return self._root
+        with self._discover_lock:
+            if not self._root:
+                self._discover()
+        assert self._root is not None
+        return self._root
+
+    def _discover(self) -> None:
+        answer = self._call(
+            "GET", WHOAMI, None, None, bulk=False, creates=False,
+            root=f"https://{DISCOVERY_HOST}",
+        )
+        urls = answer.get("LSQCommonServiceURLs") if isinstance(answer, dict) else None
+        reported = urls.get("api") if isinstance(urls, dict) else None
+        if not isinstance(reported, str):
+            raise ConfigurationError(
+                "could not discover the account's API host",
+                hint="set api_host to your account's API host, e.g. api-in21.leadsquared.com",
+            )
+        self._api_host = check_host_name(reported)
+        self._root = f"https://{self._api_host}"
+        log.info("discovered API host %s", self._api_host)
+
+
+_NOT_JSON = object()
+
+
+def _new_session() -> requests.Session:
+    """A pooled session; the client retries itself, so the adapter never does."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def _prepare(
+    method: str, url: str, query: dict[str, Any], payload: bytes | None, headers: dict[str, str]
+) -> requests.PreparedRequest:
+    """The request as requests would prepare it, built directly.
+
+    Session.prepare_request and PreparedRequest.prepare re-parse and re-quote the URL, look up
+    ~/.netrc and merge cookies and settings on every call, which costs more than the rest of
+    a call's own work. LeadSquared uses neither cookies nor HTTP auth, the URL is built from a
+    checked host and operation name, and the query is encoded as requests encodes it.
+    """
+    prepared = requests.PreparedRequest()
+    prepared.method = method
+    prepared.url = f"{url}?{urlencode(query, doseq=True)}" if query else url
+    prepared.headers = CaseInsensitiveDict(headers)
+    prepared.body = payload
+    prepared.prepare_cookies(None)  # an empty jar: requests inspects it when a redirect answers
+    if payload is not None or method == "POST":
+        prepared.headers["Content-Length"] = str(len(payload or b""))
+    return prepared
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Query values as LeadSquared reads them (strings; ``None`` dropped)."""
+    query: dict[str, Any] = {}
+    for name, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            query[name] = [to_value(item, field=f"params.{name}") for item in value]
+        else:
+            query[name] = to_value(value, field=f"params.{name}")
+    return query
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return format_datetime(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _encode(body: Any, operation: str) -> bytes:
+    """UTF-8 JSON (LeadSquared rejects other encodings of non-ASCII text, reference §1.4)."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    except (TypeError, ValueError) as problem:
+        raise InputValidationError(
+            f"{operation}: the request body cannot be sent as JSON",
+            [f"body: a {problem} value is not JSON"],
+        ) from None
+    return text.encode("utf-8")
+
+
+def _decode(response: requests.Response) -> tuple[Any, str]:
+    """(parsed JSON, or None for an empty body, or _NOT_JSON; the text for error messages)."""
+    raw = response.content or b""
+    text = raw.decode("utf-8", errors="replace")
+    if not raw.strip():
+        return None, ""
+    try:
+        return json.loads(text), text
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
+        return _NOT_JSON, text

@@ -1,0 +1,32 @@
+"""Time as the connector stores and compares it: timezone-aware UTC, one fixed-width text form.
+
+A bottom module: every layer may import it; it imports nothing of the connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def to_iso(moment: datetime) -> str:
+    """A fixed-width UTC ISO text (``2024-05-01T09:30:00.000000Z``) that sorts as it compares."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_iso(text: str) -> datetime:
+    """The inverse of :func:`to_iso` (also accepts any ISO 8601 text)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+__all__ = ["Clock", "from_iso", "to_iso", "utc_now"]

@@ -1,0 +1,542 @@
+"""The polling engine: one implementation of cursors, ordering, dedupe and budgets.
+
+A polling trigger module only declares how to fetch; the engine does the rest.
+
+Time-based triggers (:class:`TimeBasedSource`: ``ID_FIELD``, ``TIME_FIELD``, ``fetch_page``)
+---------------------------------------------------------------------------------------------
+Cursor (JSON, in the state store under the trigger instance id)::
+
+    {"kind": "time", "watermark": iso, "floor": iso|null,
+     "seen": [[iso, id], ...],                      # every item fetched at or after the next since
+     "resume": {"since", "page", "max_time", "emit", "started"} | null}  # a query cut short
+
+- Each query asks for items with ``time >= since`` where ``since = watermark - overlap``
+  (never before ``floor``, the start time a user asked for). The overlap (default 10 min)
+  catches late records whose timestamp is older than records already seen. Items older than
+  ``since`` are ignored, so ``seen`` only needs items at or after it and is pruned to exactly
+  that window: it stays small (it is never a fixed "last N ids" cache).
+- Events are emitted oldest first, ties on equal timestamps broken by id. The event key is
+  ``"<id>@<time>"``, so an updated record (new modified time) is a new event.
+- Budget: at most ``max_pages`` pages and ``max_calls`` API calls per poll. When it runs out
+  mid-query, the fetched items are emitted and the cursor records the query (``since``) and
+  the next page; the next poll continues that same query at that page, so a burst larger
+  than the budget (even thousands of records with one equal timestamp) is worked through
+  page by page without skipping or re-reading. The watermark moves only when a query
+  completes, to the newest time seen in it.
+- Page tokens and fan-out: a page is number ``page + 1`` after ``page`` unless the source
+  answers ``Page.next_page`` (any JSON value, e.g. "account 7 of the remaining ids, its page
+  2"), which the engine hands back as the next ``page`` and keeps in ``resume`` across polls.
+  A source whose one query reads several endpoints (``FAN_OUT = True``: one query per account
+  of a type) can see records appear behind it while the query runs (on an account already
+  read, or a new account); for it the watermark is capped at the time the query started
+  (``resume.started``), so the next query reads everything from ``started - overlap`` on.
+- First poll: without a start time it is a baseline: it reads the overlap window before
+  "now", records what exists as seen and emits nothing; later records are emitted (also
+  ones stamped slightly before "now" by a skewed server clock). A baseline that the budget
+  spreads over several polls emits the records stamped after it started. With a start time
+  (or after ``StateStore.reset(instance, since)``) it emits everything from that time on.
+
+Membership triggers (:class:`MembershipSource`: ``ID_FIELD``, ``fetch_members``)
+------------------------------------------------------------------------------
+Snapshot diff for lists (no timestamps): every poll pages through all members (exactly one
+``fetch_members`` call per page), keeping the snapshot in the ``snapshot`` table, one row per
+member tagged with the scan generation that last saw it, written page by page (memory is one
+page). A member not in the table is new: emitted, key ``"<id>@g<generation>"``. The first
+complete scan is a baseline (emits nothing). When a scan completes, members missed by
+``removal_after_missed_scans`` consecutive complete scans (default 2: one miss may be offset
+pagination shifting under a concurrent removal) are deleted, so a later re-add is emitted
+again. A scan cut short by the budget resumes at its next page on the next poll.
+
+Exact guarantees (both strategies)
+----------------------------------
+Handing on and committing happen in this order, and the commit is ONE SQLite transaction
+holding: the event keys (dedupe table), the new cursor (compare-and-set on its version) and,
+in the default inbox mode, the events themselves (inbox rows, ``pending``).
+
+- Inbox mode (``emit=None``, the default): an event is handed on exactly when its inbox row
+  commits, together with its dedupe key and the cursor. A crash (or an exception) anywhere
+  before that commit leaves no trace, and the next poll fetches the same items again (the
+  cursor did not move); a crash after it loses nothing. Each event therefore lands in the
+  inbox exactly once, never lost, never repeated; the inbox then runs it (see
+  :mod:`runtime.store.inbox` for its at-least-once claims and how to make runs
+  exactly-once by event key).
+- Callback mode (``emit=callable``): events already in the dedupe table are dropped, the
+  rest are passed to ``emit``, and the commit happens after it returns. If ``emit`` raises,
+  nothing is committed and the same events are emitted by the next poll (no loss). If the
+  process dies after ``emit`` returned and before the commit, the next poll emits them again:
+  at-least-once, so such a consumer must be idempotent on ``PolledEvent.key``.
+- Two pollers on one instance: the cursor write is a compare-and-set; the loser's cursor is
+  not written (``PollResult.conflict``), but its dedupe keys are, so no event is handed on
+  twice in inbox mode. Snapshot scans stop at a conflict.
+- Not covered: a record that appears later than ``overlap`` after records newer than it
+  (raise ``overlap``), and a record skipped by offset pagination shifting under concurrent
+  deletions, when it is older than the final watermark minus the overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from runtime.api.lsq_format import parse_datetime
+from runtime.clock import from_iso, to_iso
+from runtime.errors import ConfigurationError, InputValidationError
+from runtime.plugin.polling_contract import (
+    DEFAULT_OVERLAP,
+    MembershipSource,
+    TimeBasedSource,
+)
+from runtime.store.inbox import insert_event
+from runtime.store.state import START_KEY, StateStore, record_event_key, write_cursor
+
+logger = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Budget:
+    """The most pages and API calls one poll may use."""
+
+    max_pages: int = 20
+    max_calls: int = 40
+
+    def __post_init__(self) -> None:
+        if self.max_pages < 1 or self.max_calls < 1:
+            raise ConfigurationError("a polling budget needs at least one page and one call")
+
+    def exhausted(self, pages: int, calls: int) -> bool:
+        return pages >= self.max_pages or calls >= self.max_calls
+
+
+@dataclass(frozen=True)
+class PolledEvent:
+    """One new record. ``key`` is unique per instance and stable across re-fetches."""
+
+    key: str
+    item_id: str
+    time: datetime | None
+    payload: Mapping[str, Any]
+
+
+Emit = Callable[[Sequence[PolledEvent]], None]
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll did. ``keys`` are the event keys handed on, oldest first."""
+
+    instance_id: str
+    emitted: int
+    keys: tuple[str, ...]
+    baseline: bool
+    complete: bool
+    pages: int
+    calls: int
+    skipped: int = 0
+    conflict: bool = False
+
+
+@dataclass
+class _Resume:
+    since: datetime
+    page: Any  # 1-based number, or a source's next_page token
+    max_time: datetime | None
+    emit: bool
+    started: datetime | None = None  # when the query began (caps a FAN_OUT watermark)
+
+
+@dataclass
+class _TimeCursor:
+    watermark: datetime | None
+    floor: datetime | None
+    seen: set[tuple[str, str]]
+    resume: _Resume | None
+
+    def to_json(self) -> dict[str, Any]:
+        resume = self.resume
+        return {
+            "kind": "time",
+            "watermark": _iso_or_none(self.watermark),
+            "floor": _iso_or_none(self.floor),
+            "seen": [list(entry) for entry in sorted(self.seen)],
+            "resume": None if resume is None else {
+                "since": to_iso(resume.since),
+                "page": resume.page,
+                "max_time": _iso_or_none(resume.max_time),
+                "emit": resume.emit,
+                "started": _iso_or_none(resume.started),
+            },
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> _TimeCursor:
+        resume = value.get("resume")
+        return cls(
+            watermark=_time_or_none(value.get("watermark")),
+            floor=_time_or_none(value.get("floor")),
+            seen={(str(t), str(i)) for t, i in value.get("seen", [])},
+            resume=None if not resume else _Resume(
+                since=from_iso(resume["since"]),
+                page=resume["page"],
+                max_time=_time_or_none(resume.get("max_time")),
+                emit=bool(resume["emit"]),
+                started=_time_or_none(resume.get("started")),
+            ),
+        )
+
+
+@dataclass
+class PendingPoll:
+    """A fetched, not yet committed poll: inspect ``events``, then :meth:`commit` once.
+
+    Dropping it without committing is safe: the cursor did not move, and the next poll
+    fetches the same events again.
+    """
+
+    engine: PollingEngine
+    instance_id: str
+    events: list[PolledEvent]
+    baseline: bool
+    complete: bool
+    pages: int
+    calls: int
+    skipped: int
+    _cursor: dict[str, Any] = field(repr=False)
+    _version: int = field(repr=False)
+    _committed: bool = field(default=False, repr=False)
+
+    def commit(self, emit: Emit | None = None) -> PollResult:
+        """Hand the events on (inbox, or ``emit``) and commit the cursor; see the module doc."""
+        if self._committed:
+            raise ConfigurationError(f"poll of {self.instance_id} was already committed")
+        self._committed = True
+        store = self.engine.store
+        events = self.events
+        if emit is not None:
+            events = [e for e in events if not store.seen(self.instance_id, e.key)]
+            if events:
+                emit(events)
+        with store.transaction() as conn:
+            now = store.now_iso()
+            handed = [e for e in events if _hand_on(conn, self.instance_id, e, now, emit)]
+            version = write_cursor(conn, self.instance_id, self._cursor, now, self._version)
+        if version is None:
+            logger.warning("poll %s: cursor changed by another poller; not written",
+                           self.instance_id)
+        return PollResult(
+            instance_id=self.instance_id,
+            emitted=len(handed),
+            keys=tuple(e.key for e in handed),
+            baseline=self.baseline,
+            complete=self.complete,
+            pages=self.pages,
+            calls=self.calls,
+            skipped=self.skipped,
+            conflict=version is None,
+        )
+
+
+class _Conflict(Exception):
+    """Internal: another poller moved the cursor; roll back this page."""
+
+
+class PollingEngine:
+    """Runs polls against a :class:`~runtime.store.state.StateStore`."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        budget: Budget | None = None,
+        members_budget: Budget | None = None,
+        removal_after_missed_scans: int = 2,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if overlap < timedelta(0) or removal_after_missed_scans < 1:
+            raise ConfigurationError("overlap must be >= 0 and removal_after_missed_scans >= 1")
+        self.store = store
+        self.overlap = overlap
+        self.budget = budget or Budget()
+        self.members_budget = members_budget or Budget(max_pages=200, max_calls=200)
+        self.removal_after_missed_scans = removal_after_missed_scans
+        self.clock = clock or store.clock
+
+    # -- time-based ---------------------------------------------------------------------------
+
+    def poll(
+        self,
+        instance: str,
+        source: TimeBasedSource,
+        client: Any,
+        config: Mapping[str, Any],
+        *,
+        emit: Emit | None = None,
+        start: datetime | None = None,
+        budget: Budget | None = None,
+    ) -> PollResult:
+        """Fetch and commit in one go (``fetch(...).commit(emit)``)."""
+        return self.fetch(instance, source, client, config, start=start, budget=budget).commit(emit)
+
+    def fetch(
+        self,
+        instance: str,
+        source: TimeBasedSource,
+        client: Any,
+        config: Mapping[str, Any],
+        *,
+        start: datetime | None = None,
+        budget: Budget | None = None,
+    ) -> PendingPoll:
+        """Fetch new events without writing anything. ``start`` applies to a first poll only."""
+        budget = budget or self.budget
+        record = self.store.get_cursor(instance)
+        version = record.version if record else 0
+        cursor = self._load_time_cursor(record.value if record else None, start)
+        resume = cursor.resume or _Resume(self._next_since(cursor), 1, None, True)
+        if resume.started is None:
+            resume.started = self.clock()
+        page, pages, calls, skipped = resume.page, 0, 0, 0
+        max_time = resume.max_time
+        fetched: dict[tuple[str, str], Mapping[str, Any]] = {}
+        complete = True
+        while True:
+            if budget.exhausted(pages, calls):
+                complete = False
+                break
+            result = source.fetch_page(client, config, resume.since, page)
+            pages, calls = pages + 1, calls + result.calls
+            if result.has_more:
+                page = page + 1 if result.next_page is None else result.next_page
+            for item in result.items:
+                placed = _place(source, item)
+                if placed is None:
+                    skipped += 1
+                    continue
+                moment, item_id = placed
+                if moment < resume.since:
+                    continue
+                fetched.setdefault((to_iso(moment), item_id), item)
+                max_time = moment if max_time is None else max(max_time, moment)
+            if not result.has_more:
+                break
+        # A baseline emits nothing it found, except records stamped after it started (a
+        # baseline cut short by the budget can read those polls later).
+        started = to_iso(resume.started)
+        events = [
+            PolledEvent(f"{item_id}@{iso}", item_id, from_iso(iso), fetched[(iso, item_id)])
+            for iso, item_id in sorted(fetched)
+            if (iso, item_id) not in cursor.seen and (resume.emit or iso > started)
+        ]
+        cursor.seen |= set(fetched)
+        if complete:
+            if getattr(source, "FAN_OUT", False) and max_time is not None:
+                max_time = min(max_time, resume.started)
+            candidates = [t for t in (cursor.watermark, max_time) if t is not None]
+            cursor.watermark = max(candidates) if candidates else None
+            cursor.resume = None
+            threshold = to_iso(self._next_since(cursor))
+        else:
+            cursor.resume = _Resume(resume.since, page, max_time, resume.emit, resume.started)
+            threshold = to_iso(resume.since)
+        cursor.seen = {entry for entry in cursor.seen if entry[0] >= threshold}
+        return PendingPoll(
+            engine=self,
+            instance_id=instance,
+            events=events,
+            baseline=not resume.emit,
+            complete=complete,
+            pages=pages,
+            calls=calls,
+            skipped=skipped,
+            _cursor=cursor.to_json(),
+            _version=version,
+        )
+
+    def _load_time_cursor(
+        self, value: Mapping[str, Any] | None, start: datetime | None
+    ) -> _TimeCursor:
+        if value and set(value) == {START_KEY}:
+            start = from_iso(value[START_KEY])
+        elif value:
+            if value.get("kind") != "time":
+                raise ConfigurationError("this trigger instance's cursor is not a time cursor")
+            return _TimeCursor.from_json(value)
+        if start is not None:
+            start = parse_datetime(start)
+            return _TimeCursor(None, start, set(), _Resume(start, 1, None, True))
+        now = self.clock()
+        return _TimeCursor(now, None, set(), _Resume(now - self.overlap, 1, None, False))
+
+    def _next_since(self, cursor: _TimeCursor) -> datetime:
+        candidates = [cursor.floor]
+        if cursor.watermark is not None:
+            candidates.append(cursor.watermark - self.overlap)
+        present = [t for t in candidates if t is not None]
+        if not present:
+            raise ConfigurationError("a time cursor needs a watermark or a start time")
+        return max(present)
+
+    # -- membership snapshot ------------------------------------------------------------------
+
+    def poll_members(
+        self,
+        instance: str,
+        source: MembershipSource,
+        client: Any,
+        config: Mapping[str, Any],
+        *,
+        emit: Emit | None = None,
+        budget: Budget | None = None,
+    ) -> PollResult:
+        """Scan members page by page (committing each page) and hand on the new ones."""
+        budget = budget or self.members_budget
+        record = self.store.get_cursor(instance)
+        version = record.version if record else 0
+        state = dict(record.value) if record and START_KEY not in record.value else {}
+        if state and state.get("kind") != "snapshot":
+            raise ConfigurationError("this trigger instance's cursor is not a snapshot cursor")
+        generation = int(state.get("generation", 0))
+        scan = state.get("scan") or {
+            "generation": generation + 1, "page": 1, "baseline": generation == 0
+        }
+        pages = calls = skipped = 0
+        keys: list[str] = []
+        complete = conflict = False
+        while not budget.exhausted(pages, calls):
+            result = source.fetch_members(client, config, scan["page"])
+            pages, calls = pages + 1, calls + result.calls
+            members: dict[str, Mapping[str, Any]] = {}
+            for item in result.items:
+                member_id = item.get(source.ID_FIELD)
+                if member_id in (None, ""):
+                    skipped += 1
+                    continue
+                members.setdefault(str(member_id), item)
+            if not result.has_more:
+                complete = True
+                scan = {**scan, "page": scan["page"] + 1}
+                state = {"kind": "snapshot", "generation": scan["generation"], "scan": None}
+            else:
+                scan = {**scan, "page": scan["page"] + 1}
+                state = {"kind": "snapshot", "generation": generation, "scan": scan}
+            try:
+                version, handed = self._commit_members(
+                    instance, members, scan, state, version, complete, emit
+                )
+            except _Conflict:
+                logger.warning("snapshot %s: another poller is scanning; stopped", instance)
+                conflict, complete = True, False
+                break
+            keys.extend(handed)
+            if complete:
+                break
+        return PollResult(
+            instance_id=instance,
+            emitted=len(keys),
+            keys=tuple(keys),
+            baseline=bool(scan["baseline"]),
+            complete=complete,
+            pages=pages,
+            calls=calls,
+            skipped=skipped,
+            conflict=conflict,
+        )
+
+    def _commit_members(
+        self,
+        instance: str,
+        members: Mapping[str, Mapping[str, Any]],
+        scan: Mapping[str, Any],
+        state: Mapping[str, Any],
+        version: int,
+        complete: bool,
+        emit: Emit | None,
+    ) -> tuple[int, list[str]]:
+        """One page: (callback) emit, then one transaction: snapshot rows, keys, cursor."""
+        current = scan["generation"]
+        store = self.store
+
+        def new_events(conn: sqlite3.Connection) -> list[PolledEvent]:
+            if scan["baseline"]:
+                return []
+            known = _existing_members(conn, instance, list(members))
+            return [
+                PolledEvent(f"{member_id}@g{current}", member_id, None, item)
+                for member_id, item in members.items()
+                if member_id not in known
+            ]
+
+        events: list[PolledEvent] = []
+        if emit is not None:
+            events = [e for e in new_events(store.connection()) if not store.seen(instance, e.key)]
+            if events:
+                emit(events)
+        with store.transaction() as conn:
+            now = store.now_iso()
+            if emit is None:
+                events = new_events(conn)
+            handed = [e.key for e in events if _hand_on(conn, instance, e, now, emit)]
+            conn.executemany(
+                "INSERT INTO snapshot (instance_id, member_id, generation) VALUES (?, ?, ?) "
+                "ON CONFLICT (instance_id, member_id) DO UPDATE SET generation = ?",
+                [(instance, member_id, current, current) for member_id in members],
+            )
+            if complete:
+                conn.execute(
+                    "DELETE FROM snapshot WHERE instance_id = ? AND generation <= ?",
+                    (instance, current - self.removal_after_missed_scans),
+                )
+            new_version = write_cursor(conn, instance, state, now, version)
+            if new_version is None:
+                raise _Conflict
+        return new_version, handed
+
+
+def _hand_on(
+    conn: sqlite3.Connection, instance: str, event: PolledEvent, now: str, emit: Emit | None
+) -> bool:
+    """Record one event inside the commit: into the inbox, or (after ``emit``) its key only."""
+    if emit is None:
+        return insert_event(conn, instance, event.key, dict(event.payload), now)
+    return record_event_key(conn, instance, event.key, now)
+
+
+def _place(source: TimeBasedSource, item: Mapping[str, Any]) -> tuple[datetime, str] | None:
+    """(time, id) of a fetched item, or None (logged) when it has neither a usable id nor time."""
+    item_id = item.get(source.ID_FIELD)
+    raw_time = item.get(source.TIME_FIELD)
+    if item_id in (None, "") or raw_time in (None, ""):
+        logger.warning("polled item without %s or %s skipped", source.ID_FIELD, source.TIME_FIELD)
+        return None
+    try:
+        return parse_datetime(raw_time), str(item_id)
+    except InputValidationError:
+        logger.warning("polled item %s has an unreadable %s; skipped", item_id, source.TIME_FIELD)
+        return None
+
+
+def _existing_members(conn: sqlite3.Connection, instance: str, ids: Iterable[str]) -> set[str]:
+    ids = list(ids)
+    found: set[str] = set()
+    for offset in range(0, len(ids), 500):
+        chunk = ids[offset : offset + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT member_id FROM snapshot WHERE instance_id = ? AND member_id IN ({marks})",
+                (instance, *chunk),
+            )
+        )
+    return found
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else to_iso(moment)
+
+
+def _time_or_none(text: str | None) -> datetime | None:
+    return None if not text else from_iso(text)

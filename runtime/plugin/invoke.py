@@ -1,0 +1,53 @@
+"""Run one action: validate the input, call the handler, validate the output.
+
+The input is checked against ``schemas/actions/<key>.input.json`` before the handler runs, so
+a bad input fails with every problem named and no request sent. Top-level ``default`` values
+of the input schema are filled in, so handlers can rely on them. The output is checked
+against ``schemas/actions/<key>.output.json``: a handler that breaks its contract raises
+OutputValidationError instead of handing bad data to the next workflow step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from runtime.errors import InputValidationError, OutputValidationError
+
+if TYPE_CHECKING:
+    from runtime.api.client import LeadSquaredClient
+    from runtime.plugin.manifest import Manifest, Operation
+
+
+def invoke_action(
+    manifest: Manifest, key: str, inputs: Mapping[str, Any], client: LeadSquaredClient
+) -> dict[str, Any]:
+    """Run action ``key`` with ``inputs`` through ``client``; returns its validated output."""
+    action = manifest.action(key)
+    prepared = prepare_inputs(action, inputs)
+    output = action.handler()(client, prepared)
+    problems = action.output_problems(output)
+    if problems:
+        raise OutputValidationError(
+            f"{key} returned output that does not fit schemas/{action.output_schema_path}",
+            problems,
+            hint="this is a bug in the handler, not in your input",
+        )
+    return output
+
+
+def prepare_inputs(operation: Operation, inputs: Any) -> dict[str, Any]:
+    """A copy of ``inputs`` with schema defaults filled in; InputValidationError if invalid."""
+    problems = operation.input_problems(inputs)
+    if problems:
+        raise InputValidationError(
+            f"invalid input for {operation.key}",
+            problems,
+            hint=f"fix the input to fit schemas/{operation.input_schema_path}",
+        )
+    prepared = copy.deepcopy(dict(inputs))
+    for name, spec in operation.resolved_input_schema().get("properties", {}).items():
+        if name not in prepared and isinstance(spec, Mapping) and "default" in spec:
+            prepared[name] = copy.deepcopy(spec["default"])
+    return prepared

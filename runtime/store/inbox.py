@@ -1,0 +1,384 @@
+"""The durable event inbox: events accepted from webhooks (or polls) waiting to run.
+
+Life of an event::
+
+    accept -> pending --claim_next--> processing --mark_done--> done
+                 ^                        |
+                 +-- mark_failed(retry) --+  (or the claim expires: a crash after claim)
+                                          +-- mark_failed(retry=False), too many attempts
+                                              --> failed
+
+Guarantees:
+
+- ``accept`` records the event key in the dedupe table and the event in the inbox in ONE
+  committed transaction: an event is stored at most once per (instance, event key), and once
+  ``accept`` returns it is on disk (a receiver may then answer 200).
+- A claim lasts ``claim_ttl``. A process that dies after ``claim_next`` and before
+  ``mark_done`` leaves the event ``processing`` until the claim expires; the next
+  ``claim_next`` (in any process) then hands it out again. ``release_claims()`` does that at
+  once, for a runner that knows it is the only one. Each claim counts an attempt; after
+  ``max_attempts`` the event is marked ``failed`` instead of being handed out again.
+- A claim names its owner (host name and process id). ``release_orphaned_claims()`` returns
+  at once the claims of processes of this host that no longer exist (a SIGKILLed ``lsq
+  serve``), so a restart runs them without waiting for the claim to expire; claims of live
+  processes, or of other hosts, are left to expire.
+- Running an event is therefore at-least-once; a runner that records its runs keyed by
+  ``(instance_id, event_key)`` makes it exactly-once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from runtime.clock import to_iso
+from runtime.store.state import StateStore, record_event_key
+
+DEFAULT_CLAIM_TTL = timedelta(minutes=5)
+DEFAULT_MAX_ATTEMPTS = 5
+STATUSES = ("pending", "processing", "done", "failed")
+
+_COLUMNS = (
+    "id, instance_id, event_key, delivery_id, received_at, content_type, payload, status, "
+    "attempts, error, claim_token"
+)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One stored event. ``claim_token`` identifies the claim that ``mark_*`` must present."""
+
+    id: int
+    instance_id: str
+    event_key: str
+    delivery_id: int | None
+    received_at: str
+    content_type: str | None
+    payload: Any
+    status: str
+    attempts: int
+    error: str | None
+    claim_token: str | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> InboxItem:
+        values = list(row)
+        values[6] = json.loads(values[6]) if values[6] is not None else None
+        return cls(*values)
+
+
+def insert_event(
+    conn: sqlite3.Connection,
+    instance: str,
+    event_key: str,
+    payload: Any,
+    now_iso: str,
+    *,
+    delivery_id: int | None = None,
+    content_type: str | None = None,
+    status: str = "pending",
+    error: str | None = None,
+) -> bool:
+    """Inside the caller's transaction: dedupe ``event_key`` and queue the event.
+
+    Returns False (and stores nothing) when the key was already recorded for ``instance``.
+    """
+    if not record_event_key(conn, instance, event_key, now_iso):
+        return False
+    conn.execute(
+        "INSERT INTO inbox (instance_id, event_key, delivery_id, received_at, content_type, "
+        "payload, status, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        (
+            instance,
+            event_key,
+            delivery_id,
+            now_iso,
+            content_type,
+            json.dumps(payload, separators=(",", ":")),
+            status,
+            error,
+            now_iso,
+        ),
+    )
+    return True
+
+
+class Inbox:
+    """Accept, claim and settle events in a :class:`~runtime.store.state.StateStore`."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        self.store = store
+        self.claim_ttl = claim_ttl
+        self.max_attempts = max_attempts
+        self.owner = claim_owner()
+
+    # -- accepting ----------------------------------------------------------------------------
+
+    def accept(
+        self,
+        instance: str,
+        event_key: str,
+        payload: Any,
+        *,
+        content_type: str | None = None,
+        raw_body: bytes | None = None,
+    ) -> bool:
+        """Store one event durably; False if ``event_key`` is a duplicate for ``instance``."""
+        return self.accept_delivery(
+            instance, [(event_key, payload)], content_type=content_type, raw_body=raw_body
+        )[0]
+
+    def accept_delivery(
+        self,
+        instance: str,
+        events: Sequence[tuple[str, Any]],
+        *,
+        content_type: str | None = None,
+        raw_body: bytes | None = None,
+    ) -> list[bool]:
+        """Store one delivery's events (key, payload) in one committed transaction.
+
+        The raw body (already bounded by the receiver) is kept once per delivery, and only
+        when at least one of its events is new. Returns, per event, whether it was new.
+        """
+        with self.store.transaction() as conn:
+            now = self.store.now_iso()
+            delivery_id = None
+            if raw_body is not None and any(
+                not _recorded(conn, instance, key) for key, _ in events
+            ):
+                delivery_id = _insert_delivery(conn, instance, now, content_type, raw_body)
+            return [
+                insert_event(
+                    conn, instance, key, payload, now,
+                    delivery_id=delivery_id, content_type=content_type,
+                )
+                for key, payload in events
+            ]
+
+    def record_rejected(
+        self,
+        instance: str,
+        event_key: str,
+        error: str,
+        *,
+        content_type: str | None,
+        raw_body: bytes,
+    ) -> bool:
+        """Keep a verified but unusable delivery as a ``failed`` event (for inspection)."""
+        with self.store.transaction() as conn:
+            now = self.store.now_iso()
+            if _recorded(conn, instance, event_key):
+                return False
+            delivery_id = _insert_delivery(conn, instance, now, content_type, raw_body)
+            return insert_event(
+                conn, instance, event_key, None, now, delivery_id=delivery_id,
+                content_type=content_type, status="failed", error=error,
+            )
+
+    # -- consuming ----------------------------------------------------------------------------
+
+    def claim_next(self, instance: str | None = None) -> InboxItem | None:
+        """Claim the oldest pending event (or one whose claim expired); None if there is none."""
+        while True:
+            with self.store.transaction() as conn:
+                now = self.store.clock()
+                row = conn.execute(
+                    f"SELECT {_COLUMNS} FROM inbox WHERE "
+                    "(status = 'pending' OR (status = 'processing' AND claimed_until < ?)) "
+                    "AND (? IS NULL OR instance_id = ?) ORDER BY id LIMIT 1",
+                    (to_iso(now), instance, instance),
+                ).fetchone()
+                if row is None:
+                    return None
+                item = InboxItem.from_row(row)
+                if item.attempts >= self.max_attempts:
+                    # It was claimed max_attempts times and never settled: the process died
+                    # running it every time. Stop handing it out.
+                    _settle(conn, item.id, "failed", now, "gave up: the claim expired "
+                            f"{item.attempts} times without a result")
+                    continue
+                token = f"{self.owner}:{uuid.uuid4().hex}"
+                conn.execute(
+                    "UPDATE inbox SET status = 'processing', attempts = attempts + 1, "
+                    "claim_token = ?, claimed_until = ?, updated_at = ? WHERE id = ?",
+                    (token, to_iso(now + self.claim_ttl), to_iso(now), item.id),
+                )
+                return replace(
+                    item, status="processing", attempts=item.attempts + 1, claim_token=token
+                )
+
+    def mark_done(self, item: InboxItem) -> bool:
+        """Settle a claimed event as done; False if the claim was lost to another claimer."""
+        return self._finish(item, "done", None)
+
+    def mark_failed(self, item: InboxItem, error: str, *, retry: bool = True) -> str | None:
+        """Settle a claimed event after a failure; returns its new status (None: claim lost).
+
+        With ``retry`` it goes back to ``pending`` unless it has used ``max_attempts``.
+        """
+        status = "pending" if retry and item.attempts < self.max_attempts else "failed"
+        return status if self._finish(item, status, error) else None
+
+    def renew_claim(self, item: InboxItem) -> bool:
+        """Extend a claim by ``claim_ttl`` (for long runs); False if the claim was lost."""
+        with self.store.transaction() as conn:
+            now = self.store.clock()
+            return conn.execute(
+                "UPDATE inbox SET claimed_until = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'processing' AND claim_token = ?",
+                (to_iso(now + self.claim_ttl), to_iso(now), item.id, item.claim_token),
+            ).rowcount == 1
+
+    def release_claims(self, instance: str | None = None) -> int:
+        """Return every ``processing`` event to ``pending`` (only when no runner is alive)."""
+        with self.store.transaction() as conn:
+            return conn.execute(
+                "UPDATE inbox SET status = 'pending', claim_token = NULL, claimed_until = NULL, "
+                "updated_at = ? WHERE status = 'processing' AND (? IS NULL OR instance_id = ?)",
+                (self.store.now_iso(), instance, instance),
+            ).rowcount
+
+    def release_orphaned_claims(self, instance: str | None = None) -> int:
+        """Return to ``pending`` the claims held by dead processes of this host."""
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, claim_token FROM inbox WHERE status = 'processing' "
+                "AND (? IS NULL OR instance_id = ?)",
+                (instance, instance),
+            ).fetchall()
+            orphaned = [item_id for item_id, token in rows if _owner_is_dead(token)]
+            for item_id in orphaned:
+                conn.execute(
+                    "UPDATE inbox SET status = 'pending', claim_token = NULL, "
+                    "claimed_until = NULL, updated_at = ? WHERE id = ?",
+                    (self.store.now_iso(), item_id),
+                )
+            return len(orphaned)
+
+    def retry_failed(self, instance: str, *, ids: Sequence[int] | None = None) -> int:
+        """Put ``failed`` events (all of the instance's, or ``ids``) back to ``pending``."""
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id FROM inbox WHERE status = 'failed' AND instance_id = ? "
+                "AND payload IS NOT NULL AND payload != 'null'",
+                (instance,),
+            ).fetchall()
+            wanted = None if ids is None else set(ids)
+            chosen = [r[0] for r in rows if wanted is None or r[0] in wanted]
+            for item_id in chosen:
+                conn.execute(
+                    "UPDATE inbox SET status = 'pending', attempts = 0, error = NULL, "
+                    "updated_at = ? WHERE id = ?",
+                    (self.store.now_iso(), item_id),
+                )
+            return len(chosen)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get(self, item_id: int) -> InboxItem | None:
+        """One event by inbox id."""
+        row = self.store.connection().execute(
+            f"SELECT {_COLUMNS} FROM inbox WHERE id = ?", (item_id,)
+        ).fetchone()
+        return InboxItem.from_row(row) if row else None
+
+    def items(self, instance: str | None = None, status: str | None = None) -> list[InboxItem]:
+        """Events in arrival order, optionally filtered by instance and status."""
+        rows = self.store.connection().execute(
+            f"SELECT {_COLUMNS} FROM inbox WHERE (? IS NULL OR instance_id = ?) "
+            "AND (? IS NULL OR status = ?) ORDER BY id",
+            (instance, instance, status, status),
+        ).fetchall()
+        return [InboxItem.from_row(row) for row in rows]
+
+    def counts(self, instance: str | None = None) -> dict[str, int]:
+        """Number of events per status (every status present, zeros included)."""
+        counts = dict.fromkeys(STATUSES, 0)
+        for status, count in self.store.connection().execute(
+            "SELECT status, COUNT(*) FROM inbox WHERE (? IS NULL OR instance_id = ?) "
+            "GROUP BY status",
+            (instance, instance),
+        ):
+            counts[status] = count
+        return counts
+
+    def raw_body(self, item: InboxItem) -> bytes | None:
+        """The raw body of the delivery an event came in (None for polled events)."""
+        if item.delivery_id is None:
+            return None
+        row = self.store.connection().execute(
+            "SELECT raw_body FROM deliveries WHERE id = ?", (item.delivery_id,)
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def _finish(self, item: InboxItem, status: str, error: str | None) -> bool:
+        with self.store.transaction() as conn:
+            updated = conn.execute(
+                "UPDATE inbox SET status = ?, error = ?, claim_token = NULL, "
+                "claimed_until = NULL, updated_at = ? "
+                "WHERE id = ? AND status = 'processing' AND claim_token = ?",
+                (status, error, self.store.now_iso(), item.id, item.claim_token),
+            )
+            return updated.rowcount == 1
+
+
+def claim_owner() -> str:
+    """``<host>/<pid>``: who holds a claim (the token is ``<owner>:<random hex>``)."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def _owner_is_dead(token: str | None) -> bool:
+    """Whether a claim token names a process of this host that no longer exists."""
+    owner, sep, _ = (token or "").rpartition(":")
+    host, slash, pid_text = owner.rpartition("/")
+    if not sep or not slash or host != socket.gethostname() or not pid_text.isdigit():
+        return False  # an older token, another host: only its expiry releases it
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by another user
+        return False
+    return False
+
+
+def _recorded(conn: sqlite3.Connection, instance: str, event_key: str) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM dedupe WHERE instance_id = ? AND event_key = ?", (instance, event_key)
+    ).fetchone() is not None
+
+
+def _insert_delivery(
+    conn: sqlite3.Connection, instance: str, now: str, content_type: str | None, raw: bytes
+) -> int:
+    cursor = conn.execute(
+        "INSERT INTO deliveries (instance_id, received_at, content_type, raw_body) "
+        "VALUES (?, ?, ?, ?)",
+        (instance, now, content_type, raw),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _settle(conn: sqlite3.Connection, item_id: int, status: str, now: datetime, error: str) -> None:
+    conn.execute(
+        "UPDATE inbox SET status = ?, error = ?, claim_token = NULL, claimed_until = NULL, "
+        "updated_at = ? WHERE id = ?",
+        (status, error, to_iso(now), item_id),
+    )

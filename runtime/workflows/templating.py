@@ -1,0 +1,660 @@
+"""Mapping templates: ONE sandboxed Jinja2 environment with explicit rules.
+
+Workflow step inputs (and ``when`` conditions) are Jinja2 templates evaluated against a context
+of two names only: ``trigger`` (the event that started the run) and ``steps`` (``steps.<id>`` is
+the output of an earlier step).
+
+Rules:
+
+* A value that is exactly one ``{{ expression }}`` (surrounding whitespace ignored) keeps its
+  native type: ``{{ trigger.Tags }}`` stays a list, ``{{ trigger.Phone }}`` with
+  ``"+919876543210"`` stays that string. It is evaluated with
+  ``env.compile_expression(expr, undefined_to_none=False)``; nothing is guessed from text.
+* Any other string renders as text. Interpolating an object or a list into text raises
+  :class:`MappingError` (use ``| tojson`` or ``| join``). In text ``null`` renders as ``""`` and
+  booleans as ``true`` / ``false``.
+* Numbers, booleans and ``null`` pass through; dicts and lists are rendered recursively.
+* An undefined value raises :class:`MappingError` naming the location (``StrictUndefined``);
+  nothing is ever rendered silently blank.
+* Only ``trigger`` and ``steps`` (plus names the template binds itself: ``{% set x = ... %}``,
+  ``{% for %}`` targets, ``loop``) may be used. There are no globals (no ``range``, ``dict``,
+  ``lipsum``, ``cycler``, ``joiner``, ``namespace``). ``self``, ``include``, ``import``,
+  ``extends``, ``macro``, ``call``, block ``set`` and ``filter`` blocks and recursive loops are
+  refused. Statements ``if``, ``for``, ``set`` and ``with`` remain.
+* Attribute access on data: ``x.name`` on an object always means the key ``name`` (so a field
+  called ``items`` is the field, not ``dict.items``). Besides keys, only the methods in
+  :data:`SAFE_METHODS` may be used; internals (``__class__``, ``mro``, ``format`` ...) are
+  refused by the sandbox.
+* Resources are bounded: every string or list a template builds (``*``, ``+``, ``~``, ``join``,
+  ``replace``, ``tojson``) and the rendered output stay under :data:`MAX_OUTPUT_CHARS`; ``**``
+  stays under :data:`MAX_POWER_BITS`; ``{% for %}`` loops run at most
+  :data:`MAX_LOOP_ITERATIONS` times per value; ``%`` string formatting is refused.
+* A string is a template when it contains ``{{`` or ``{%``; other strings are used as written.
+
+Filters (everything else is unknown and a template using it does not compile):
+
+==============  ==========================================================================
+``default(v)``  ``v`` when the value is undefined (``d`` is an alias); ``default(v, true)``
+                also replaces empty / null values
+``lower``       lower case            ``upper``   upper case
+``title``       Title Case            ``capitalize``  first letter upper case
+``trim``        strip whitespace      ``truncate(n)``  shorten text to ``n`` characters
+``replace(a, b)``  replace text       ``join(sep)``  join a list of scalars into text
+``length``      length of text, list or object (``count`` is an alias)
+``first``       first item            ``last``  last item
+``int``         strict integer conversion (``int(default)`` on failure, else an error)
+``float``       strict number conversion (``float(default)`` on failure, else an error)
+``round(n)``    round a number        ``string``  scalar to text (objects are refused)
+``tojson``      compact JSON text (no HTML escaping)
+==============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Final
+
+from jinja2 import StrictUndefined, Template, TemplateError, Undefined, nodes
+from jinja2 import filters as jinja_filters
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.meta import find_undeclared_variables
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from runtime.errors import MappingError
+
+CONTEXT_NAMES: Final = frozenset({"trigger", "steps"})
+"""The only free names a mapping template may use."""
+
+MAX_OUTPUT_CHARS: Final = 1_000_000
+"""Upper bound on rendered text and on any string or list a template builds."""
+
+MAX_LOOP_ITERATIONS: Final = 10_000
+"""Upper bound on ``{% for %}`` iterations while rendering one value."""
+
+MAX_POWER_BITS: Final = 4096
+"""Upper bound on the size of an integer built with ``**``."""
+
+SAFE_METHODS: Final[Mapping[type, frozenset[str]]] = {
+    str: frozenset(
+        {"lower", "upper", "strip", "lstrip", "rstrip", "split", "startswith", "endswith"}
+        | {"title", "capitalize", "isdigit"}
+    ),
+    dict: frozenset({"get", "keys", "values", "items"}),
+    list: frozenset({"index", "count"}),
+}
+"""Methods of plain data that templates may call; every other attribute is refused."""
+
+_NATIVE_RE: Final = re.compile(r"^\{\{[-+]?(?P<expr>.*?)[-+]?\}\}$", re.DOTALL)
+_FORBIDDEN_NODES: Final = (
+    nodes.Include,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Extends,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.AssignBlock,
+    nodes.FilterBlock,
+)
+_JSON_SCALARS: Final = (str, int, float, bool, type(None))
+_LOOP_BUDGET: ContextVar[list[int] | None] = ContextVar("loop_budget", default=None)
+
+
+class _TextInterpolationError(Exception):
+    """A value that cannot be written into text (raised from finalize and filters)."""
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """Routes ``~`` and ``{% for %}`` through the environment so both are bounded."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        budget = nodes.EnvironmentAttribute("loop_budget", lineno=node.lineno)
+        guarded = nodes.Call(budget, [node.iter], [], None, None, lineno=node.lineno)
+        fields = (node.target, guarded, node.body, node.else_, node.test, node.recursive)
+        super().visit_For(nodes.For(*fields, lineno=node.lineno), frame)
+
+
+class _MappingEnvironment(SandboxedEnvironment):
+    """The sandbox, tightened for JSON data: keys before attributes, bounded operators."""
+
+    code_generator_class = _BoundedCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, (str, int, float, list, tuple, dict)):
+            if isinstance(obj, Mapping) and attribute in obj:
+                return obj[attribute]
+            allowed = next((m for t, m in SAFE_METHODS.items() if isinstance(obj, t)), frozenset())
+            if attribute in allowed:
+                return getattr(obj, attribute)
+            if hasattr(obj, attribute):
+                return self.unsafe_undefined(obj, attribute)
+            return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, (str, int, float, list, tuple, dict)):
+            try:
+                return obj[argument]
+            except (TypeError, LookupError):
+                if isinstance(argument, str):
+                    return self.getattr(obj, argument)
+                return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
+                    _check_size(_size(sequence) * max(times, 0), "repetition")
+        elif operator_ == "+" and isinstance(left, (str, list, tuple)):
+            _check_size(_size(left) + _size(right), "concatenation")
+        elif operator_ == "**":
+            _check_power(left, right)
+        elif operator_ == "%" and isinstance(left, str):
+            raise SecurityError("'%' string formatting is not allowed; use '~' or filters")
+        return self.binop_table[operator_](left, right)
+
+    def bounded_concat(self, parts: tuple[Any, ...]) -> str:
+        """``a ~ b``: scalars only (like text output), bounded in size."""
+        texts = [str(_finalize(part)) for part in parts]
+        _check_size(sum(map(len, texts)), "concatenation")
+        return "".join(texts)
+
+    def loop_budget(self, iterable: Any) -> Iterator[Any]:
+        """Count ``{% for %}`` iterations against the budget of the value being rendered."""
+        budget = _LOOP_BUDGET.get() or [MAX_LOOP_ITERATIONS]
+        for item in iterable:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise SecurityError(f"more than {MAX_LOOP_ITERATIONS} loop iterations")
+            yield item
+
+
+def _size(value: Any, limit: int = MAX_OUTPUT_CHARS) -> int:
+    """Characters of text plus items of containers, counted up to just past ``limit``."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, Mapping):
+            total += len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            total += 1
+            stack.extend(item)
+        else:
+            total += 1
+    return total
+
+
+def _check_size(size: int, what: str) -> None:
+    if size > MAX_OUTPUT_CHARS:
+        raise SecurityError(f"{what} would exceed {MAX_OUTPUT_CHARS} characters")
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1:
+        if exponent > 0 and abs(base).bit_length() * exponent > MAX_POWER_BITS:
+            raise SecurityError(f"power would exceed {MAX_POWER_BITS} bits")
+    elif isinstance(exponent, (int, float)) and abs(exponent) > MAX_POWER_BITS:
+        raise SecurityError(f"exponent larger than {MAX_POWER_BITS}")
+
+
+def _finalize(value: Any) -> Any:
+    """How a value is written into text: scalars only."""
+    if isinstance(value, Undefined):
+        return value  # StrictUndefined raises when converted to text
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return value
+    raise _TextInterpolationError(
+        f"cannot interpolate {_describe(value)} into text (use '| tojson' or '| join')"
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a {type(value).__name__} value"
+
+
+def _filter_join(value: Any, separator: str = "") -> str:
+    if not isinstance(value, (list, tuple)):
+        raise _TextInterpolationError(f"join needs a list, got {_describe(value)}")
+    texts = [str(_finalize(item)) for item in value]
+    _check_size(sum(map(len, texts)) + len(str(separator)) * len(texts), "join")
+    return str(separator).join(texts)
+
+
+def _filter_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
+    text, old, new = str(_finalize(value)), str(old), str(new)
+    occurrences = text.count(old) if count is None else min(text.count(old), max(count, 0))
+    _check_size(len(text) + occurrences * (len(new) - len(old)), "replace")
+    return text.replace(old, new, -1 if count is None else count)
+
+
+def _filter_string(value: Any) -> str:
+    return str(_finalize(value))
+
+
+def _filter_tojson(value: Any) -> str:
+    _check_size(_size(value), "tojson")
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise _TextInterpolationError(f"tojson: {exc}") from None
+
+
+def _strict_number(convert: Callable[[Any], Any], kind: str) -> Callable[..., Any]:
+    missing = object()
+
+    def number_filter(value: Any, default: Any = missing) -> Any:
+        try:
+            if isinstance(value, bool):
+                raise TypeError("booleans are not numbers")
+            result = convert(value.strip() if isinstance(value, str) else value)
+            if isinstance(result, float) and not math.isfinite(result):
+                raise ValueError("not finite")
+            return result
+        except (TypeError, ValueError, OverflowError):
+            if default is not missing:
+                return default
+            raise _TextInterpolationError(f"cannot convert {value!r} to {kind}") from None
+
+    return number_filter
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("not a whole number")
+        return int(value)
+    return int(value)
+
+
+SAFE_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
+    "default": jinja_filters.do_default,
+    "d": jinja_filters.do_default,
+    "lower": jinja_filters.do_lower,
+    "upper": jinja_filters.do_upper,
+    "title": jinja_filters.do_title,
+    "capitalize": jinja_filters.do_capitalize,
+    "trim": jinja_filters.do_trim,
+    "truncate": jinja_filters.do_truncate,
+    "replace": _filter_replace,
+    "join": _filter_join,
+    "length": len,
+    "count": len,
+    "first": jinja_filters.do_first,
+    "last": jinja_filters.do_last,
+    "int": _strict_number(_to_int, "an integer"),
+    "float": _strict_number(float, "a number"),
+    "round": jinja_filters.do_round,
+    "string": _filter_string,
+    "tojson": _filter_tojson,
+}
+"""The filters a mapping template may use (see the module docstring)."""
+
+
+def _build_environment() -> _MappingEnvironment:
+    env = _MappingEnvironment(
+        undefined=StrictUndefined, finalize=_finalize, autoescape=False, keep_trailing_newline=True
+    )
+    env.globals.clear()
+    env.filters.clear()
+    env.filters.update(SAFE_FILTERS)
+    return env
+
+
+ENV: Final = _build_environment()
+"""The one template environment of the connector."""
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class ParsedTemplate:
+    """A template that parsed, compiled and passed the sandbox's static rules."""
+
+    source: str
+    ast: nodes.Template
+    """A pristine parse for static analysis (compiling would optimize it in place)."""
+    template: Template
+    native_node: nodes.Expr | None
+    """The expression node when the whole value is one ``{{ expression }}`` (native type)."""
+    expression: str | None
+    """The source of that expression."""
+
+
+def is_template(value: Any) -> bool:
+    """Whether a mapping value is a string that contains Jinja syntax."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+@functools.lru_cache(maxsize=2048)
+def parse_template(source: str) -> ParsedTemplate:
+    """Parse and compile ``source``; raise :class:`jinja2.TemplateError` or :class:`SecurityError`.
+
+    Syntax errors, unknown filters, forbidden names and forbidden tags are all found here,
+    before any data is seen.
+    """
+    ast = ENV.parse(source)
+    for node in ast.find_all(_FORBIDDEN_NODES):
+        raise SecurityError(f"'{type(node).__name__.lower()}' is not allowed in mappings")
+    if any(loop.recursive for loop in ast.find_all(nodes.For)):
+        raise SecurityError("recursive loops are not allowed in mappings")
+    names = set(find_undeclared_variables(ast))
+    names.update(n.name for n in ast.find_all(nodes.Name) if n.name == "self" and n.ctx == "load")
+    for name in sorted(names - CONTEXT_NAMES - {"loop"}):
+        raise SecurityError(f"unknown name '{name}' (a mapping can use: trigger, steps)")
+    template = ENV.from_string(source)  # unknown filters / tests fail here
+    native = _native_expression(source.strip())
+    return ParsedTemplate(
+        source, ast, template, native[1] if native else None, native[0] if native else None
+    )
+
+
+def template_problems(value: Any, *, location: str) -> list[str]:
+    """``location: message`` for every template in ``value`` (recursively) that does not compile.
+
+    For checks that only need "do these templates parse" (the manifest's stage-2 checks);
+    workflow files get the full reference and type checks of
+    :mod:`runtime.workflows.workflow_checks`.
+    """
+    if isinstance(value, Mapping):
+        return [
+            problem
+            for key, item in value.items()
+            for problem in template_problems(item, location=f"{location}.{key}")
+        ]
+    if isinstance(value, (list, tuple)):
+        return [
+            problem
+            for index, item in enumerate(value)
+            for problem in template_problems(item, location=f"{location}[{index}]")
+        ]
+    if not is_template(value):
+        return []
+    try:
+        parse_template(value)
+    except (TemplateError, SecurityError) as exc:
+        return [f"{location}: {describe_template_error(exc)}"]
+    return []
+
+
+def _native_expression(stripped: str) -> tuple[str, nodes.Expr] | None:
+    match = _NATIVE_RE.match(stripped)
+    if match is None:
+        return None
+    body = ENV.parse(stripped).body
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    node = body[0].nodes[0]
+    if isinstance(node, nodes.TemplateData):
+        return None
+    return match.group("expr"), node
+
+
+def condition_source(when: str | bool) -> str:
+    """A ``when`` value as a template: a bare expression is wrapped in ``{{ }}``."""
+    if isinstance(when, bool):
+        return "{{ true }}" if when else "{{ false }}"
+    return when if is_template(when) else "{{ " + when + " }}"
+
+
+@functools.lru_cache(maxsize=2048)
+def _compiled_expression(expression: str) -> Callable[..., Any]:
+    return ENV.compile_expression(expression, undefined_to_none=False)
+
+
+# ---------------------------------------------------------------- references
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A use of the context in a template: ``trigger.Lead.Email`` -> root 'trigger', path."""
+
+    root: str
+    path: tuple[str | int, ...]
+    """Static keys after the root; stops at the first dynamic subscript or method call."""
+    in_text: bool
+    """The value itself is written into text (``{{ ref }}`` among other text)."""
+
+    def dotted(self) -> str:
+        return self.root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
+
+
+def find_references(parsed: ParsedTemplate) -> list[Reference]:
+    """Every ``trigger...`` / ``steps...`` chain in the template, outermost chains only."""
+    found: list[Reference] = []
+    for node in parsed.ast.body:
+        _walk(node, found, in_text=False)
+    return found
+
+
+def _walk(node: nodes.Node, found: list[Reference], *, in_text: bool) -> None:
+    if isinstance(node, nodes.Output):
+        for child in node.nodes:
+            _walk(child, found, in_text=not isinstance(child, nodes.TemplateData))
+        return
+    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
+        # obj.method(...): the method name is not a field
+        _walk(node.node.node, found, in_text=False)
+        for child in (*node.args, *node.kwargs, node.dyn_args, node.dyn_kwargs):
+            if child is not None:
+                _walk(child, found, in_text=False)
+        return
+    chain = _chain(node)
+    if chain is not None:
+        root, path, dynamic = chain
+        if root in CONTEXT_NAMES:
+            found.append(Reference(root, tuple(path), in_text and not dynamic))
+        for arg in dynamic:
+            _walk(arg, found, in_text=False)
+        return
+    for child in node.iter_child_nodes():
+        _walk(child, found, in_text=False)
+
+
+def reference_of(node: nodes.Node) -> Reference | None:
+    """The context reference an expression node is, when it is a plain ``trigger.x`` chain."""
+    chain = _chain(node)
+    if chain is None or chain[0] not in CONTEXT_NAMES or chain[2]:
+        return None
+    return Reference(chain[0], tuple(chain[1]), in_text=False)
+
+
+def _chain(node: nodes.Node) -> tuple[str, list[str | int], list[nodes.Node]] | None:
+    """Unwind ``Name.a[0]['b']``; dynamic subscripts cut the static path."""
+    steps: list[str | int | None] = []
+    dynamic: list[nodes.Node] = []
+    current = node
+    while isinstance(current, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(current, nodes.Getattr):
+            steps.append(current.attr)
+        elif isinstance(current.arg, nodes.Const) and isinstance(current.arg.value, (str, int)):
+            steps.append(current.arg.value)
+        else:
+            steps.append(None)
+            dynamic.append(current.arg)
+        current = current.node
+    if not isinstance(current, nodes.Name):
+        return None
+    path: list[str | int] = []
+    for step in reversed(steps):
+        if step is None:
+            break
+        path.append(step)
+    return current.name, path, dynamic
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def build_context(trigger: Any, steps: Mapping[str, Any]) -> dict[str, Any]:
+    """The template context of one run: the event and the outputs of earlier steps."""
+    return {"trigger": trigger, "steps": dict(steps)}
+
+
+def render_value(value: Any, context: Mapping[str, Any], *, location: str) -> Any:
+    """Render a mapping value recursively; raise :class:`MappingError` naming ``location``."""
+    if isinstance(value, str):
+        return render_string(value, context, location=location)
+    if isinstance(value, Mapping):
+        return {
+            key: render_value(item, context, location=f"{location}.{key}")
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [
+            render_value(item, context, location=f"{location}[{index}]")
+            for index, item in enumerate(value)
+        ]
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    raise MappingError(f"{location}: {_describe(value)} is not a JSON value")
+
+
+def render_mapping(
+    mapping: Mapping[str, Any], context: Mapping[str, Any], *, location: str
+) -> dict[str, Any]:
+    """Render a step's ``input`` mapping into concrete inputs."""
+    return {
+        key: render_value(value, context, location=f"{location}.{key}")
+        for key, value in mapping.items()
+    }
+
+
+def render_string(source: str, context: Mapping[str, Any], *, location: str) -> Any:
+    """Render one string: native value for a lone ``{{ expr }}``, text otherwise."""
+    if not is_template(source):
+        return source
+    with _mapping_errors(location):
+        parsed = parse_template(source)
+        if parsed.expression is not None:
+            result = _compiled_expression(parsed.expression)(**context)
+            return _native(result)
+        token = _LOOP_BUDGET.set([MAX_LOOP_ITERATIONS])
+        try:
+            pieces, size = [], 0
+            for piece in parsed.template.generate(context):
+                size += len(piece)
+                _check_size(size, "output")
+                pieces.append(piece)
+        finally:
+            _LOOP_BUDGET.reset(token)
+        return "".join(pieces)
+
+
+def evaluate_condition(when: str | bool, context: Mapping[str, Any], *, location: str) -> bool:
+    """Evaluate a step's ``when``: one expression (bare or in ``{{ }}``), Python truthiness."""
+    source = condition_source(when)
+    with _mapping_errors(location):
+        if parse_template(source).expression is None:
+            raise _TextInterpolationError("a condition must be one expression, not text")
+    return bool(render_string(source, context, location=location))
+
+
+def _native(value: Any) -> Any:
+    """Check a native result: JSON data only, bounded in size."""
+    if isinstance(value, Undefined):
+        str(value)  # raises UndefinedError (or SecurityError) with Jinja's message
+    budget = MAX_OUTPUT_CHARS
+    for item in _walk_json(value):
+        budget -= len(item) if isinstance(item, str) else 1
+        if budget < 0:
+            raise SecurityError(f"value larger than {MAX_OUTPUT_CHARS} characters")
+    return value
+
+
+def _walk_json(value: Any) -> Iterator[Any]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise _TextInterpolationError("object keys must be text")
+                yield key
+                stack.append(child)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, _JSON_SCALARS):
+            yield item
+        elif isinstance(item, Undefined):
+            str(item)
+        else:
+            raise _TextInterpolationError(f"the result is {_describe(item)}, not JSON data")
+
+
+@contextmanager
+def _mapping_errors(location: str) -> Iterator[None]:
+    """Turn every failure of a user template into a :class:`MappingError` at ``location``."""
+    try:
+        yield
+    except MappingError:
+        raise
+    except Exception as exc:
+        raise MappingError(f"{location}: {describe_template_error(exc)}") from exc
+
+
+def describe_template_error(exc: BaseException) -> str:
+    """A one-line message for a template failure (syntax, undefined, sandbox, type)."""
+    if isinstance(exc, SecurityError):
+        return f"not allowed: {exc}"
+    if isinstance(exc, TemplateError) and type(exc).__name__ == "UndefinedError":
+        return f"undefined value: {exc}"
+    if isinstance(exc, TemplateError) and hasattr(exc, "lineno") and exc.lineno:
+        return f"template syntax error: {exc.message} (line {exc.lineno})"
+    if isinstance(exc, TemplateError):
+        return f"template error: {exc.message or exc}"
+    if isinstance(exc, _TextInterpolationError):
+        return str(exc)
+    if isinstance(exc, (ArithmeticError, MemoryError)):
+        return f"arithmetic error: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+__all__ = [
+    "CONTEXT_NAMES",
+    "ENV",
+    "MAX_OUTPUT_CHARS",
+    "SAFE_FILTERS",
+    "SAFE_METHODS",
+    "ParsedTemplate",
+    "Reference",
+    "build_context",
+    "condition_source",
+    "describe_template_error",
+    "evaluate_condition",
+    "find_references",
+    "is_template",
+    "parse_template",
+    "reference_of",
+    "render_mapping",
+    "render_string",
+    "render_value",
+    "template_problems",
+]

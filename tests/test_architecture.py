@@ -1,0 +1,193 @@
+"""The house's rules, read from the code's own imports (every import counts: top-level, lazy
+inside a function, and ``TYPE_CHECKING`` ones).
+
+- Layers: a package imports only the packages listed for it in ``runtime/__init__.py``'s
+  table (``LAYERS`` below), never one above it.
+- The sandbox is imported only by itself, by ``runtime.embedded`` (the embedded default) and
+  by ``lsq sandbox`` (``runtime.cli.sandbox_cmd``).
+- Handlers (``operations/``, ``triggers/``) never import ``requests``, the sandbox or a layer
+  above the plugin contract.
+- No module imports itself back through a chain of imports (no cycles).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("runtime", "operations", "triggers")
+
+#: The bottom: every package except the sandbox may import these; they import nothing above.
+BASE = {"runtime.errors", "runtime.clock", "runtime.observe"}
+#: package -> the connector packages it may import besides itself and BASE. Mirrors the table in
+#: runtime/__init__.py; a new package gets a row here and there.
+LAYERS: dict[str, set[str]] = {
+    "runtime.errors": set(),
+    "runtime.clock": set(),
+    "runtime.observe": {"runtime.errors", "runtime.clock"},
+    "runtime.api": BASE,
+    "runtime.store": BASE,
+    "runtime.plugin": {"runtime.api"} | BASE,
+    "runtime.workflows": {"runtime.plugin", "runtime.api", "runtime.store"} | BASE,
+    "runtime.engine": {
+        "runtime.workflows", "runtime.plugin", "runtime.api", "runtime.store",
+    } | BASE,
+    "runtime.embedded": {"runtime.api", "runtime.sandbox"} | BASE,
+    "runtime.sandbox": set(),
+    "operations": {"runtime.api", "runtime.plugin", "operations"} | BASE,
+    "triggers": {"runtime.api", "runtime.plugin", "triggers"} | BASE,
+}
+#: The top: what people and hosts call. Each may import the layers listed, never another top
+#: package except as listed.
+BELOW_TOP = {
+    "runtime.engine", "runtime.workflows", "runtime.plugin", "runtime.api", "runtime.store",
+} | BASE
+TOP = {
+    "runtime.web": BELOW_TOP,
+    "runtime.mcp": BELOW_TOP | {"runtime.embedded"},
+    "runtime.host": BELOW_TOP | {"runtime.embedded"},
+    "runtime.cli": {"*"},
+    "runtime.__main__": {"runtime.cli"},
+    "runtime": set(),
+}
+SANDBOX_IMPORTERS = {"runtime.embedded", "runtime.cli.sandbox_cmd"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for source in SOURCES:
+        for path in sorted((ROOT / source).rglob("*.py")):
+            found[module_name(path)] = path
+    return found
+
+
+def imports_of(name: str, path: Path) -> Iterator[tuple[int, str]]:
+    """(line, absolute module name) of every import in the file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            yield node.lineno, target
+            for alias in node.names:  # `from runtime.api import client` imports a module
+                yield node.lineno, f"{target}.{alias.name}"
+
+
+MODULES = modules()
+
+
+def owner(module: str, table: dict[str, set[str]]) -> str | None:
+    """The longest key of ``table`` that ``module`` is or lies inside."""
+    best = None
+    for key in table:
+        if (module == key or module.startswith(key + ".")) and (
+            best is None or len(key) > len(best)
+        ):
+            best = key
+    return best
+
+
+def connector_module(target: str) -> str | None:
+    """The connector module an import names (None for third-party and standard modules)."""
+    while target and target not in MODULES:
+        target = target.rpartition(".")[0]
+    return target or None
+
+
+def edges() -> Iterator[tuple[str, int, str]]:
+    for name, path in MODULES.items():
+        for line, target in imports_of(name, path):
+            module = connector_module(target)
+            if module is not None and module != name:
+                yield name, line, module
+
+
+EDGES = sorted(set(edges()))
+ALL_LAYERS = LAYERS | TOP
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    homeless = [name for name in MODULES if owner(name, ALL_LAYERS) is None]
+    assert homeless == [], "add these packages to LAYERS (and runtime/__init__.py's table)"
+
+
+def test_no_layer_imports_a_layer_it_may_not() -> None:
+    problems = []
+    for source, line, target in EDGES:
+        home, there = owner(source, ALL_LAYERS), owner(target, ALL_LAYERS)
+        allowed = ALL_LAYERS[home]
+        if there == home or "*" in allowed:
+            continue
+        if there not in allowed:
+            problems.append(f"{MODULES[source].relative_to(ROOT)}:{line}: {home} imports {target}")
+    assert problems == []
+
+
+def test_only_the_embedded_default_and_lsq_sandbox_import_the_sandbox() -> None:
+    problems = [
+        f"{MODULES[source].relative_to(ROOT)}:{line}: imports {target}"
+        for source, line, target in EDGES
+        if target.startswith("runtime.sandbox")
+        and not source.startswith("runtime.sandbox")
+        and source not in SANDBOX_IMPORTERS
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("source", ["operations", "triggers"])
+def test_handlers_never_import_requests(source: str) -> None:
+    problems = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for name, path in MODULES.items()
+        if name.startswith(source)
+        for line, target in imports_of(name, path)
+        if target == "requests" or target.startswith("requests.")
+    ]
+    assert problems == []
+
+
+def test_no_import_cycles() -> None:
+    graph: dict[str, set[str]] = {}
+    for source, _, target in EDGES:
+        # a package's __init__ importing its own modules is how a package exports; importing
+        # a module also runs its package's __init__, which is not an edge back.
+        if target.startswith(source + "."):
+            continue
+        graph.setdefault(source, set()).add(target)
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt):], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    assert cycles == [], "\n".join(" -> ".join(cycle) for cycle in cycles)
