@@ -6,9 +6,11 @@ A request flows down and back: CLI or service -> plugin (find the operation, val
 | Package | Owns | May import |
 |---|---|---|
 | ``cli/`` | the ``lsq`` command line | everything |
+| ``mcp/`` | ``lsq mcp``: the actions as MCP tools, the lead fields as a resource | engine and below, embedded, host |
+| ``host/`` | the host API (entry point ``ipaas.connectors``): manifest, operations, connect, invoke, poll, webhooks | engine and below, embedded |
 | ``engine/`` | triggers at run time: polling, the webhook receiver and subscriptions, trigger instances, the service | workflows, plugin, api, store |
 | ``workflows/`` | workflow files, their static checks, templates, the runner | plugin, api, store |
-| ``plugin/`` | the contract: manifest and its checks, schemas, invoke, generated docs | api |
+| ``plugin/`` | the contract: manifest and its checks, schemas, invoke, generated docs, where the connector's files are | api |
 | ``api/`` | talking to LeadSquared: client, connection, hosts, retry, governor, metadata, formats, redaction | - |
 | ``store/`` | durable state: the SQLite file, trigger state, inbox, run history | - |
 | ``errors``, ``clock`` | the error tree; UTC time and its stored text (every layer may import them) | - |

@@ -49,6 +49,12 @@ class ConnectorError(Exception):
         return {"type": type(self).__name__, "category": self.category, "message": str(self)}
 
 
+def error_line(problem: ConnectorError) -> str:
+    """The one line a caller is told: what ``lsq`` prints on stderr and the MCP server returns
+    as a tool error."""
+    return f"error: {problem}"
+
+
 class ConfigurationError(ConnectorError):
     """Bad connection settings, command arguments or API host."""
 

@@ -48,7 +48,7 @@ BELOW_TOP = {
 } | BASE
 TOP = {
     "runtime.web": BELOW_TOP,
-    "runtime.mcp": BELOW_TOP | {"runtime.embedded"},
+    "runtime.mcp": BELOW_TOP | {"runtime.embedded", "runtime.host"},
     "runtime.host": BELOW_TOP | {"runtime.embedded"},
     "runtime.cli": {"*"},
     "runtime.__main__": {"runtime.cli"},

@@ -107,18 +107,26 @@ def _from_file(path: Path) -> Connection:
             f"{where} must be a mapping of {', '.join(FILE_FIELDS)}",
             hint="write one 'field: value' per line",
         )
+    return connection_from_settings(data, where=where, default_name=path.stem)
+
+
+def connection_from_settings(
+    data: Mapping[str, Any], *, where: str = "connection", default_name: str = "default"
+) -> Connection:
+    """A connection from the fields of a connection file (``FILE_FIELDS``), checked as a file's
+    are; ``where`` starts every error message."""
     unknown = sorted(str(key) for key in data if key not in FILE_FIELDS)
     if unknown:
         raise ConfigurationError(
             f"{where}: unknown field(s) {', '.join(unknown)}",
             hint=f"valid fields: {', '.join(FILE_FIELDS)}",
         )
-    name = data.get("name", path.stem)
+    name = data.get("name", default_name)
     if not isinstance(name, str) or not name.strip():
         raise ConfigurationError(f"{where}: name must be a non-empty string")
     settings: dict[str, Any] = {"name": name.strip()}
     for key in ("access_key", "secret_key"):
-        settings[key] = _key(data.get(key), key, where, f"add '{key}: \"...\"' to the file")
+        settings[key] = _key(data.get(key), key, where, f"add '{key}: \"...\"'")
     settings.update(_host(data.get("api_host"), where))
     for key in ("rate_limit", "bulk_rate_limit", "timeout"):
         if data.get(key) is not None:

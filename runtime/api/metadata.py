@@ -77,6 +77,20 @@ class AccountMetadata:
         """The account's lead field descriptors (SchemaName, DisplayName, DataType, ...)."""
         return self._cached("lead_fields", lambda: _list(self._client.get(LEAD_FIELDS_OP)))
 
+    def lead_field_summaries(self) -> list[dict[str, Any]]:
+        """Each lead field as ``{schema_name, display_name, type, kind}``; kind is ``custom``
+        for ``mx_`` fields, else ``standard`` (``lsq fields lead``, the MCP resource)."""
+        summaries = []
+        for raw in self.lead_fields():
+            name = str(raw.get("SchemaName") or "")
+            summaries.append({
+                "schema_name": name,
+                "display_name": raw.get("DisplayName"),
+                "type": raw.get("DataType"),
+                "kind": "custom" if name.startswith("mx_") else "standard",
+            })
+        return summaries
+
     def lead_field_names(self) -> frozenset[str]:
         """Every lead field's schema name (standard and ``mx_`` custom fields)."""
         return frozenset(

@@ -18,16 +18,17 @@ from runtime.cli import (
     fields_cmd,
     hooks_cmd,
     invoke_cmd,
+    mcp_cmd,
     run_cmd,
     sandbox_cmd,
     state_cmd,
     validate_cmd,
 )
-from runtime.errors import ConnectorError
+from runtime.errors import ConnectorError, error_line
 
 COMMAND_MODULES = (
     sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, state_cmd,
-    hooks_cmd,
+    hooks_cmd, mcp_cmd,
 )
 
 
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lsq: {problem}", file=sys.stderr)
         return 2
     except ConnectorError as problem:
-        print(f"error: {problem}", file=sys.stderr)
+        print(error_line(problem), file=sys.stderr)
         return problem.exit_code
     except KeyboardInterrupt:
         return 130

@@ -1,8 +1,9 @@
 """``lsq docs``: generate the Markdown reference docs from connector.yaml and the schemas.
 
 Writes ``README.md``, ``actions/<key>.md`` and ``triggers/<key>.md`` under ``--out`` (default:
-``docs/`` in the connector root). ``--check`` writes nothing and exits 1 when the folder
-differs from a fresh generation. No network: everything comes from the manifest and code.
+``docs/`` in the connector root; an installed connector's own copy is read-only, so writing
+needs ``--out``). ``--check`` writes nothing and exits 1 when the folder differs from a fresh
+generation. No network: everything comes from the manifest and code.
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here, not at module level: `lsq validate` and the other commands do not need them
+    from runtime.cli import UsageError  # the CLI package imports this module first
     from runtime.plugin.docs import DOCS_DIR, FIX, compare_docs, render_docs, write_docs
     from runtime.plugin.manifest import read_manifest
+    from runtime.plugin.resources import is_read_only
 
     manifest = read_manifest(args.root)
+    if not (args.out or args.check) and is_read_only(manifest.root):
+        raise UsageError("the installed connector's docs are read-only: give --out DIR")
     out = Path(args.out) if args.out else manifest.root / DOCS_DIR
     files = render_docs(manifest)
     if args.check:

@@ -7,7 +7,6 @@ this command shows which names an account has. Custom fields are those starting 
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from runtime.cli.common import add_connection_option, add_json_option, open_client, print_json
 
@@ -27,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_lead(args: argparse.Namespace) -> int:
     with open_client(args) as client:
-        fields = [_field(raw) for raw in client.metadata.lead_fields()]
+        fields = client.metadata.lead_field_summaries()
     if args.json:
         print_json(fields, compact=True)
         return 0
@@ -39,12 +38,3 @@ def run_lead(args: argparse.Namespace) -> int:
         print("  ".join(cells).rstrip())
     return 0
 
-
-def _field(raw: dict[str, Any]) -> dict[str, Any]:
-    name = str(raw.get("SchemaName") or "")
-    return {
-        "schema_name": name,
-        "display_name": raw.get("DisplayName"),
-        "type": raw.get("DataType"),
-        "kind": "custom" if name.startswith("mx_") else "standard",
-    }

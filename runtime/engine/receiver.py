@@ -64,6 +64,16 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def secret_matches(expected: str, provided: str | None) -> bool:
+    """Whether a delivery's ``SECRET_HEADER`` value is the subscription's secret (constant
+    time; a missing or empty value never matches)."""
+    if not provided or not expected:
+        return False
+    return hmac.compare_digest(
+        provided.encode("utf-8", "surrogateescape"), expected.encode("utf-8")
+    )
+
+
 def canonical_event_key(event: Mapping[str, Any]) -> str:
     """The default event key: a SHA-256 of the event's canonical JSON."""
     text = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -164,10 +174,8 @@ class WebhookReceiver:
         subscription = self.store.get_subscription(instance)
         expected = subscription.secret if subscription else _UNKNOWN_SECRET
         provided = environ.get(_SECRET_ENVIRON, "")
-        matches = hmac.compare_digest(
-            provided.encode("utf-8", "surrogateescape"), expected.encode("utf-8")
-        )
-        if subscription is None or not provided or not matches:
+        matches = secret_matches(expected, provided)
+        if subscription is None or not matches:
             reason = (
                 "unknown instance" if subscription is None
                 else "missing secret" if not provided
@@ -202,19 +210,26 @@ class WebhookReceiver:
         return body
 
     def _event_key(self, instance: str, event: Mapping[str, Any]) -> str:
-        function = self.event_keys.get(trigger_key_of(instance))
-        if function is not None:
-            try:
-                key = function(event)
-            except (KeyError, TypeError, ValueError) as problem:
-                logger.warning(
-                    "webhook %s: event key function failed (%s); using the body hash",
-                    instance, type(problem).__name__,
-                )
-            else:
-                if key:
-                    return str(key)
-        return canonical_event_key(event)
+        return event_key_of(self.event_keys.get(trigger_key_of(instance)), event, instance)
+
+
+def event_key_of(
+    function: EventKeyFunction | None, event: Mapping[str, Any], where: str = "webhook"
+) -> str:
+    """The trigger's key for a delivered event, else (no function, or it fails on this
+    payload) :func:`canonical_event_key`."""
+    if function is not None:
+        try:
+            key = function(event)
+        except (KeyError, TypeError, ValueError) as problem:
+            logger.warning(
+                "webhook %s: event key function failed (%s); using the body hash",
+                where, type(problem).__name__,
+            )
+        else:
+            if key:
+                return str(key)
+    return canonical_event_key(event)
 
 
 # -- parsing --------------------------------------------------------------------------------

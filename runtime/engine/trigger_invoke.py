@@ -65,7 +65,7 @@ def invoke_trigger(
         start_text = since or prepared.get("since")
         start = parse_datetime(start_text) if start_text else None
         report, polled = _poll_time(engine, instance, module, client, prepared, commit, start)
-    report["events"] = _events(trigger, module, client, prepared, [p.payload for p in polled])
+    report["events"] = shape_events(trigger, module, client, prepared, [p.payload for p in polled])
     return {"trigger": key, "kind": "polling", **report}
 
 
@@ -142,10 +142,12 @@ def _instant(
     return {"trigger": trigger.key, "kind": "instant", "events": records}
 
 
-def _events(
+def shape_events(
     trigger: Operation, module: types.ModuleType, client: Any, config: Mapping[str, Any],
     items: Sequence[Any],
 ) -> list[dict[str, Any]]:
+    """Polled or delivered items through the module's ``events()``, each event checked against
+    the trigger's output schema (OutputValidationError names every misfit)."""
     events = [event for item in items for event in module.events(client, config, dict(item))]
     _check(trigger, events)
     return events

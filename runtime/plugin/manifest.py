@@ -10,7 +10,8 @@ Every problem is one ``"location: message"`` string; locations name operations b
 (``actions.create_lead.handler``, ``triggers.new_lead.sample_output.ProspectID``).
 
 The connector root is the folder holding ``connector.yaml``, ``schemas/``, ``operations/`` and
-``triggers/``: a parameter, else ``$LSQ_CONNECTOR_ROOT``, else the parent of this package.
+``triggers/``: a parameter, else ``$LSQ_CONNECTOR_ROOT``, else the connector's own files (the
+checkout, or the installed copy: :mod:`runtime.plugin.resources`).
 Handlers are imported only when asked for (:meth:`Operation.handler`).
 """
 
@@ -46,7 +47,7 @@ META_SCHEMA = "_meta/connector.schema.json"
 def connector_root(
     root: str | Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Path:
-    """The connector root: ``root``, else ``$LSQ_CONNECTOR_ROOT``, else this checkout."""
+    """The connector root: ``root``, else ``$LSQ_CONNECTOR_ROOT``, else the connector's own."""
     chosen = root or (os.environ if environ is None else environ).get(ROOT_ENV)
     return Path(chosen).resolve() if chosen else PACKAGE_ROOT
 

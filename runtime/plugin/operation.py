@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import ConfigurationError, ManifestError
+from runtime.plugin.resources import MANIFEST_FILE, OWN_ROOT, handler_base
 from runtime.plugin.schemas import SchemaStore
 
-MANIFEST_FILE = "connector.yaml"
 ROOT_ENV = "LSQ_CONNECTOR_ROOT"
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+#: The connector root this runtime ships with (:mod:`runtime.plugin.resources`).
+PACKAGE_ROOT = OWN_ROOT
 
 
 @dataclass(frozen=True)
@@ -182,16 +183,18 @@ class ManifestReport:
 def import_handler(root: Path, dotted: str) -> types.ModuleType:
     """Import handler module ``dotted`` (``operations.create_lead``) from the connector ``root``.
 
-    The root's own modules are imported under their real names; a manifest elsewhere (tests,
-    ``LSQ_CONNECTOR_ROOT``) is imported under a private alias package so that it never
-    shadows or is shadowed by this checkout's ``operations``/``triggers`` packages.
+    The connector's own modules are imported under their real names; a manifest elsewhere
+    (tests, ``LSQ_CONNECTOR_ROOT``) is imported under a private alias package so that it
+    never shadows or is shadowed by the connector's ``operations``/``triggers`` packages.
     """
     relpath = Path(*dotted.split(".")).with_suffix(".py")
-    if not (root / relpath).is_file():
+    base = handler_base(root)
+    if not (base / relpath).is_file():
         raise ManifestError(f"handler {dotted}: no module file {relpath.as_posix()}")
-    name = dotted if root == PACKAGE_ROOT else f"{_alias_package(root)}.{dotted}"
-    if root == PACKAGE_ROOT and str(root) not in sys.path:
-        sys.path.append(str(root))  # operations/ and triggers/ sit beside runtime/
+    own = root == PACKAGE_ROOT
+    name = dotted if own else f"{_alias_package(root)}.{dotted}"
+    if own and str(base) not in sys.path:
+        sys.path.append(str(base))  # operations/ and triggers/ sit beside runtime/
     try:
         module = importlib.import_module(name)
     except Exception as problem:  # any import-time failure is a manifest problem
@@ -199,8 +202,8 @@ def import_handler(root: Path, dotted: str) -> types.ModuleType:
             f"handler {dotted} cannot be imported: {type(problem).__name__}: {problem}"
         ) from problem
     found = Path(module.__file__ or "").resolve()
-    if found != (root / relpath).resolve():
-        raise ManifestError(f"handler {dotted}: imported {found}, not {root / relpath}")
+    if found != (base / relpath).resolve():
+        raise ManifestError(f"handler {dotted}: imported {found}, not {base / relpath}")
     return module
 
 

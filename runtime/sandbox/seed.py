@@ -7,6 +7,7 @@ defines ``load_seed(tenant, data)`` reads its own sections.
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import yaml
 from runtime.sandbox.services import SERVICE_MODULES
 from runtime.sandbox.state import KeyPair, SandboxState, Tenant
 
-SEED_DIR = Path(__file__).with_name("seed")
+SEED_DIR = files(__package__) / "seed"  # package data, in a checkout and in a wheel
 DEFAULT_ACCESS_KEY = "u$r8f14e45fceea167a5a36dedd4bea2543"
 DEFAULT_SECRET_KEY = "0d8b7c6e5f4a39281706f5e4d3c2b1a09f8e7d6c"
 DEFAULT_API_HOST = "api-in21.leadsquared.com"
@@ -28,9 +29,9 @@ class SeedError(ValueError):
 def default_seed() -> dict[str, Any]:
     """Every ``seed/*.yaml`` file, deep-merged (core first)."""
     merged: dict[str, Any] = {}
-    files = sorted(SEED_DIR.glob("*.yaml"), key=lambda p: (p.stem != "core", p.stem))
-    for path in files:
-        _merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    seeds = [entry for entry in SEED_DIR.iterdir() if entry.name.endswith(".yaml")]
+    for entry in sorted(seeds, key=lambda e: (e.name != "core.yaml", e.name)):
+        _merge(merged, yaml.safe_load(entry.read_text(encoding="utf-8")) or {})
     return merged
 
 

@@ -31,7 +31,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
 
-from runtime.plugin.manifest import PACKAGE_ROOT
+from runtime.plugin.resources import workflow_schema_path
 from runtime.plugin.schemas import json_type as type_of
 from runtime.workflows.templating import (
     ParsedTemplate,
@@ -71,7 +71,7 @@ class OperationSchemas(Protocol):
         ...
 
 
-WORKFLOW_SCHEMA_PATH: Final = PACKAGE_ROOT / "schemas" / "_meta" / "workflow.schema.json"
+WORKFLOW_SCHEMA_PATH: Final = workflow_schema_path()
 SNAKE_CASE: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 
 Schema = Mapping[str, Any]

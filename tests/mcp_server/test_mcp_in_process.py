@@ -1,0 +1,104 @@
+"""The MCP server in process (the SDK's in-memory client, the test sandbox): tool selection,
+errors that are not the input's fault, bounds, and the lead-fields resource."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from runtime.api.client import LeadSquaredClient
+from runtime.host import list_operations
+from runtime.mcp import build_server, tools_for
+from runtime.mcp.server import MAX_ARGUMENTS_BYTES
+from runtime.plugin.manifest import Manifest
+from tests.seed_ids import MISSING, PRIYA
+
+SPECS = list_operations()
+
+
+Script = Callable[[Client], Awaitable[Any]]
+
+
+def session(manifest: Manifest, client: LeadSquaredClient, script: Script, **flags: bool) -> Any:
+    async def main() -> Any:
+        async with Client(build_server(manifest, client, **flags)) as mcp:
+            return await script(mcp)
+
+    return anyio.run(main)
+
+
+@pytest.mark.parametrize(
+    ("flags", "left_out"),
+    [
+        ({}, set()),
+        ({"no_delete": True}, {"delete_lead", "delete_opportunity", "delete_account",
+                               "delete_account_activity", "delete_task",
+                               "remove_lead_from_list"}),
+    ],
+)
+def test_no_delete_leaves_out_the_destructive_tools(flags: dict[str, bool], left_out: set) -> None:
+    actions = {spec.key for spec in SPECS if spec.role == "action"}
+    assert set(tools_for(SPECS, **flags)) == actions - left_out
+
+
+def test_read_only_wins_over_no_delete() -> None:
+    both = tools_for(SPECS, read_only=True, no_delete=True)
+    assert set(both) == {key for key in both if key.startswith("find_")} and len(both) == 6
+
+
+def test_a_connector_error_from_the_account_is_a_tool_error(
+    manifest: Manifest, client: LeadSquaredClient
+) -> None:
+    async def script(mcp: Client) -> Any:
+        inputs = {"lead_id": MISSING, "fields": {"FirstName": "X"}}
+        return await mcp.call_tool("update_lead", inputs)
+
+    result = session(manifest, client, script)
+    assert result.is_error
+    assert result.content[0].text.startswith("error: ")
+
+
+def test_an_unexpected_exception_is_one_line_and_logged(
+    manifest: Manifest, client: LeadSquaredClient, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("runtime.mcp.server.invoke", broken)
+
+    async def script(mcp: Client) -> Any:
+        return await mcp.call_tool("find_lead", {"lead_id": PRIYA})
+
+    result = session(manifest, client, script)
+    assert result.is_error
+    assert result.content[0].text == (
+        "error: find_lead failed unexpectedly (ZeroDivisionError); the server's log has the details"
+    )
+    assert "tool find_lead failed unexpectedly" in caplog.text
+
+
+def test_oversized_arguments_are_refused_before_any_request(
+    manifest: Manifest, client: LeadSquaredClient
+) -> None:
+    async def script(mcp: Client) -> Any:
+        return await mcp.call_tool("find_lead", {"email": "x" * MAX_ARGUMENTS_BYTES})
+
+    result = session(manifest, client, script)
+    assert result.is_error and "more than 1048576" in result.content[0].text
+
+
+def test_an_unknown_resource_is_a_protocol_error(
+    manifest: Manifest, client: LeadSquaredClient
+) -> None:
+    async def script(mcp: Client) -> Any:
+        with pytest.raises(MCPError) as caught:
+            await mcp.read_resource("leadsquared://nothing")
+        return caught.value.message
+
+    assert session(manifest, client, script) == "unknown resource leadsquared://nothing"
