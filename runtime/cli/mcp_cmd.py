@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from runtime.plugin.manifest import load_manifest
 
-    address = parse_address(args.http) if args.http else None
+    address = parse_address(args.http) if args.http is not None else None
     mcp = _mcp_package()
     manifest = load_manifest()
     with open_client(args) as client:

@@ -162,3 +162,18 @@ def test_lsq_runs_from_any_directory(
     done = _run(installed, empty_dir, "-m", "runtime", *args)
     assert done.returncode == 0, done.stderr
     assert expected in done.stdout
+
+
+def test_the_installed_docs_are_read_only(installed: Installed, empty_dir: Path) -> None:
+    done = _run(installed, empty_dir, "-m", "runtime", "docs")
+    assert done.returncode == 2
+    assert done.stderr == "lsq: the installed connector's docs are read-only: give --out DIR\n"
+    assert _run(installed, empty_dir, "-m", "runtime", "docs", "--out", "docs").returncode == 0
+    assert (empty_dir / "docs" / "README.md").is_file()
+
+
+def test_a_checkout_runs_from_its_own_files() -> None:
+    from runtime.plugin import resources
+
+    assert (resources.OWN_ROOT, resources.INSTALLED) == (ROOT, False)
+    assert resources.handler_base(ROOT) == ROOT

@@ -1,6 +1,7 @@
-"""``lsq mcp`` over stdio, driven by the MCP SDK's own client: 27 tools with schemas and
-annotations, find_lead and upsert_lead against the embedded sandbox, a bad input as a tool
-error naming the field, the lead-fields resource, and ``--read-only``.
+"""``lsq mcp`` as a subprocess, driven by the MCP SDK's own client over stdio: 27 tools with
+schemas and annotations, find_lead and upsert_lead against the embedded sandbox, a bad input as
+a tool error naming the field, the lead-fields resource, and ``--read-only``; then the same
+server over streamable HTTP.
 
 Each server is one subprocess (about 3 s to start: the SDK's import is most of it), so one
 session per flag set records everything its tests look at.
@@ -9,7 +10,10 @@ session per flag set records everything its tests look at.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -165,3 +169,44 @@ def test_read_only_lists_only_the_find_tools(read_only: dict[str, Any]) -> None:
     assert names == ["find_account", "find_account_activity", "find_lead", "find_list",
                      "find_opportunity", "find_task"]
     assert read_only["delete_error"] == "unknown tool 'delete_lead' (left out by --read-only)"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_listener(port: int, server: subprocess.Popen[str], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"lsq mcp --http did not listen on {port}")
+
+
+def test_streamable_http_serves_the_same_tools(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "mcp", "--no-delete", "--http", f"127.0.0.1:{port}"],
+        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )
+
+    async def main() -> tuple[list[str], Any]:
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            names = [tool.name for tool in (await client.list_tools()).tools]
+            return names, await client.call_tool("find_lead", {"lead_id": PRIYA})
+
+    try:
+        _wait_for_listener(port, server)
+        names, found = anyio.run(main)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert len(names) == 21 and not any(name.startswith("delete_") for name in names)
+    assert found.structured_content["lead"]["ProspectID"] == PRIYA
+    assert f"tools on http://127.0.0.1:{port}/mcp" in stderr
