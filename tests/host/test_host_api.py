@@ -215,3 +215,9 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_connect_none_is_the_embedded_sandbox(no_env: None) -> None:
     with host.connect(None) as client:
         assert host.invoke(client, "find_lead", {"lead_id": PRIYA})["found"] is True
+
+
+def test_the_readme_shows_the_example_host_verbatim() -> None:
+    root = Path(__file__).resolve().parents[2]
+    example = (root / "examples" / "host.py").read_text(encoding="utf-8")
+    assert f"```python\n{example}```" in (root / "README.md").read_text(encoding="utf-8")

@@ -97,25 +97,24 @@ def test_27_tools_with_titles_descriptions_and_both_schemas(full: dict[str, Any]
     assert {"lead_id", "email", "phone"} <= set(tools["find_lead"].input_schema["properties"])
 
 
-@pytest.mark.parametrize(
-    ("verb", "read_only", "destructive", "idempotent"),
-    [
-        ("find", True, False, True),
-        ("delete", False, True, True),
-        ("update", False, False, True),
-        ("upsert", False, False, True),
-        ("create", False, False, False),
-    ],
-)
-def test_annotations_follow_the_verb(
-    full: dict[str, Any], verb: str, read_only: bool, destructive: bool, idempotent: bool
-) -> None:
+def test_annotations_are_the_actions_effects(full: dict[str, Any]) -> None:
+    effects = {spec.key: spec.effect for spec in list_operations()}
     hints = {
-        (tool.annotations.read_only_hint, tool.annotations.destructive_hint,
-         tool.annotations.idempotent_hint)
-        for tool in full["tools"] if tool.name.startswith(verb + "_")
+        tool.name: (tool.annotations.read_only_hint, tool.annotations.destructive_hint,
+                    tool.annotations.idempotent_hint)
+        for tool in full["tools"]
     }
-    assert hints == {(read_only, destructive, idempotent)}
+    for name, hint in hints.items():
+        effect = effects[name]
+        assert hint == (effect.read_only, effect.destructive, effect.idempotent)
+
+    def having(position: int) -> set[str]:
+        return {name for name, hint in hints.items() if hint[position]}
+
+    assert having(0) == {name for name in hints if name.startswith("find_")}
+    assert having(1) == {name for name in hints if name.startswith("delete_")} | {
+        "remove_lead_from_list"}
+    assert {name for name in hints if name.startswith(("update_", "upsert_"))} <= having(2)
 
 
 def test_find_lead_returns_structured_content(full: dict[str, Any]) -> None:
