@@ -1,9 +1,12 @@
 """The MCP server in process (the SDK's in-memory client, the test sandbox): tool selection,
-errors that are not the input's fault, bounds, and the lead-fields resource."""
+tool errors that are exactly the line ``lsq`` prints, a bug's one line, the argument bound,
+an unknown resource."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,10 +15,13 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from runtime.api.client import LeadSquaredClient
+from runtime.cli import main
 from runtime.host import list_operations
 from runtime.mcp import build_server, tools_for
 from runtime.mcp.server import MAX_ARGUMENTS_BYTES
 from runtime.plugin.manifest import Manifest
+from runtime.sandbox import RunningSandbox
+from tests.fakes import write_connection_file
 from tests.seed_ids import MISSING, PRIYA
 
 SPECS = list_operations()
@@ -49,18 +55,6 @@ def test_no_delete_leaves_out_the_destructive_tools(flags: dict[str, bool], left
 def test_read_only_wins_over_no_delete() -> None:
     both = tools_for(SPECS, read_only=True, no_delete=True)
     assert set(both) == {key for key in both if key.startswith("find_")} and len(both) == 6
-
-
-def test_a_connector_error_from_the_account_is_a_tool_error(
-    manifest: Manifest, client: LeadSquaredClient
-) -> None:
-    async def script(mcp: Client) -> Any:
-        inputs = {"lead_id": MISSING, "fields": {"FirstName": "X"}}
-        return await mcp.call_tool("update_lead", inputs)
-
-    result = session(manifest, client, script)
-    assert result.is_error
-    assert result.content[0].text.startswith("error: ")
 
 
 def test_an_unexpected_exception_is_one_line_and_logged(
@@ -102,3 +96,27 @@ def test_an_unknown_resource_is_a_protocol_error(
         return caught.value.message
 
     assert session(manifest, client, script) == "unknown resource leadsquared://nothing"
+
+
+@pytest.mark.parametrize(
+    ("key", "inputs"),
+    [
+        ("find_lead", {"email": 5}),
+        ("upsert_lead", {"fields": {"EmailAddress": "x@example.com", "mx_Cty": "Pune"}}),
+        ("update_lead", {"lead_id": MISSING, "fields": {"FirstName": "X"}}),
+    ],
+)
+def test_a_tool_error_is_the_line_lsq_prints(
+    manifest: Manifest, client: LeadSquaredClient, sandbox: RunningSandbox, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], key: str, inputs: dict[str, Any],
+) -> None:
+    connection = write_connection_file(tmp_path / "acme.yaml", sandbox.base_url)
+    assert main(["invoke", "action", key, "-i", json.dumps(inputs),
+                 "--connection", connection]) == 1
+    printed = capsys.readouterr().err
+
+    async def script(mcp: Client) -> Any:
+        return await mcp.call_tool(key, inputs)
+
+    result = session(manifest, client, script)
+    assert result.is_error and printed == result.content[0].text + "\n"
