@@ -140,11 +140,12 @@ def test_the_installed_copy_is_what_runs(installed: Installed, empty_dir: Path) 
              "operations.__file__, sep='\\n')")
     done = _run(installed, empty_dir, "-c", probe)
     assert done.returncode == 0, done.stderr
-    flag, *paths = done.stdout.splitlines()
-    assert flag == "True"
-    assert not any(Path(path).is_relative_to(ROOT) for path in paths)
-    if installed.site is not None:
-        assert all(Path(path).is_relative_to(installed.site.resolve()) for path in paths)
+    flag, own_root, *modules = done.stdout.splitlines()
+    assert flag == "True" and Path(own_root).parts[-2:] == ("runtime", BUNDLE)
+    sources = [ROOT / name for name in ("runtime", "operations", "triggers")]
+    assert not any(Path(path).is_relative_to(source) for path in modules for source in sources)
+    home = installed.site or Path(installed.python).parent.parent  # the folder, or the venv
+    assert all(Path(path).is_relative_to(home.resolve()) for path in [own_root, *modules])
 
 
 @pytest.mark.parametrize(
