@@ -1,7 +1,9 @@
 """The host API's triggers: one poll, and a webhook delivery verified and parsed.
 
-Every event comes with a key that is stable across re-polls and re-deliveries: a host that
-stores events idempotently on it sees each event once. A poll hands its new events to the
+Every event comes with a key that is the same whenever a poll or a delivery brings the same
+record version (the trigger's ``event_key``; opportunity-update webhooks, which carry no
+modification time, get one key per delivery): a host that stores events by key sees each
+once. A poll hands its new events to the
 host's ``deliver`` callback and only then moves the cursor (kept in a SQLite state file), so
 a crash or an exception in ``deliver`` loses nothing: the next poll hands on the same events.
 """
