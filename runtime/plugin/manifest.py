@@ -117,6 +117,8 @@ def _read_yaml(path: Path) -> Any:
 def _meta_problems(data: Any, store: SchemaStore) -> list[str]:
     if not store.has(META_SCHEMA):
         return [f"schemas/{META_SCHEMA}: missing or invalid", *store.problems]
+    if store.is_valid(META_SCHEMA, data):
+        return []
     problems = []
     for error in store.validator(META_SCHEMA).iter_errors(data):
         problems.append(f"{_location(data, list(error.absolute_path))}: {explain(error)}")
