@@ -141,6 +141,16 @@ def test_date_is_asserted_on_the_fast_path(tmp_path: Path, value: str, valid: bo
     assert fast_of(store, "day.json", value) is valid is store.validator("day.json").is_valid(value)
 
 
+def test_deep_values_under_a_recursive_schema(tmp_path: Path) -> None:
+    """Parsers stop near 1,000 levels (json, yaml: RecursionError, reported as too deep); the
+    compiled validator walks 5,000 on a recursive schema (its native stack ends past 20,000)."""
+    store = store_of(tmp_path, {"tree.json": {"items": {"$ref": "#"}}})
+    value: list[Any] = []
+    for _ in range(5000):
+        value = [value]
+    assert store.errors("tree.json", value) == []
+
+
 def test_refs_never_leave_the_registry(tmp_path: Path) -> None:
     """jsonschema_rs asks the store for every $ref target; an unknown one is never fetched."""
     store = store_of(tmp_path, {
