@@ -9,6 +9,7 @@ schemas and samples (else the benchmarks' speed is gone).
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,15 @@ def test_date_time_is_asserted_on_the_fast_path(tmp_path: Path, value: Any, vali
 def test_date_is_asserted_on_the_fast_path(tmp_path: Path, value: str, valid: bool) -> None:
     store = store_of(tmp_path, {"day.json": {"format": "date"}})
     assert fast_of(store, "day.json", value) is valid is store.validator("day.json").is_valid(value)
+
+
+def test_values_are_judged_as_the_json_they_are_sent_as(tmp_path: Path) -> None:
+    """A tuple is a JSON array; a value JSON cannot hold is left to jsonschema, which words it."""
+    store = store_of(tmp_path, {"list.json": {"type": "array"}, "text.json": {"type": "string"}})
+    assert store.errors("list.json", ("a", "b")) == []
+    assert store.errors("text.json", date(2024, 5, 1)) == [
+        "$: datetime.date(2024, 5, 1) is not of type 'string'"]
+    assert store.errors("text.json", {1: "a"}) == ["$: {1: 'a'} is not of type 'string'"]
 
 
 def test_deep_values_under_a_recursive_schema(tmp_path: Path) -> None:
