@@ -36,10 +36,14 @@ ODD_VALUES = [None, "", "x", 0, 1, -1, 1.5, 2.0, True, False, [], ["a"], {}, {"a
               "2024-05-01T10:00:00Z", "2024-05-01", "2024-13-01", "a\n", "\u0663", 2**70]
 
 
-def fast(path: str, instance: Any) -> bool:
-    validator = STORE._fast_validator(path)
+def fast_of(store: SchemaStore, path: str, instance: Any) -> bool:
+    validator = store._fast_validator(path)
     assert validator is not None, f"{path} is not compiled by jsonschema_rs"
     return validator.is_valid(instance)
+
+
+def fast(path: str, instance: Any) -> bool:
+    return fast_of(STORE, path, instance)
 
 
 def full(path: str, instance: Any) -> bool:
@@ -114,12 +118,6 @@ def store_of(directory: Path, files: dict[str, Any]) -> SchemaStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"$id": schema_id(relpath), **schema}), encoding="utf-8")
     return SchemaStore(directory)
-
-
-def fast_of(store: SchemaStore, path: str, instance: Any) -> bool:
-    validator = store._fast_validator(path)
-    assert validator is not None
-    return validator.is_valid(instance)
 
 
 @pytest.mark.parametrize(("value", "valid"), [
