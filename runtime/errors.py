@@ -10,6 +10,7 @@ The tree, grouped by the phase that raises it::
     ├── InputValidationError      input does not fit the operation's input schema or the account
     ├── OutputValidationError     a handler's output does not fit its output schema
     ├── RecordNotFoundError       a find matched nothing and its input asked to fail
+    ├── StorageUnavailable        the state or history database cannot be used right now
     └── ApiError                  LeadSquared (or the sandbox) answered with an error
         ├── AuthError             401: bad keys, inactive user or wrong regional host
         ├── NotFoundError         404: the API operation does not exist on this host
@@ -107,6 +108,14 @@ class RecordNotFoundError(ConnectorError):
     """A find action matched no record and its input set ``fail_if_not_found``."""
 
     category = "record_not_found"
+
+
+class StorageUnavailable(ConnectorError):
+    """The database is unusable for now: disk full, locked past the busy timeout, read-only,
+    PostgreSQL unreachable. Nothing was written; retry later (a receiver answers 503)."""
+
+    category = "storage"
+    retriable = True
 
 
 class ApiError(ConnectorError):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from runtime.cli import (
     auth_cmd,
+    db_cmd,
     docs_cmd,
     fields_cmd,
     hooks_cmd,
@@ -24,11 +25,12 @@ from runtime.cli import (
     state_cmd,
     validate_cmd,
 )
+from runtime.cli.common import add_database_option, add_everywhere
 from runtime.errors import ConnectorError, error_line
 
 COMMAND_MODULES = (
     sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, state_cmd,
-    hooks_cmd, mcp_cmd,
+    hooks_cmd, mcp_cmd, db_cmd,
 )
 
 
@@ -44,10 +46,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lsq", description="LeadSquared connector: harness and tools.")
     parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, ...)")
+    add_database_option(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for module in COMMAND_MODULES:
         module.register(commands)
+    add_everywhere(parser, lambda sub: add_database_option(sub, top=False))
     return parser
 
 

@@ -1,8 +1,14 @@
-"""Options and helpers shared by the command modules: connection, JSON input and output.
+"""Options and helpers shared by the command modules: connection, storage, JSON in and out.
 
 Every command that talks to LeadSquared takes ``--connection FILE``; without it the
 ``LSQ_ACCESS_KEY`` / ``LSQ_SECRET_KEY`` / ``LSQ_API_HOST`` environment variables are used, and
 with neither the embedded sandbox starts in this process (a note on stderr says so).
+
+Every command takes ``--database URL`` (before or after the subcommand; else
+``$LSQ_DATABASE_URL``): a ``postgresql://`` URL puts trigger state, the inbox and run history
+in PostgreSQL; without it they live in SQLite files (see :mod:`runtime.store.storage`).
+Commands open their stores through :func:`open_state_store`, :func:`open_history_store` and
+:func:`open_storage_for`, never a backend directly.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # imported when a command needs a client, so `lsq validate` stays light
+if TYPE_CHECKING:  # imported when a command needs them, so `lsq validate` stays light
     from runtime.api.client import LeadSquaredClient
+    from runtime.store.history import HistoryStore
+    from runtime.store.state import StateStore
+    from runtime.store.storage import Storage
 
 EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared sandbox"
 
@@ -28,6 +37,61 @@ def add_connection_option(parser: argparse.ArgumentParser) -> None:
         help="connection file (YAML); default: LSQ_ACCESS_KEY/LSQ_SECRET_KEY/LSQ_API_HOST, "
         "else the embedded sandbox",
     )
+
+
+def add_database_option(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``--database URL`` on the top parser (``top``) or a subcommand's (kept when absent)."""
+    parser.add_argument(
+        "--database", metavar="URL", default=None if top else argparse.SUPPRESS,
+        help="PostgreSQL URL for trigger state, inbox and run history (default: "
+        "$LSQ_DATABASE_URL, else SQLite files under .lsq/)",
+    )
+
+
+def add_everywhere(
+    parser: argparse.ArgumentParser, add: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    """Call ``add`` on every subcommand parser under ``parser`` (options accepted after the
+    subcommand as well as before it)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                add(sub)
+                add_everywhere(sub, add)
+
+
+def database_option(args: argparse.Namespace) -> str | None:
+    """The PostgreSQL URL the command line or the environment selects (checked), or None."""
+    from runtime.store.storage import database_url
+
+    url = database_url(getattr(args, "database", None) or None)
+    if url is not None and getattr(args, "state", None):
+        from runtime.cli import UsageError
+
+        raise UsageError("--state names a SQLite file but --database (or LSQ_DATABASE_URL) "
+                         "selects PostgreSQL; give one")
+    return url
+
+
+def open_state_store(args: argparse.Namespace) -> StateStore:
+    """The trigger state store the options select (``--database``, ``--state``)."""
+    from runtime.store.storage import open_state
+
+    return open_state(database_option(args), path=getattr(args, "state", None))
+
+
+def open_history_store(args: argparse.Namespace) -> HistoryStore:
+    """The run history the options select (``--database``)."""
+    from runtime.store.storage import open_history
+
+    return open_history(database_option(args))
+
+
+def open_storage_for(args: argparse.Namespace) -> Storage:
+    """State and history together (one PostgreSQL pool for both)."""
+    from runtime.store.storage import open_storage
+
+    return open_storage(database_option(args), state_path=getattr(args, "state", None))
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,8 @@
   (``.../hooks/<instance>``) with the instance's secret header from the state store, for
   debugging and backfill; exit 0 only when the receiver answers 200 ``Status: Success``.
 
-The state store is ``--state FILE``, else ``$LSQ_STATE_DB``, else ``.lsq/state.sqlite3``.
+The state store is ``--state FILE``, else ``$LSQ_STATE_DB``, else ``.lsq/state.sqlite3``
+(or the PostgreSQL database of ``--database``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from runtime.cli.common import (
     add_connection_option,
     add_json_option,
     open_client,
+    open_state_store,
     print_json,
     read_json_object,
 )
@@ -173,7 +175,7 @@ def run_replay(args: argparse.Namespace) -> int:
     import requests
 
     from runtime.engine.receiver import HOOK_PATH_PREFIX, SECRET_HEADER
-    from runtime.store.state import StateStore, is_instance_id
+    from runtime.store.state import is_instance_id
 
     body = _read_body(args.file)
     path = urlsplit(args.to).path
@@ -181,7 +183,7 @@ def run_replay(args: argparse.Namespace) -> int:
     if not is_instance_id(instance):
         raise ConfigurationError(f"--to {args.to!r} is not a receiver URL",
                                  hint="use <base>/hooks/<instance id> (see `lsq hooks list`)")
-    with StateStore(args.state) as store:
+    with open_state_store(args) as store:
         subscription = store.get_subscription(instance)
     if subscription is None:
         raise ConfigurationError(f"no subscription for {instance} in the state store",
@@ -233,9 +235,8 @@ class _session:
 
     def __enter__(self) -> tuple[Any, Any]:
         from runtime.engine.subscriptions import Subscriptions
-        from runtime.store.state import StateStore
 
-        self.store = StateStore(self.args.state)
+        self.store = open_state_store(self.args)
         try:
             self.client = open_client(self.args)
         except BaseException:

@@ -4,7 +4,7 @@ A polling trigger makes one poll of its instance (the trigger, its config and th
 a dry run unless ``--commit`` (then the cursor moves and the events are queued in the inbox,
 as ``lsq serve`` does). An instant trigger prints recent real records in its event shape.
 ``-c`` takes inline JSON, ``@file.json`` or ``@-``. The state file is ``--state FILE``, else
-``$LSQ_STATE_DB``, else ``.lsq/state.sqlite3``.
+``$LSQ_STATE_DB``, else ``.lsq/state.sqlite3`` (or the PostgreSQL database of ``--database``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from runtime.cli.common import (
     add_connection_option,
     add_json_option,
     open_client,
+    open_state_store,
     print_json,
     read_json_object,
 )
@@ -63,14 +64,13 @@ def add_trigger(targets: argparse._SubParsersAction) -> None:
 def run_trigger(args: argparse.Namespace) -> int:
     from runtime.cli import UsageError  # the CLI package imports this module first
     from runtime.engine.trigger_invoke import invoke_trigger
-    from runtime.store.state import StateStore
 
     if args.limit < 1:
         raise UsageError("--limit must be 1 or more")
     config = read_json_object(args.config, "-c")
     manifest = load_manifest()
     trigger = manifest.trigger(args.key)  # unknown key: fail before starting a client
-    with open_client(args) as client, StateStore(args.state) as store:
+    with open_client(args) as client, open_state_store(args) as store:
         report = invoke_trigger(
             manifest, args.key, config, client, store,
             commit=args.commit, since=args.since, limit=args.limit,

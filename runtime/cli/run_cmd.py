@@ -25,7 +25,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime.cli.common import EMBEDDED_NOTE, add_connection_option, add_json_option, print_json
+from runtime.cli.common import (
+    EMBEDDED_NOTE,
+    add_connection_option,
+    add_json_option,
+    open_history_store,
+    open_storage_for,
+    print_json,
+)
 from runtime.errors import ConfigurationError
 from runtime.plugin.manifest import Manifest, load_manifest
 from runtime.workflows.workflow import ManifestSchemas, Workflow, load_workflow
@@ -139,13 +146,12 @@ def read_event(path: str) -> Any:
 
 def run_workflow(args: argparse.Namespace) -> int:
     from runtime.engine.run_events import ChosenEvent, check_event, latest_event
-    from runtime.store.history import HistoryStore
     from runtime.workflows.runner import WorkflowRunner
 
     manifest = load_manifest()
     (workflow,) = load_workflows(manifest, [args.workflow])
     given = read_event(args.event) if args.event else None
-    with HistoryStore() as history, client_pool(args) as clients:
+    with open_history_store(args) as history, client_pool(args) as clients:
         runner = WorkflowRunner(manifest, clients, history)
         if given is not None:
             event = check_event(manifest, workflow.trigger.key, given, f"--event {args.event}")
@@ -215,9 +221,7 @@ def _duration(ms: int | None) -> str:
 
 
 def list_runs(args: argparse.Namespace) -> int:
-    from runtime.store.history import HistoryStore
-
-    with HistoryStore() as history:
+    with open_history_store(args) as history:
         runs = history.list_runs(limit=args.limit, workflow=args.workflow, status=args.status)
     if args.json:
         print_json(runs, compact=True)
@@ -235,9 +239,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def show_run(args: argparse.Namespace) -> int:
-    from runtime.store.history import HistoryStore
-
-    with HistoryStore() as history:
+    with open_history_store(args) as history:
         run = history.get_run(args.run_id)
     if run is None:
         raise ConfigurationError(f"no run with id {args.run_id}", hint="see `lsq runs list`")
@@ -265,15 +267,13 @@ def show_run(args: argparse.Namespace) -> int:
 
 def serve_workflows(args: argparse.Namespace) -> int:
     from runtime.engine.service import WorkflowService
-    from runtime.store.history import HistoryStore
-    from runtime.store.state import StateStore
     from runtime.workflows.runner import WorkflowRunner
 
     manifest = load_manifest()
     workflows = load_workflows(manifest, args.workflows)
-    with StateStore() as store, HistoryStore() as history, client_pool(args) as clients:
+    with open_storage_for(args) as storage, client_pool(args) as clients:
         service = WorkflowService(
-            workflows, WorkflowRunner(manifest, clients, history), store,
+            workflows, WorkflowRunner(manifest, clients, storage.history), storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
             default_poll_interval=args.poll_interval,
         )

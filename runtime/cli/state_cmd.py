@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from runtime.cli.common import add_json_option, print_json
+from runtime.cli.common import add_json_option, open_state_store, print_json
 from runtime.cli.invoke_trigger import add_state_option
 
 
@@ -69,10 +69,8 @@ def _check_selection(args: argparse.Namespace) -> None:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from runtime.store.state import StateStore
-
     _check_selection(args)
-    with StateStore(args.state) as store:
+    with open_state_store(args) as store:
         summary = store.show()
     summary["instances"] = _selected(args, summary["instances"])
     print_json(summary, compact=args.json)
@@ -83,16 +81,15 @@ def run_reset(args: argparse.Namespace) -> int:
     from runtime.api.lsq_format import parse_datetime
     from runtime.clock import to_iso
     from runtime.errors import ConfigurationError
-    from runtime.store.state import StateStore
 
     _check_selection(args)
     since = parse_datetime(args.since) if args.since else None
-    with StateStore(args.state) as store:
+    with open_state_store(args) as store:
         chosen = [entry["instance_id"] for entry in _selected(args, store.show()["instances"])]
         if not chosen:
             what = f"instance {args.instance}" if args.instance else f"trigger {args.trigger}"
             raise ConfigurationError(
-                f"no state for {what} in {store.path}",
+                f"no state for {what} in {store.location}",
                 hint="lsq state show lists the instances",
             )
         for instance in chosen:

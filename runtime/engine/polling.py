@@ -49,9 +49,10 @@ again. A scan cut short by the budget resumes at its next page on the next poll.
 
 Exact guarantees (both strategies)
 ----------------------------------
-Handing on and committing happen in this order, and the commit is ONE SQLite transaction
-holding: the event keys (dedupe table), the new cursor (compare-and-set on its version) and,
-in the default inbox mode, the events themselves (inbox rows, ``pending``).
+Handing on and committing happen in this order, and the commit is ONE state-store transaction
+(:meth:`~runtime.store.state.StateStore.batch`, on SQLite or PostgreSQL alike) holding: the
+event keys (dedupe table), the new cursor (compare-and-set on its version) and, in the default
+inbox mode, the events themselves (inbox rows, ``pending``).
 
 - Inbox mode (``emit=None``, the default): an event is handed on exactly when its inbox row
   commits, together with its dedupe key and the cursor. A crash (or an exception) anywhere
@@ -76,8 +77,7 @@ in the default inbox mode, the events themselves (inbox rows, ``pending``).
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,8 +90,7 @@ from runtime.plugin.polling_contract import (
     MembershipSource,
     TimeBasedSource,
 )
-from runtime.store.inbox import insert_event
-from runtime.store.state import START_KEY, StateStore, record_event_key, write_cursor
+from runtime.store.state import START_KEY, StateBatch, StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -218,10 +217,9 @@ class PendingPoll:
             events = [e for e in events if not store.seen(self.instance_id, e.key)]
             if events:
                 emit(events)
-        with store.transaction() as conn:
-            now = store.now_iso()
-            handed = [e for e in events if _hand_on(conn, self.instance_id, e, now, emit)]
-            version = write_cursor(conn, self.instance_id, self._cursor, now, self._version)
+        with store.batch() as batch:
+            handed = [e for e in events if _hand_on(batch, self.instance_id, e, emit)]
+            version = batch.write_cursor(self.instance_id, self._cursor, self._version)
         if version is None:
             logger.warning("poll %s: cursor changed by another poller; not written",
                            self.instance_id)
@@ -459,10 +457,7 @@ class PollingEngine:
         current = scan["generation"]
         store = self.store
 
-        def new_events(conn: sqlite3.Connection) -> list[PolledEvent]:
-            if scan["baseline"]:
-                return []
-            known = _existing_members(conn, instance, list(members))
+        def new_events(known: set[str]) -> list[PolledEvent]:
             return [
                 PolledEvent(f"{member_id}@g{current}", member_id, None, item)
                 for member_id, item in members.items()
@@ -470,38 +465,29 @@ class PollingEngine:
             ]
 
         events: list[PolledEvent] = []
-        if emit is not None:
-            events = [e for e in new_events(store.connection()) if not store.seen(instance, e.key)]
+        if emit is not None and not scan["baseline"]:
+            known = store.known_members(instance, members)
+            events = [e for e in new_events(known) if not store.seen(instance, e.key)]
             if events:
                 emit(events)
-        with store.transaction() as conn:
-            now = store.now_iso()
-            if emit is None:
-                events = new_events(conn)
-            handed = [e.key for e in events if _hand_on(conn, instance, e, now, emit)]
-            conn.executemany(
-                "INSERT INTO snapshot (instance_id, member_id, generation) VALUES (?, ?, ?) "
-                "ON CONFLICT (instance_id, member_id) DO UPDATE SET generation = ?",
-                [(instance, member_id, current, current) for member_id in members],
-            )
+        with store.batch() as batch:
+            if emit is None and not scan["baseline"]:
+                events = new_events(batch.known_members(instance, members))
+            handed = [e.key for e in events if _hand_on(batch, instance, e, emit)]
+            batch.save_members(instance, members, current)
             if complete:
-                conn.execute(
-                    "DELETE FROM snapshot WHERE instance_id = ? AND generation <= ?",
-                    (instance, current - self.removal_after_missed_scans),
-                )
-            new_version = write_cursor(conn, instance, state, now, version)
+                batch.drop_members(instance, current - self.removal_after_missed_scans)
+            new_version = batch.write_cursor(instance, state, version)
             if new_version is None:
                 raise _Conflict
         return new_version, handed
 
 
-def _hand_on(
-    conn: sqlite3.Connection, instance: str, event: PolledEvent, now: str, emit: Emit | None
-) -> bool:
+def _hand_on(batch: StateBatch, instance: str, event: PolledEvent, emit: Emit | None) -> bool:
     """Record one event inside the commit: into the inbox, or (after ``emit``) its key only."""
     if emit is None:
-        return insert_event(conn, instance, event.key, dict(event.payload), now)
-    return record_event_key(conn, instance, event.key, now)
+        return batch.queue_event(instance, event.key, dict(event.payload))
+    return batch.record_key(instance, event.key)
 
 
 def _place(source: TimeBasedSource, item: Mapping[str, Any]) -> tuple[datetime, str] | None:
@@ -516,22 +502,6 @@ def _place(source: TimeBasedSource, item: Mapping[str, Any]) -> tuple[datetime, 
     except InputValidationError:
         logger.warning("polled item %s has an unreadable %s; skipped", item_id, source.TIME_FIELD)
         return None
-
-
-def _existing_members(conn: sqlite3.Connection, instance: str, ids: Iterable[str]) -> set[str]:
-    ids = list(ids)
-    found: set[str] = set()
-    for offset in range(0, len(ids), 500):
-        chunk = ids[offset : offset + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            row[0]
-            for row in conn.execute(
-                f"SELECT member_id FROM snapshot WHERE instance_id = ? AND member_id IN ({marks})",
-                (instance, *chunk),
-            )
-        )
-    return found
 
 
 def _iso_or_none(moment: datetime | None) -> str | None:

@@ -26,13 +26,13 @@ import hmac
 import json
 import logging
 import secrets
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug.http import parse_options_header
 
+from runtime.errors import StorageUnavailable
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, is_instance_id, trigger_key_of
 
@@ -115,9 +115,9 @@ class WebhookReceiver:
             status, reply = self._handle(method, environ)
         except _Reply as stop:
             status, reply = stop.status, _error_body(stop.reason)
-        except sqlite3.Error:
+        except StorageUnavailable as problem:
             # The delivery was not stored: a non-200 makes LeadSquared retry it.
-            logger.exception("webhook delivery not stored: state store error")
+            logger.warning("webhook delivery not stored: %s", problem)
             status, reply = 503, _error_body("Temporarily unable to store the delivery")
         except Exception:
             logger.exception("webhook receiver failed")

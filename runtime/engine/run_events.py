@@ -24,7 +24,6 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.clock import utc_now
@@ -32,7 +31,7 @@ from runtime.engine.polling import PollingEngine
 from runtime.engine.trigger_instance import trigger_instance
 from runtime.errors import ConfigurationError, InputValidationError
 from runtime.plugin.invoke import prepare_inputs
-from runtime.store.state import StateStore
+from runtime.store.storage import scratch_state
 
 if TYPE_CHECKING:
     from runtime.plugin.manifest import Manifest
@@ -122,14 +121,13 @@ def _poll_newest(
         members = list(module.fetch_members(client, config, 1).items)
         return _first_event(module, client, config, members[:1], "a member of the list")
     for start in (utc_now() - POLL_LOOKBACK, ALL_TIME):
-        with tempfile.TemporaryDirectory(prefix="lsq-run-") as folder:
-            store = StateStore(Path(folder) / "state.sqlite3")
-            try:
-                pending = PollingEngine(store).fetch(
-                    f"{key}-{'0' * 20}", module, client, config, start=start
-                )  # the store is thrown away: the cursor of `lsq serve` never moves
-            finally:
-                store.close()
+        with (
+            tempfile.TemporaryDirectory(prefix="lsq-run-") as folder,
+            scratch_state(folder) as store,
+        ):
+            pending = PollingEngine(store).fetch(
+                f"{key}-{'0' * 20}", module, client, config, start=start
+            )  # the store is thrown away: the cursor of `lsq serve` never moves
         items = [dict(polled.payload) for polled in reversed(pending.events)]  # newest first
         chosen = _first_event(module, client, config, items, "the newest change found by a poll")
         if chosen is not None:

@@ -22,13 +22,13 @@ deleted and replaced.
   receiver URLs) and re-creates state rows whose webhook is gone, was disabled after failures
   (StatusCode 2) or points elsewhere. Webhooks disabled by hand (StatusCode 1) are left alone.
 
-The trigger key and config of each subscription are kept beside it (table
-:data:`CONFIG_TABLE`, with the account they belong to) so that reconcile can re-create it.
+The trigger key and config of each subscription are kept beside it (in the state store, with
+the account they belong to: :meth:`~runtime.store.state.StateStore.remember_trigger`) so that
+reconcile can re-create it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -76,12 +76,6 @@ RETRIEVE_PAGE_SIZE = 100
 CONTENT_TYPE = "application/json"
 # LIKELY (live code): a missing webhook's MX type; deleting one that is already gone is fine.
 GONE = frozenset({"MXInvalidEntityException"})
-CONFIG_TABLE = "webhook_triggers"
-_CONFIG_SCHEMA = (
-    f"CREATE TABLE IF NOT EXISTS {CONFIG_TABLE} ("
-    "instance_id TEXT PRIMARY KEY, trigger_key TEXT NOT NULL, config TEXT NOT NULL, "
-    "account TEXT NOT NULL)"
-)
 
 
 @dataclass(frozen=True)
@@ -156,8 +150,6 @@ class Subscriptions:
         self.client = client
         self.store = store
         self.manifest = manifest or load_manifest()
-        with store.transaction() as conn:
-            conn.execute(_CONFIG_SCHEMA)
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -439,27 +431,17 @@ class Subscriptions:
         report.recreated.append({"instance_id": row.instance_id, "reason": why,
                                  "webhook_id": result.webhook_id})
 
-    # -- the config table ---------------------------------------------------------------------
+    # -- the trigger configs ------------------------------------------------------------------
 
     def remember(self, instance: str, key: str, config: Mapping[str, Any]) -> None:
         """Keep the trigger key and config of ``instance`` (reconcile re-creates from it)."""
-        text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-        with self.store.transaction() as conn:
-            conn.execute(f"INSERT OR REPLACE INTO {CONFIG_TABLE} VALUES (?, ?, ?, ?)",
-                         (instance, key, text, self.account))
+        self.store.remember_trigger(instance, key, config, self.account)
 
     def _forget(self, instance: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(f"DELETE FROM {CONFIG_TABLE} WHERE instance_id = ?", (instance,))
+        self.store.forget_trigger(instance)
 
     def _configs(self) -> dict[str, dict[str, Any]]:
-        rows = self.store.connection().execute(
-            f"SELECT instance_id, trigger_key, config, account FROM {CONFIG_TABLE}"
-        ).fetchall()
-        return {
-            instance: {"trigger_key": key, "config": json.loads(text), "account": account}
-            for instance, key, text, account in rows
-        }
+        return self.store.trigger_configs()
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -2,22 +2,20 @@
 
 Polling triggers: one poll of the trigger instance (runtime.engine.trigger_instance) through
 :class:`~runtime.engine.polling.PollingEngine` on the state store. Without ``commit`` it is a
-dry run that writes nothing: a time-based poll is fetched and not committed; a list snapshot (which
-the engine commits page by page) runs on a throwaway copy of the store. With ``commit`` the
-poll is committed as ``lsq serve`` commits it: the cursor moves and the new events are queued
-in the inbox. Instant triggers: ``sample(client, config, limit)``, recent real records.
-Every event goes through the module's ``events()`` and is checked against the trigger's
-output schema before it is returned.
+dry run that writes nothing: a time-based poll is fetched and not committed; a list snapshot
+(which the engine commits page by page) runs on a throwaway copy of the instance's state. With
+``commit`` the poll is committed as ``lsq serve`` commits it: the cursor moves and the new
+events are queued in the inbox. Instant triggers: ``sample(client, config, limit)``, recent
+real records. Every event goes through the module's ``events()`` and is checked against the
+trigger's output schema before it is returned.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 import types
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.api.lsq_format import parse_datetime
@@ -27,6 +25,7 @@ from runtime.errors import ConfigurationError, OutputValidationError
 from runtime.plugin.invoke import prepare_inputs
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore
+from runtime.store.storage import scratch_state
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -98,22 +97,13 @@ def _poll_members(
         polled = []
         with (
             tempfile.TemporaryDirectory(prefix="lsq-dry-run-") as folder,
-            _copy_of(engine.store, Path(folder) / "state.sqlite3") as copy,
+            scratch_state(folder, clock=engine.store.clock) as copy,
         ):
+            engine.store.copy_instance(instance, copy)
             dry = PollingEngine(copy, members_budget=engine.members_budget)
             result = dry.poll_members(instance, module, client, config, emit=polled.extend)
     return _report(instance, commit, result.baseline, result.complete, result.pages,
                    result.calls, result.conflict), polled
-
-
-def _copy_of(store: StateStore, path: Path) -> StateStore:
-    """A consistent copy of ``store`` at ``path`` (SQLite's online backup)."""
-    target = sqlite3.connect(path)
-    try:
-        store.connection().backup(target)
-    finally:
-        target.close()
-    return StateStore(path, clock=store.clock)
 
 
 def _report(

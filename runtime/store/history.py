@@ -1,9 +1,10 @@
-"""Run history: every workflow run and its steps, in SQLite.
+"""Run history: every workflow run and its steps.
 
 Where: ``$LSQ_HISTORY_DB``, else ``history.sqlite3`` next to the trigger state file (by
-default ``.lsq/history.sqlite3``). It is a file of its own, not tables in the state file: the
-state file holds webhook secrets and is shared with the receiver; history holds only redacted
-data, grows with every run and is pruned on its own schedule.
+default ``.lsq/history.sqlite3``), or the PostgreSQL database of ``--database``. A SQLite
+history is a file of its own, not tables in the state file: the state file holds webhook
+secrets and is shared with the receiver; history holds only redacted data, grows with every
+run and is pruned on its own schedule (:meth:`HistoryStore.prune`, never a ``running`` run).
 
 Tables::
 
@@ -21,8 +22,11 @@ duplicate it). Manual runs (``lsq run``) have no event key and may repeat.
 
 Commits per run (the runner's): the run row; the first started step marked ``running`` (with
 any skipped steps before it), the one durable commit, as it decides exactly-once; then every
-step's record with the final status, in one commit. A crash mid-run therefore shows the first
-started step as ``running`` (the run becomes ``interrupted``), not the steps after it.
+step's record with the final status, in one commit. The other commits survive a crash of the
+process, not necessarily of the machine (SQLite ``synchronous=NORMAL``, PostgreSQL
+``synchronous_commit=off`` for them); the durable one also flushes those before it. A crash
+mid-run therefore shows the first started step as ``running`` (the run becomes
+``interrupted``), not the steps after it.
 
 Statuses: run ``running | succeeded | failed | completed_with_errors | interrupted``;
 step ``running | succeeded | failed | skipped | not_run``. Values stored are already redacted
@@ -31,18 +35,19 @@ by the runner; this module never sees a secret.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sqlite3
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from runtime.clock import to_iso, utc_now
 from runtime.errors import ConfigurationError
-from runtime.store.sqlite_file import SQLiteFile
-from runtime.store.state import default_state_path
+from runtime.store import schema
+from runtime.store.database import Database, Transaction
+from runtime.store.sqlite_backend import SQLiteDatabase
+from runtime.store.state import PRUNE_BATCH, default_state_path, delete_in_batches
 
 HISTORY_DB_ENV = "LSQ_HISTORY_DB"
 HISTORY_FILE = "history.sqlite3"
@@ -50,40 +55,6 @@ BUSY_TIMEOUT_SECONDS = 30.0
 RUN_STATUSES = ("running", "succeeded", "failed", "completed_with_errors", "interrupted")
 STEP_STATUSES = ("running", "succeeded", "failed", "skipped", "not_run")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    workflow    TEXT NOT NULL,
-    source      TEXT,
-    trigger_key TEXT NOT NULL,
-    origin      TEXT NOT NULL,
-    instance_id TEXT,
-    event_key   TEXT,
-    status      TEXT NOT NULL,
-    started_at  TEXT NOT NULL,
-    finished_at TEXT,
-    duration_ms INTEGER,
-    event       TEXT,
-    error       TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS runs_once ON runs (workflow, instance_id, event_key)
-    WHERE event_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow, id);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    position    INTEGER NOT NULL,
-    step_id     TEXT NOT NULL,
-    action      TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    started_at  TEXT,
-    finished_at TEXT,
-    duration_ms INTEGER,
-    input       TEXT,
-    output      TEXT,
-    error       TEXT,
-    PRIMARY KEY (run_id, position)
-);
-"""
 _RUN_COLUMNS = (
     "id, workflow, source, trigger_key, origin, instance_id, event_key, status, started_at, "
     "finished_at, duration_ms, event, error"
@@ -108,26 +79,48 @@ def _dumps(value: Any) -> str | None:
 
 
 class HistoryStore:
-    """The run history file. Thread-safe (one connection per thread), multi-process safe."""
+    """The run history. Thread-safe (pooled connections), multi-process safe.
+
+    ``HistoryStore(path)`` opens (and creates) a SQLite file, upgrading its schema;
+    ``HistoryStore(database=db)`` uses a database opened by :mod:`runtime.store.storage`.
+    """
 
     def __init__(
-        self, path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+        self,
+        path: str | Path | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        database: Database | None = None,
+        owns_database: bool = False,
     ) -> None:
-        self.path = Path(path) if path is not None else default_history_path(environ)
-        # NORMAL: a commit survives a crash of this process; only the commits that decide
-        # exactly-once (see _durable) wait for the disk (FULL), which also flushes the earlier
-        # ones: the WAL is one file, written in order.
-        self._file = SQLiteFile(
-            self.path, busy_timeout=BUSY_TIMEOUT_SECONDS, synchronous="NORMAL",
-            what="the run history", env_hint=HISTORY_DB_ENV,
-        )
-        with self._transaction() as conn:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        self._owns_database = database is None or owns_database
+        if database is None:
+            self.path: Path | None = (
+                Path(path) if path is not None else default_history_path(environ)
+            )
+            # NORMAL: a commit survives a crash of this process; only the commits that decide
+            # exactly-once (see _durable) wait for the disk (FULL), which also flushes the
+            # earlier ones: the WAL is one file, written in order.
+            database = SQLiteDatabase(
+                self.path, busy_timeout=BUSY_TIMEOUT_SECONDS, synchronous="NORMAL",
+                what="the run history", env_hint=HISTORY_DB_ENV,
+            )
+        else:
+            self.path = getattr(database, "path", None)
+        self.db = database
+        try:
+            schema.ensure(database, schema.HISTORY)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def location(self) -> str:
+        """The file path, or the database URL without its password."""
+        return self.db.location
 
     def __repr__(self) -> str:
-        return f"HistoryStore({str(self.path)!r})"
+        return f"HistoryStore({self.location!r})"
 
     def __enter__(self) -> HistoryStore:
         return self
@@ -136,17 +129,9 @@ class HistoryStore:
         self.close()
 
     def close(self) -> None:
-        """Close every connection this object opened (in any thread)."""
-        self._file.close()
-
-    def _connection(self) -> sqlite3.Connection:
-        return self._file.connection()
-
-    def _transaction(
-        self, *, durable: bool = False
-    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """One write transaction; ``durable`` commits wait until the disk has them."""
-        return self._file.transaction(durable=durable)
+        """Close the database connections this store opened (a shared database stays open)."""
+        if self._owns_database:
+            self.db.close()
 
     def _durable(self, run_id: int, position: int, status: str) -> bool:
         """Whether this step save decides exactly-once: the run's first step that starts.
@@ -157,11 +142,11 @@ class HistoryStore:
         """
         if status != "running":
             return False
-        earlier = self._connection().execute(
+        earlier = self.db.query(
             "SELECT 1 FROM steps WHERE run_id = ? AND position < ? "
             "AND status NOT IN ('not_run', 'skipped') LIMIT 1", (run_id, position),
-        ).fetchone()
-        return earlier is None
+        )
+        return not earlier
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -184,31 +169,32 @@ class HistoryStore:
         started is handed out again (same id, its old steps cleared).
         """
         now = started_at or to_iso(utc_now())
-        with self._transaction() as conn:
+        with self.db.transaction(durable=False) as tx:
             if event_key is not None:
-                row = conn.execute(
-                    "SELECT id, status FROM runs WHERE workflow = ? AND instance_id IS ? "
-                    "AND event_key = ?",
-                    (workflow, instance_id, event_key),
-                ).fetchone()
+                row = _find_run(tx, workflow, instance_id, event_key)
                 if row is not None:
-                    return self._resume(conn, row[0], row[1], now)
-            cursor = conn.execute(
+                    return self._resume(tx, row[0], row[1], now)
+            run_id = tx.execute(
                 "INSERT INTO runs (workflow, source, trigger_key, origin, instance_id, event_key, "
-                "status, started_at, event) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                "status, started_at, event) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?) "
+                "ON CONFLICT (workflow, instance_id, event_key) WHERE event_key IS NOT NULL "
+                "DO NOTHING RETURNING id",
                 (workflow, source, trigger_key, origin, instance_id, event_key, now,
                  _dumps(event)),
-            )
-            return int(cursor.lastrowid or 0)
+            ).scalar()
+            if run_id is None:  # another process inserted it since the look-up
+                row = _find_run(tx, workflow, instance_id, event_key)
+                return None if row is None else self._resume(tx, row[0], row[1], now)
+            return int(run_id)
 
     @staticmethod
-    def _resume(conn: sqlite3.Connection, run_id: int, status: str, now: str) -> int | None:
+    def _resume(tx: Transaction, run_id: int, status: str, now: str) -> int | None:
         if status != "running":
             return None
-        started = conn.execute(
+        started = tx.execute(
             "SELECT step_id FROM steps WHERE run_id = ? AND status NOT IN ('not_run', 'skipped') "
             "ORDER BY position LIMIT 1", (run_id,),
-        ).fetchone()
+        ).first()
         if started is not None:
             error = {
                 "type": "Interrupted",
@@ -216,14 +202,14 @@ class HistoryStore:
                 "message": f"the run stopped while step '{started[0]}' was running; it is not "
                 "run again because that step may already have written to LeadSquared",
             }
-            conn.execute(
+            tx.execute(
                 "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?",
                 (now, _dumps(error), run_id),
             )
             return None
-        conn.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
-        conn.execute("UPDATE runs SET started_at = ? WHERE id = ?", (now, run_id))
-        return run_id
+        tx.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
+        tx.execute("UPDATE runs SET started_at = ? WHERE id = ?", (now, run_id))
+        return int(run_id)
 
     def save_step(self, run_id: int, position: int, step: Mapping[str, Any]) -> None:
         """Insert or replace one step row (``step`` holds the columns, JSON values as data).
@@ -231,8 +217,8 @@ class HistoryStore:
         The save of a run's first started step is durable (see :meth:`_durable`).
         """
         durable = self._durable(run_id, position, step["status"])
-        with self._transaction(durable=durable) as conn:
-            _write_steps(conn, run_id, [(position, step)])
+        with self.db.transaction(durable=durable) as tx:
+            _write_steps(tx, run_id, [(position, step)])
 
     def save_steps(
         self, run_id: int, steps: Sequence[tuple[int, Mapping[str, Any]]], *, durable: bool
@@ -242,8 +228,8 @@ class HistoryStore:
         The runner marks a run's first started step (with the skipped steps before it) this
         way, ``durable=True``: from that commit on a crash leaves the run ``interrupted``.
         """
-        with self._transaction(durable=durable) as conn:
-            _write_steps(conn, run_id, steps)
+        with self.db.transaction(durable=durable) as tx:
+            _write_steps(tx, run_id, steps)
 
     def finish_run(
         self,
@@ -258,9 +244,9 @@ class HistoryStore:
         """Settle a run with its final status, writing its ``steps`` rows in the same commit."""
         if status not in RUN_STATUSES:
             raise ConfigurationError(f"not a run status: {status!r}")
-        with self._transaction() as conn:
-            _write_steps(conn, run_id, steps)
-            conn.execute(
+        with self.db.transaction(durable=False) as tx:
+            _write_steps(tx, run_id, steps)
+            tx.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, error = ? "
                 "WHERE id = ?",
                 (status, finished_at, duration_ms, _dumps(error), run_id),
@@ -270,45 +256,70 @@ class HistoryStore:
 
     def has_run(self, workflow: str, instance_id: str | None, event_key: str) -> bool:
         """Whether (workflow, instance, event key) already has a run."""
-        row = self._connection().execute(
-            "SELECT 1 FROM runs WHERE workflow = ? AND instance_id IS ? AND event_key = ?",
-            (workflow, instance_id, event_key),
-        ).fetchone()
-        return row is not None
+        with self.db.read() as tx:
+            return _find_run(tx, workflow, instance_id, event_key) is not None
 
     def list_runs(
         self, *, limit: int = 20, workflow: str | None = None, status: str | None = None
     ) -> list[dict[str, Any]]:
         """The newest runs first (without steps; ``steps`` counts them by status)."""
-        rows = self._connection().execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE (? IS NULL OR workflow = ?) "
-            "AND (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
-            (workflow, workflow, status, status, limit),
-        ).fetchall()
-        runs = [self._row(_RUN_COLUMNS, row) for row in rows]
-        for run in runs:
-            run.pop("event")
-            run["steps"] = dict(self._connection().execute(
-                "SELECT status, COUNT(*) FROM steps WHERE run_id = ? GROUP BY status",
-                (run["id"],),
-            ).fetchall())
+        with self.db.read() as tx:
+            rows = tx.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE (CAST(? AS TEXT) IS NULL OR workflow = ?) "
+                "AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id DESC LIMIT ?",
+                (workflow, workflow, status, status, limit),
+            ).rows
+            runs = [self._row(_RUN_COLUMNS, row) for row in rows]
+            for run in runs:
+                run.pop("event")
+                run["steps"] = dict(tx.execute(
+                    "SELECT status, COUNT(*) FROM steps WHERE run_id = ? GROUP BY status",
+                    (run["id"],),
+                ).rows)
         return runs
 
     def get_run(self, run_id: int) -> dict[str, Any] | None:
         """One run with its event and its steps in order, or None."""
-        conn = self._connection()
-        row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            return None
-        run = self._row(_RUN_COLUMNS, row)
-        run["steps"] = [
-            self._row(_STEP_COLUMNS, step)
-            for step in conn.execute(
+        with self.db.read() as tx:
+            row = tx.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).first()
+            if row is None:
+                return None
+            steps = tx.execute(
                 f"SELECT {_STEP_COLUMNS} FROM steps WHERE run_id = ? ORDER BY position",
                 (run_id,),
-            )
-        ]
+            ).rows
+        run = self._row(_RUN_COLUMNS, row)
+        run["steps"] = [self._row(_STEP_COLUMNS, step) for step in steps]
         return run
+
+    def count(self) -> int:
+        """How many runs the history holds."""
+        return int(self.db.query("SELECT COUNT(*) FROM runs")[0][0])
+
+    # -- retention ----------------------------------------------------------------------------
+
+    def prune(
+        self, before: datetime, *, keep: int | None = None, batch_size: int = PRUNE_BATCH
+    ) -> dict[str, int]:
+        """Delete finished runs (with their steps) started before ``before``, and beyond the
+        newest ``keep`` runs; a ``running`` run is never deleted. Deletes in transactions of
+        ``batch_size`` runs (short write locks); returns ``{"runs": deleted}``."""
+        deleted = delete_in_batches(
+            self.db, "runs", "id",
+            "SELECT id FROM runs WHERE started_at < ? AND status != 'running'",
+            (to_iso(before),), batch_size,
+        )
+        if keep is not None:
+            boundary = self.db.query(
+                "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (max(keep, 0),)
+            )
+            if boundary:
+                deleted += delete_in_batches(
+                    self.db, "runs", "id",
+                    "SELECT id FROM runs WHERE id <= ? AND status != 'running'",
+                    (boundary[0][0],), batch_size,
+                )
+        return {"runs": deleted}
 
     @staticmethod
     def _row(columns: str, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -319,12 +330,35 @@ class HistoryStore:
         }
 
 
+def _find_run(
+    tx: Transaction, workflow: str, instance_id: str | None, event_key: str
+) -> tuple[Any, ...] | None:
+    """(id, status) of the run of (workflow, instance, event key), or None."""
+    if instance_id is None:
+        return tx.execute(
+            "SELECT id, status FROM runs WHERE workflow = ? AND instance_id IS NULL "
+            "AND event_key = ?", (workflow, event_key),
+        ).first()
+    return tx.execute(
+        "SELECT id, status FROM runs WHERE workflow = ? AND instance_id = ? AND event_key = ?",
+        (workflow, instance_id, event_key),
+    ).first()
+
+
+_STEP_UPDATES = ", ".join(
+    f"{name.strip()} = excluded.{name.strip()}" for name in _STEP_COLUMNS.split(",")[1:]
+)
+
+
 def _write_steps(
-    conn: sqlite3.Connection, run_id: int, steps: Sequence[tuple[int, Mapping[str, Any]]]
+    tx: Transaction, run_id: int, steps: Sequence[tuple[int, Mapping[str, Any]]]
 ) -> None:
-    conn.executemany(
-        f"INSERT OR REPLACE INTO steps (run_id, {_STEP_COLUMNS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    if not steps:
+        return
+    tx.executemany(
+        f"INSERT INTO steps (run_id, {_STEP_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        f"ON CONFLICT (run_id, position) DO UPDATE SET {_STEP_UPDATES}",
         [
             (
                 run_id, position, step["step_id"], step["action"], step["status"],

@@ -18,6 +18,8 @@ Guarantees:
   ``claim_next`` (in any process) then hands it out again. ``release_claims()`` does that at
   once, for a runner that knows it is the only one. Each claim counts an attempt; after
   ``max_attempts`` the event is marked ``failed`` instead of being handed out again.
+  Concurrent claimers never get the same event: a SQLite write transaction holds the file; on
+  PostgreSQL the claim reads with ``FOR UPDATE SKIP LOCKED``, so each takes the next free one.
 - A claim names its owner (host name and process id). ``release_orphaned_claims()`` returns
   at once the claims of processes of this host that no longer exist (a SIGKILLed ``lsq
   serve``), so a restart runs them without waiting for the claim to expire; claims of live
@@ -31,7 +33,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -39,7 +40,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from runtime.clock import to_iso
-from runtime.store.state import StateStore, record_event_key
+from runtime.store.database import Transaction
+from runtime.store.state import StateStore
 
 DEFAULT_CLAIM_TTL = timedelta(minutes=5)
 DEFAULT_MAX_ATTEMPTS = 5
@@ -72,42 +74,6 @@ class InboxItem:
         values = list(row)
         values[6] = json.loads(values[6]) if values[6] is not None else None
         return cls(*values)
-
-
-def insert_event(
-    conn: sqlite3.Connection,
-    instance: str,
-    event_key: str,
-    payload: Any,
-    now_iso: str,
-    *,
-    delivery_id: int | None = None,
-    content_type: str | None = None,
-    status: str = "pending",
-    error: str | None = None,
-) -> bool:
-    """Inside the caller's transaction: dedupe ``event_key`` and queue the event.
-
-    Returns False (and stores nothing) when the key was already recorded for ``instance``.
-    """
-    if not record_event_key(conn, instance, event_key, now_iso):
-        return False
-    conn.execute(
-        "INSERT INTO inbox (instance_id, event_key, delivery_id, received_at, content_type, "
-        "payload, status, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        (
-            instance,
-            event_key,
-            delivery_id,
-            now_iso,
-            content_type,
-            json.dumps(payload, separators=(",", ":")),
-            status,
-            error,
-            now_iso,
-        ),
-    )
-    return True
 
 
 class Inbox:
@@ -154,17 +120,15 @@ class Inbox:
         The raw body (already bounded by the receiver) is kept once per delivery, and only
         when at least one of its events is new. Returns, per event, whether it was new.
         """
-        with self.store.transaction() as conn:
-            now = self.store.now_iso()
+        with self.store.batch() as batch:
             delivery_id = None
             if raw_body is not None and any(
-                not _recorded(conn, instance, key) for key, _ in events
+                not batch.recorded(instance, key) for key, _ in events
             ):
-                delivery_id = _insert_delivery(conn, instance, now, content_type, raw_body)
+                delivery_id = batch.add_delivery(instance, content_type, raw_body)
             return [
-                insert_event(
-                    conn, instance, key, payload, now,
-                    delivery_id=delivery_id, content_type=content_type,
+                batch.queue_event(
+                    instance, key, payload, delivery_id=delivery_id, content_type=content_type
                 )
                 for key, payload in events
             ]
@@ -179,13 +143,12 @@ class Inbox:
         raw_body: bytes,
     ) -> bool:
         """Keep a verified but unusable delivery as a ``failed`` event (for inspection)."""
-        with self.store.transaction() as conn:
-            now = self.store.now_iso()
-            if _recorded(conn, instance, event_key):
+        with self.store.batch() as batch:
+            if batch.recorded(instance, event_key):
                 return False
-            delivery_id = _insert_delivery(conn, instance, now, content_type, raw_body)
-            return insert_event(
-                conn, instance, event_key, None, now, delivery_id=delivery_id,
+            delivery_id = batch.add_delivery(instance, content_type, raw_body)
+            return batch.queue_event(
+                instance, event_key, None, delivery_id=delivery_id,
                 content_type=content_type, status="failed", error=error,
             )
 
@@ -194,25 +157,26 @@ class Inbox:
     def claim_next(self, instance: str | None = None) -> InboxItem | None:
         """Claim the oldest pending event (or one whose claim expired); None if there is none."""
         while True:
-            with self.store.transaction() as conn:
+            with self.store.db.transaction() as tx:
                 now = self.store.clock()
-                row = conn.execute(
+                row = tx.execute(
                     f"SELECT {_COLUMNS} FROM inbox WHERE "
                     "(status = 'pending' OR (status = 'processing' AND claimed_until < ?)) "
-                    "AND (? IS NULL OR instance_id = ?) ORDER BY id LIMIT 1",
+                    "AND (CAST(? AS TEXT) IS NULL OR instance_id = ?) ORDER BY id LIMIT 1"
+                    + tx.dialect.skip_locked,
                     (to_iso(now), instance, instance),
-                ).fetchone()
+                ).first()
                 if row is None:
                     return None
                 item = InboxItem.from_row(row)
                 if item.attempts >= self.max_attempts:
                     # It was claimed max_attempts times and never settled: the process died
                     # running it every time. Stop handing it out.
-                    _settle(conn, item.id, "failed", now, "gave up: the claim expired "
+                    _settle(tx, item.id, "failed", now, "gave up: the claim expired "
                             f"{item.attempts} times without a result")
                     continue
                 token = f"{self.owner}:{uuid.uuid4().hex}"
-                conn.execute(
+                tx.execute(
                     "UPDATE inbox SET status = 'processing', attempts = attempts + 1, "
                     "claim_token = ?, claimed_until = ?, updated_at = ? WHERE id = ?",
                     (token, to_iso(now + self.claim_ttl), to_iso(now), item.id),
@@ -235,9 +199,9 @@ class Inbox:
 
     def renew_claim(self, item: InboxItem) -> bool:
         """Extend a claim by ``claim_ttl`` (for long runs); False if the claim was lost."""
-        with self.store.transaction() as conn:
+        with self.store.db.transaction() as tx:
             now = self.store.clock()
-            return conn.execute(
+            return tx.execute(
                 "UPDATE inbox SET claimed_until = ?, updated_at = ? "
                 "WHERE id = ? AND status = 'processing' AND claim_token = ?",
                 (to_iso(now + self.claim_ttl), to_iso(now), item.id, item.claim_token),
@@ -245,24 +209,25 @@ class Inbox:
 
     def release_claims(self, instance: str | None = None) -> int:
         """Return every ``processing`` event to ``pending`` (only when no runner is alive)."""
-        with self.store.transaction() as conn:
-            return conn.execute(
+        with self.store.db.transaction() as tx:
+            return tx.execute(
                 "UPDATE inbox SET status = 'pending', claim_token = NULL, claimed_until = NULL, "
-                "updated_at = ? WHERE status = 'processing' AND (? IS NULL OR instance_id = ?)",
+                "updated_at = ? WHERE status = 'processing' "
+                "AND (CAST(? AS TEXT) IS NULL OR instance_id = ?)",
                 (self.store.now_iso(), instance, instance),
             ).rowcount
 
     def release_orphaned_claims(self, instance: str | None = None) -> int:
         """Return to ``pending`` the claims held by dead processes of this host."""
-        with self.store.transaction() as conn:
-            rows = conn.execute(
+        with self.store.db.transaction() as tx:
+            rows = tx.execute(
                 "SELECT id, claim_token FROM inbox WHERE status = 'processing' "
-                "AND (? IS NULL OR instance_id = ?)",
+                "AND (CAST(? AS TEXT) IS NULL OR instance_id = ?)",
                 (instance, instance),
-            ).fetchall()
+            ).rows
             orphaned = [item_id for item_id, token in rows if _owner_is_dead(token)]
             for item_id in orphaned:
-                conn.execute(
+                tx.execute(
                     "UPDATE inbox SET status = 'pending', claim_token = NULL, "
                     "claimed_until = NULL, updated_at = ? WHERE id = ?",
                     (self.store.now_iso(), item_id),
@@ -271,16 +236,16 @@ class Inbox:
 
     def retry_failed(self, instance: str, *, ids: Sequence[int] | None = None) -> int:
         """Put ``failed`` events (all of the instance's, or ``ids``) back to ``pending``."""
-        with self.store.transaction() as conn:
-            rows = conn.execute(
+        with self.store.db.transaction() as tx:
+            rows = tx.execute(
                 "SELECT id FROM inbox WHERE status = 'failed' AND instance_id = ? "
                 "AND payload IS NOT NULL AND payload != 'null'",
                 (instance,),
-            ).fetchall()
+            ).rows
             wanted = None if ids is None else set(ids)
             chosen = [r[0] for r in rows if wanted is None or r[0] in wanted]
             for item_id in chosen:
-                conn.execute(
+                tx.execute(
                     "UPDATE inbox SET status = 'pending', attempts = 0, error = NULL, "
                     "updated_at = ? WHERE id = ?",
                     (self.store.now_iso(), item_id),
@@ -291,26 +256,24 @@ class Inbox:
 
     def get(self, item_id: int) -> InboxItem | None:
         """One event by inbox id."""
-        row = self.store.connection().execute(
-            f"SELECT {_COLUMNS} FROM inbox WHERE id = ?", (item_id,)
-        ).fetchone()
-        return InboxItem.from_row(row) if row else None
+        rows = self.store.db.query(f"SELECT {_COLUMNS} FROM inbox WHERE id = ?", (item_id,))
+        return InboxItem.from_row(rows[0]) if rows else None
 
     def items(self, instance: str | None = None, status: str | None = None) -> list[InboxItem]:
         """Events in arrival order, optionally filtered by instance and status."""
-        rows = self.store.connection().execute(
-            f"SELECT {_COLUMNS} FROM inbox WHERE (? IS NULL OR instance_id = ?) "
-            "AND (? IS NULL OR status = ?) ORDER BY id",
+        rows = self.store.db.query(
+            f"SELECT {_COLUMNS} FROM inbox WHERE (CAST(? AS TEXT) IS NULL OR instance_id = ?) "
+            "AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id",
             (instance, instance, status, status),
-        ).fetchall()
+        )
         return [InboxItem.from_row(row) for row in rows]
 
     def counts(self, instance: str | None = None) -> dict[str, int]:
         """Number of events per status (every status present, zeros included)."""
         counts = dict.fromkeys(STATUSES, 0)
-        for status, count in self.store.connection().execute(
-            "SELECT status, COUNT(*) FROM inbox WHERE (? IS NULL OR instance_id = ?) "
-            "GROUP BY status",
+        for status, count in self.store.db.query(
+            "SELECT status, COUNT(*) FROM inbox WHERE (CAST(? AS TEXT) IS NULL "
+            "OR instance_id = ?) GROUP BY status",
             (instance, instance),
         ):
             counts[status] = count
@@ -320,14 +283,14 @@ class Inbox:
         """The raw body of the delivery an event came in (None for polled events)."""
         if item.delivery_id is None:
             return None
-        row = self.store.connection().execute(
+        rows = self.store.db.query(
             "SELECT raw_body FROM deliveries WHERE id = ?", (item.delivery_id,)
-        ).fetchone()
-        return bytes(row[0]) if row else None
+        )
+        return bytes(rows[0][0]) if rows else None
 
     def _finish(self, item: InboxItem, status: str, error: str | None) -> bool:
-        with self.store.transaction() as conn:
-            updated = conn.execute(
+        with self.store.db.transaction() as tx:
+            updated = tx.execute(
                 "UPDATE inbox SET status = ?, error = ?, claim_token = NULL, "
                 "claimed_until = NULL, updated_at = ? "
                 "WHERE id = ? AND status = 'processing' AND claim_token = ?",
@@ -359,25 +322,8 @@ def _owner_is_dead(token: str | None) -> bool:
     return False
 
 
-def _recorded(conn: sqlite3.Connection, instance: str, event_key: str) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM dedupe WHERE instance_id = ? AND event_key = ?", (instance, event_key)
-    ).fetchone() is not None
-
-
-def _insert_delivery(
-    conn: sqlite3.Connection, instance: str, now: str, content_type: str | None, raw: bytes
-) -> int:
-    cursor = conn.execute(
-        "INSERT INTO deliveries (instance_id, received_at, content_type, raw_body) "
-        "VALUES (?, ?, ?, ?)",
-        (instance, now, content_type, raw),
-    )
-    return int(cursor.lastrowid or 0)
-
-
-def _settle(conn: sqlite3.Connection, item_id: int, status: str, now: datetime, error: str) -> None:
-    conn.execute(
+def _settle(tx: Transaction, item_id: int, status: str, now: datetime, error: str) -> None:
+    tx.execute(
         "UPDATE inbox SET status = ?, error = ?, claim_token = NULL, claimed_until = NULL, "
         "updated_at = ? WHERE id = ?",
         (status, error, to_iso(now), item_id),

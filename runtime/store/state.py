@@ -1,6 +1,6 @@
-"""The trigger state store: one SQLite file shared by pollers, the webhook receiver and runners.
+"""The trigger state store: shared by pollers, the webhook receiver and runners.
 
-What it holds (one table each):
+What it holds (one table each), in the state database (a SQLite file, or PostgreSQL):
 
 - ``cursors``        polling cursors (JSON) keyed by trigger instance id, with a version for
                      compare-and-set, so two pollers never overwrite each other's progress;
@@ -8,19 +8,24 @@ What it holds (one table each):
 - ``deliveries`` and ``inbox``  accepted webhook deliveries and the events waiting to run
                      (see :mod:`runtime.store.inbox`, which owns their logic);
 - ``subscriptions``  instance id -> LeadSquared webhook id, secret, receiver URL, event code;
-- ``snapshot``       list-membership snapshots, one row per (instance, member id).
+- ``webhook_triggers``  instance id -> trigger key, config and account (reconcile re-creates
+                     a subscription from it);
+- ``snapshot``       list-membership snapshots, one row per (instance, member id);
+- ``leases``         named leases (see :mod:`runtime.store.leases`).
 
-Concurrency: WAL journal, a busy timeout, ``synchronous=FULL`` (a commit is on disk before
-``transaction()`` returns, so an acknowledged webhook survives a crash), one connection per
-thread, and every write inside ``BEGIN IMMEDIATE``. Safe for a receiver thread and a runner
-thread in one process, and for several processes on the same file.
+Writes that belong together go through :meth:`StateStore.batch`: ONE transaction whose
+commit holds every key, inbox row, snapshot row and the compare-and-set cursor of a poll, or
+none of them. Every commit is durable (on disk, or on the PostgreSQL server's disk, when the
+block ends), so an acknowledged webhook survives a crash. Safe for many threads (connections
+come from a bounded pool) and for several processes or machines on one database.
 
 A trigger instance id is derived from the trigger key, its config and the connection identity
 (API host and a hash of the access key, never the key itself): redeploys and restarts keep the
 same id (and cursor); a changed config or account gets a new one.
 
-The file holds webhook secrets: it is created readable by its owner only, and nothing here
-returns a secret except :meth:`StateStore.get_subscription` (whose ``repr`` hides it).
+The database holds webhook secrets: a SQLite file is owner-only (0600; a looser existing one is
+made 0600 when opened), and nothing here returns a secret except
+:meth:`StateStore.get_subscription` (whose ``repr`` hides it).
 """
 
 from __future__ import annotations
@@ -30,8 +35,7 @@ import hashlib
 import json
 import os
 import re
-import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,67 +43,20 @@ from typing import Any
 
 from runtime.clock import Clock, to_iso, utc_now
 from runtime.errors import ConfigurationError
-from runtime.store.sqlite_file import SQLiteFile
+from runtime.store import schema
+from runtime.store.database import Database, Transaction
+from runtime.store.sqlite_backend import SQLiteDatabase
 
 DEFAULT_PATH = Path(".lsq") / "state.sqlite3"
 STATE_DB_ENV = "LSQ_STATE_DB"
 BUSY_TIMEOUT_SECONDS = 30.0
 START_KEY = "start"  # a cursor of exactly {"start": iso} = "first poll starts here" (see reset)
+PRUNE_BATCH = 5000  # rows deleted per transaction: a prune never holds the write lock long
+MEMBER_CHUNK = 500  # member ids per IN (...) lookup
 
 _INSTANCE_ID = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)-(?P<digest>[0-9a-f]{20})$")
-_SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cursors (
-    instance_id TEXT PRIMARY KEY,
-    value       TEXT NOT NULL,
-    version     INTEGER NOT NULL,
-    updated_at  TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dedupe (
-    instance_id TEXT NOT NULL,
-    event_key   TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (instance_id, event_key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS deliveries (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_id  TEXT NOT NULL,
-    received_at  TEXT NOT NULL,
-    content_type TEXT,
-    raw_body     BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS inbox (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_id   TEXT NOT NULL,
-    event_key     TEXT NOT NULL,
-    delivery_id   INTEGER REFERENCES deliveries(id) ON DELETE SET NULL,
-    received_at   TEXT NOT NULL,
-    content_type  TEXT,
-    payload       TEXT,
-    status        TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'done', 'failed')),
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    error         TEXT,
-    claim_token   TEXT,
-    claimed_until TEXT,
-    updated_at    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS inbox_by_status ON inbox (status, id);
-CREATE INDEX IF NOT EXISTS inbox_by_instance ON inbox (instance_id, status);
-CREATE TABLE IF NOT EXISTS subscriptions (
-    instance_id  TEXT PRIMARY KEY,
-    webhook_id   TEXT NOT NULL,
-    secret       TEXT NOT NULL,
-    receiver_url TEXT NOT NULL,
-    event_code   TEXT NOT NULL,
-    created_at   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS snapshot (
-    instance_id TEXT NOT NULL,
-    member_id   TEXT NOT NULL,
-    generation  INTEGER NOT NULL,
-    PRIMARY KEY (instance_id, member_id)
-) WITHOUT ROWID;
-"""
+_SUBSCRIPTION_COLUMNS = "instance_id, webhook_id, secret, receiver_url, event_code, created_at"
+
 
 def access_key_fingerprint(access_key: str) -> str:
     """A short one-way fingerprint of an access key (the key itself is never stored)."""
@@ -179,7 +136,12 @@ class Subscription:
 
 
 class StateStore:
-    """The SQLite state file. Thread-safe (one connection per thread) and multi-process safe."""
+    """The trigger state database. Thread-safe and multi-process (multi-machine) safe.
+
+    ``StateStore(path)`` opens (and creates) a SQLite file, upgrading its schema;
+    ``StateStore(database=db)`` uses a database opened by :mod:`runtime.store.storage`
+    (PostgreSQL must be at the current schema version: ``lsq db upgrade``).
+    """
 
     def __init__(
         self,
@@ -188,39 +150,44 @@ class StateStore:
         environ: Mapping[str, str] | None = None,
         clock: Clock = utc_now,
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        database: Database | None = None,
+        owns_database: bool = False,
     ) -> None:
-        self.path = Path(path) if path is not None else default_state_path(environ)
         self.clock = clock
-        self._file = SQLiteFile(
-            self.path, busy_timeout=busy_timeout, what="the state file", env_hint=STATE_DB_ENV
-        )
-        with self.transaction() as conn:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        self._owns_database = database is None or bool(owns_database)
+        if database is None:
+            self.path: Path | None = (
+                Path(path) if path is not None else default_state_path(environ)
+            )
+            database = SQLiteDatabase(
+                self.path, busy_timeout=busy_timeout, what="the state file",
+                env_hint=STATE_DB_ENV,
+            )
+        else:
+            self.path = getattr(database, "path", None)
+        self.db = database
+        try:
+            schema.ensure(database, schema.STATE)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def location(self) -> str:
+        """The file path, or the database URL without its password."""
+        return self.db.location
 
     def __repr__(self) -> str:
-        return f"StateStore({str(self.path)!r})"
-
-    # -- connections and transactions -------------------------------------------------------
-
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit; use :meth:`transaction` for writes)."""
-        return self._file.connection()
-
-    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (durable on return), ``ROLLBACK`` on any error."""
-        return self._file.transaction()
+        return f"StateStore({self.location!r})"
 
     def now_iso(self) -> str:
         """The store clock's current time as stored text."""
         return to_iso(self.clock())
 
     def close(self) -> None:
-        """Close every connection this object opened (in any thread)."""
-        self._file.close()
+        """Close the database connections this store opened (a shared database stays open)."""
+        if self._owns_database:
+            self.db.close()
 
     def __enter__(self) -> StateStore:
         return self
@@ -228,68 +195,104 @@ class StateStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[StateBatch]:
+        """One durable transaction for writes that belong together (see :class:`StateBatch`)."""
+        with self.db.transaction() as tx:
+            yield StateBatch(tx, self.now_iso())
+
     # -- cursors ------------------------------------------------------------------------------
 
     def get_cursor(self, instance: str) -> CursorRecord | None:
         """The instance's cursor; None before its first write, value ``{}`` after a reset."""
-        return read_cursor(self.connection(), instance)
+        with self.db.read() as tx:
+            return _read_cursor(tx, instance)
 
     def put_cursor(
         self, instance: str, value: Mapping[str, Any], *, expected_version: int | None = None
     ) -> int | None:
         """Store a cursor; returns its new version, or None if ``expected_version`` is stale."""
-        with self.transaction() as conn:
-            return write_cursor(conn, instance, value, self.now_iso(), expected_version)
+        with self.batch() as batch:
+            return batch.write_cursor(instance, value, expected_version)
 
-    # -- dedupe -------------------------------------------------------------------------------
+    # -- dedupe and snapshots -----------------------------------------------------------------
 
     def seen(self, instance: str, event_key: str) -> bool:
         """Whether ``event_key`` was already handed on for ``instance``."""
-        row = self.connection().execute(
-            "SELECT 1 FROM dedupe WHERE instance_id = ? AND event_key = ?", (instance, event_key)
-        ).fetchone()
-        return row is not None
+        with self.db.read() as tx:
+            return _recorded(tx, instance, event_key)
+
+    def known_members(self, instance: str, member_ids: Iterable[str]) -> set[str]:
+        """The ids among ``member_ids`` that the instance's list snapshot holds."""
+        with self.db.read() as tx:
+            return _known_members(tx, instance, member_ids)
 
     # -- subscriptions ------------------------------------------------------------------------
 
     def save_subscription(self, subscription: Subscription) -> None:
         """Insert or replace the instance's webhook subscription."""
         created = subscription.created_at or self.now_iso()
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    subscription.instance_id,
-                    subscription.webhook_id,
-                    subscription.secret,
-                    subscription.receiver_url,
-                    subscription.event_code,
-                    created,
-                ),
+        with self.db.transaction() as tx:
+            tx.execute(
+                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (instance_id) DO UPDATE SET webhook_id = excluded.webhook_id, "
+                "secret = excluded.secret, receiver_url = excluded.receiver_url, "
+                "event_code = excluded.event_code, created_at = excluded.created_at",
+                (subscription.instance_id, subscription.webhook_id, subscription.secret,
+                 subscription.receiver_url, subscription.event_code, created),
             )
 
     def get_subscription(self, instance: str) -> Subscription | None:
         """The instance's subscription (with its secret), or None."""
-        row = self.connection().execute(
-            "SELECT instance_id, webhook_id, secret, receiver_url, event_code, created_at "
-            "FROM subscriptions WHERE instance_id = ?",
+        row = self.db.query(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE instance_id = ?",
             (instance,),
-        ).fetchone()
-        return Subscription(*row) if row else None
+        )
+        return Subscription(*row[0]) if row else None
 
     def list_subscriptions(self) -> list[Subscription]:
         """Every stored subscription, by instance id."""
-        rows = self.connection().execute(
-            "SELECT instance_id, webhook_id, secret, receiver_url, event_code, created_at "
-            "FROM subscriptions ORDER BY instance_id"
-        ).fetchall()
+        rows = self.db.query(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY instance_id"
+        )
         return [Subscription(*row) for row in rows]
 
     def delete_subscription(self, instance: str) -> bool:
         """Forget the instance's subscription; True if there was one."""
-        with self.transaction() as conn:
-            deleted = conn.execute("DELETE FROM subscriptions WHERE instance_id = ?", (instance,))
+        with self.db.transaction() as tx:
+            deleted = tx.execute("DELETE FROM subscriptions WHERE instance_id = ?", (instance,))
             return deleted.rowcount > 0
+
+    # -- webhook trigger configs (what reconcile re-creates a subscription from) ---------------
+
+    def remember_trigger(
+        self, instance: str, trigger_key: str, config: Mapping[str, Any], account: str
+    ) -> None:
+        """Keep the trigger key, config and account of ``instance``."""
+        text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO webhook_triggers (instance_id, trigger_key, config, account) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET "
+                "trigger_key = excluded.trigger_key, config = excluded.config, "
+                "account = excluded.account",
+                (instance, trigger_key, text, account),
+            )
+
+    def forget_trigger(self, instance: str) -> None:
+        """Drop what :meth:`remember_trigger` kept for ``instance``."""
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM webhook_triggers WHERE instance_id = ?", (instance,))
+
+    def trigger_configs(self) -> dict[str, dict[str, Any]]:
+        """``{instance: {"trigger_key", "config", "account"}}`` of every remembered trigger."""
+        rows = self.db.query(
+            "SELECT instance_id, trigger_key, config, account FROM webhook_triggers"
+        )
+        return {
+            instance: {"trigger_key": key, "config": json.loads(text), "account": account}
+            for instance, key, text, account in rows
+        }
 
     # -- maintenance --------------------------------------------------------------------------
 
@@ -301,34 +304,75 @@ class StateStore:
         subscription are kept.
         """
         value = {START_KEY: to_iso(since)} if since is not None else {}
-        with self.transaction() as conn:
-            for table in ("dedupe", "snapshot"):
-                conn.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance,))
+        with self.batch() as batch:
+            batch.tx.execute("DELETE FROM dedupe WHERE instance_id = ?", (instance,))
+            batch.tx.execute("DELETE FROM snapshot WHERE instance_id = ?", (instance,))
             # Overwritten, not deleted: the version keeps growing, so a poll that read the
             # old cursor cannot commit over the reset (its compare-and-set fails).
-            write_cursor(conn, instance, value, self.now_iso(), None)
+            batch.write_cursor(instance, value, None)
 
-    def prune(self, before: datetime) -> dict[str, int]:
-        """Delete dedupe keys recorded, and done inbox events finished, before ``before``.
+    def prune(self, before: datetime, *, batch_size: int = PRUNE_BATCH) -> dict[str, int]:
+        """Delete dedupe keys recorded, settled (done or failed) inbox events last changed and
+        deliveries received before ``before`` that no kept event needs.
 
-        Keep ``before`` well beyond the polling overlap and LeadSquared's retry window
-        (days, not minutes): a pruned key no longer stops a re-delivery.
+        Never touches a pending or processing event, a cursor, a snapshot, a subscription or
+        a lease. Deletes in transactions of ``batch_size`` rows (short write locks). Keep
+        ``before`` well beyond the polling overlap and LeadSquared's retry window (days, not
+        minutes): a pruned key no longer stops a re-delivery.
         """
         cutoff = to_iso(before)
-        with self.transaction() as conn:
-            keys = conn.execute("DELETE FROM dedupe WHERE recorded_at < ?", (cutoff,)).rowcount
-            done = conn.execute(
-                "DELETE FROM inbox WHERE status = 'done' AND updated_at < ?", (cutoff,)
-            ).rowcount
-            conn.execute(
-                "DELETE FROM deliveries WHERE id NOT IN "
-                "(SELECT delivery_id FROM inbox WHERE delivery_id IS NOT NULL)"
-            )
-        return {"dedupe_keys": keys, "inbox_events": done}
+        return {
+            "dedupe_keys": delete_in_batches(
+                self.db, "dedupe", "(instance_id, event_key)",
+                "SELECT instance_id, event_key FROM dedupe WHERE recorded_at < ?",
+                (cutoff,), batch_size,
+            ),
+            "inbox_events": delete_in_batches(
+                self.db, "inbox", "id",
+                "SELECT id FROM inbox WHERE status IN ('done', 'failed') AND updated_at < ?",
+                (cutoff,), batch_size,
+            ),
+            "deliveries": delete_in_batches(
+                self.db, "deliveries", "id",
+                "SELECT id FROM deliveries d WHERE received_at < ? AND NOT EXISTS "
+                "(SELECT 1 FROM inbox i WHERE i.delivery_id = d.id)",
+                (cutoff,), batch_size,
+            ),
+        }
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (for ``lsq db status`` and retention checks)."""
+        tables = ("cursors", "dedupe", "deliveries", "inbox", "subscriptions", "snapshot",
+                  "webhook_triggers", "leases")
+        with self.db.read() as tx:
+            return {table: int(tx.execute(f"SELECT COUNT(*) FROM {table}").scalar())
+                    for table in tables}
+
+    def copy_instance(self, instance: str, target: StateStore) -> None:
+        """Copy one instance's cursor, dedupe keys and snapshot into ``target`` (a scratch
+        store for a dry run: what a poll reads, without touching this store)."""
+        with self.db.read() as tx:
+            cursor = tx.execute(
+                "SELECT value, version, updated_at FROM cursors WHERE instance_id = ?",
+                (instance,),
+            ).first()
+            keys = tx.execute(
+                "SELECT event_key, recorded_at FROM dedupe WHERE instance_id = ?", (instance,)
+            ).rows
+            members = tx.execute(
+                "SELECT member_id, generation FROM snapshot WHERE instance_id = ?", (instance,)
+            ).rows
+        with target.db.transaction() as tx:
+            if cursor is not None:
+                tx.execute("INSERT INTO cursors (instance_id, value, version, updated_at) "
+                           "VALUES (?, ?, ?, ?)", (instance, *cursor))
+            tx.executemany("INSERT INTO dedupe (instance_id, event_key, recorded_at) "
+                           "VALUES (?, ?, ?)", [(instance, *key) for key in keys])
+            tx.executemany("INSERT INTO snapshot (instance_id, member_id, generation) "
+                           "VALUES (?, ?, ?)", [(instance, *member) for member in members])
 
     def show(self) -> dict[str, Any]:
         """A JSON-able summary per instance for ``lsq state show``. Never includes secrets."""
-        conn = self.connection()
         instances: dict[str, dict[str, Any]] = {}
 
         def entry(instance: str) -> dict[str, Any]:
@@ -344,29 +388,143 @@ class StateStore:
                 },
             )
 
-        for instance, value, version, updated in conn.execute(
-            "SELECT instance_id, value, version, updated_at FROM cursors"
-        ):
-            entry(instance)["cursor"] = {
-                **_summarize_cursor(json.loads(value)),
-                "version": version,
-                "updated_at": updated,
-            }
-        for instance, status, count in conn.execute(
-            "SELECT instance_id, status, COUNT(*) FROM inbox GROUP BY instance_id, status"
-        ):
-            entry(instance)["inbox"][status] = count
-        for instance, count in conn.execute(
-            "SELECT instance_id, COUNT(*) FROM dedupe GROUP BY instance_id"
-        ):
-            entry(instance)["dedupe_keys"] = count
-        for instance, count in conn.execute(
-            "SELECT instance_id, COUNT(*) FROM snapshot GROUP BY instance_id"
-        ):
-            entry(instance)["snapshot_members"] = count
+        with self.db.read() as tx:
+            for instance, value, version, updated in tx.execute(
+                "SELECT instance_id, value, version, updated_at FROM cursors"
+            ):
+                entry(instance)["cursor"] = {
+                    **_summarize_cursor(json.loads(value)),
+                    "version": version,
+                    "updated_at": updated,
+                }
+            for instance, status, count in tx.execute(
+                "SELECT instance_id, status, COUNT(*) FROM inbox GROUP BY instance_id, status"
+            ):
+                entry(instance)["inbox"][status] = count
+            for instance, count in tx.execute(
+                "SELECT instance_id, COUNT(*) FROM dedupe GROUP BY instance_id"
+            ):
+                entry(instance)["dedupe_keys"] = count
+            for instance, count in tx.execute(
+                "SELECT instance_id, COUNT(*) FROM snapshot GROUP BY instance_id"
+            ):
+                entry(instance)["snapshot_members"] = count
         for subscription in self.list_subscriptions():
             entry(subscription.instance_id)["subscription"] = subscription.public()
-        return {"path": str(self.path), "instances": [instances[k] for k in sorted(instances)]}
+        return {"path": self.location, "instances": [instances[k] for k in sorted(instances)]}
+
+
+class StateBatch:
+    """Writes inside one :meth:`StateStore.batch` transaction (committed together or not at
+    all). ``now`` is the batch's time as stored text."""
+
+    __slots__ = ("now", "tx")
+
+    def __init__(self, tx: Transaction, now: str) -> None:
+        self.tx = tx
+        self.now = now
+
+    def recorded(self, instance: str, event_key: str) -> bool:
+        """Whether ``event_key`` is already in the dedupe table for ``instance``."""
+        return _recorded(self.tx, instance, event_key)
+
+    def record_key(self, instance: str, event_key: str) -> bool:
+        """Record ``event_key`` as handed on; False if it already was (a duplicate)."""
+        return self.tx.execute(
+            "INSERT INTO dedupe (instance_id, event_key, recorded_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (instance, event_key, self.now),
+        ).rowcount == 1
+
+    def queue_event(
+        self,
+        instance: str,
+        event_key: str,
+        payload: Any,
+        *,
+        delivery_id: int | None = None,
+        content_type: str | None = None,
+        status: str = "pending",
+        error: str | None = None,
+    ) -> bool:
+        """Dedupe ``event_key`` and queue the event in the inbox; False (nothing stored) when
+        the key was already recorded for ``instance``."""
+        if not self.record_key(instance, event_key):
+            return False
+        self.tx.execute(
+            "INSERT INTO inbox (instance_id, event_key, delivery_id, received_at, content_type, "
+            "payload, status, attempts, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            (instance, event_key, delivery_id, self.now, content_type,
+             json.dumps(payload, separators=(",", ":")), status, error, self.now),
+        )
+        return True
+
+    def add_delivery(self, instance: str, content_type: str | None, raw_body: bytes) -> int:
+        """Keep a delivery's raw body; returns its id."""
+        return int(self.tx.execute(
+            "INSERT INTO deliveries (instance_id, received_at, content_type, raw_body) "
+            "VALUES (?, ?, ?, ?) RETURNING id",
+            (instance, self.now, content_type, raw_body),
+        ).scalar())
+
+    def read_cursor(self, instance: str) -> CursorRecord | None:
+        """The instance's cursor as this transaction sees it."""
+        return _read_cursor(self.tx, instance)
+
+    def write_cursor(
+        self, instance: str, value: Mapping[str, Any], expected_version: int | None
+    ) -> int | None:
+        """Compare-and-set a cursor: the new version, or None on a conflict.
+
+        ``expected_version`` None writes unconditionally; 0 means "must not exist yet";
+        otherwise it must equal the stored version. One statement, so two writers on any
+        backend cannot both succeed from the same version.
+        """
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        if expected_version is None:
+            rows = self.tx.execute(
+                "INSERT INTO cursors (instance_id, value, version, updated_at) "
+                "VALUES (?, ?, 1, ?) ON CONFLICT (instance_id) DO UPDATE SET "
+                "value = excluded.value, version = cursors.version + 1, "
+                "updated_at = excluded.updated_at RETURNING version",
+                (instance, text, self.now),
+            )
+        elif expected_version == 0:
+            rows = self.tx.execute(
+                "INSERT INTO cursors (instance_id, value, version, updated_at) "
+                "VALUES (?, ?, 1, ?) ON CONFLICT (instance_id) DO NOTHING RETURNING version",
+                (instance, text, self.now),
+            )
+        else:
+            rows = self.tx.execute(
+                "UPDATE cursors SET value = ?, version = version + 1, updated_at = ? "
+                "WHERE instance_id = ? AND version = ? RETURNING version",
+                (text, self.now, instance, expected_version),
+            )
+        version = rows.scalar()
+        return None if version is None else int(version)
+
+    def known_members(self, instance: str, member_ids: Iterable[str]) -> set[str]:
+        """The ids among ``member_ids`` that the snapshot holds (as this transaction sees)."""
+        return _known_members(self.tx, instance, member_ids)
+
+    def save_members(self, instance: str, member_ids: Iterable[str], generation: int) -> None:
+        """Mark members as seen by scan ``generation`` (inserted or updated)."""
+        rows = [(instance, member_id, generation) for member_id in member_ids]
+        if not rows:
+            return
+        self.tx.executemany(
+            "INSERT INTO snapshot (instance_id, member_id, generation) VALUES (?, ?, ?) "
+            "ON CONFLICT (instance_id, member_id) DO UPDATE SET generation = excluded.generation",
+            rows,
+        )
+
+    def drop_members(self, instance: str, through_generation: int) -> None:
+        """Forget members last seen by scan ``through_generation`` or earlier."""
+        self.tx.execute(
+            "DELETE FROM snapshot WHERE instance_id = ? AND generation <= ?",
+            (instance, through_generation),
+        )
 
 
 def _summarize_cursor(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -376,50 +534,48 @@ def _summarize_cursor(value: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
-# -- helpers for code that is already inside a transaction (polling engine, inbox) -----------
+# -- helpers shared by the store and its batches ----------------------------------------------
 
 
-def read_cursor(conn: sqlite3.Connection, instance: str) -> CursorRecord | None:
-    """Read a cursor on ``conn`` (inside or outside a transaction)."""
-    row = conn.execute(
+def _read_cursor(tx: Transaction, instance: str) -> CursorRecord | None:
+    row = tx.execute(
         "SELECT value, version, updated_at FROM cursors WHERE instance_id = ?", (instance,)
-    ).fetchone()
-    return CursorRecord(json.loads(row[0]), row[1], row[2]) if row else None
+    ).first()
+    return CursorRecord(json.loads(row[0]), int(row[1]), row[2]) if row else None
 
 
-def write_cursor(
-    conn: sqlite3.Connection,
-    instance: str,
-    value: Mapping[str, Any],
-    now_iso: str,
-    expected_version: int | None,
-) -> int | None:
-    """Compare-and-set a cursor inside the caller's transaction.
-
-    ``expected_version`` None writes unconditionally; 0 means "must not exist yet"; otherwise
-    it must equal the stored version. Returns the new version, or None on a conflict.
-    """
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    current = conn.execute(
-        "SELECT version FROM cursors WHERE instance_id = ?", (instance,)
-    ).fetchone()
-    current_version = current[0] if current else 0
-    if expected_version is not None and expected_version != current_version:
-        return None
-    new_version = current_version + 1
-    conn.execute(
-        "INSERT INTO cursors (instance_id, value, version, updated_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (instance_id) DO UPDATE SET value = excluded.value, "
-        "version = excluded.version, updated_at = excluded.updated_at",
-        (instance, text, new_version, now_iso),
-    )
-    return new_version
+def _recorded(tx: Transaction, instance: str, event_key: str) -> bool:
+    return tx.execute(
+        "SELECT 1 FROM dedupe WHERE instance_id = ? AND event_key = ?", (instance, event_key)
+    ).first() is not None
 
 
-def record_event_key(conn: sqlite3.Connection, instance: str, event_key: str, now_iso: str) -> bool:
-    """Record ``event_key`` as handed on; False if it already was (a duplicate)."""
-    inserted = conn.execute(
-        "INSERT OR IGNORE INTO dedupe (instance_id, event_key, recorded_at) VALUES (?, ?, ?)",
-        (instance, event_key, now_iso),
-    )
-    return inserted.rowcount == 1
+def _known_members(tx: Transaction, instance: str, member_ids: Iterable[str]) -> set[str]:
+    ids = list(member_ids)
+    found: set[str] = set()
+    for offset in range(0, len(ids), MEMBER_CHUNK):
+        chunk = ids[offset : offset + MEMBER_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0] for row in tx.execute(
+                f"SELECT member_id FROM snapshot WHERE instance_id = ? AND member_id IN ({marks})",
+                (instance, *chunk),
+            )
+        )
+    return found
+
+
+def delete_in_batches(
+    db: Database, table: str, key: str, select: str, params: Sequence[Any], batch_size: int
+) -> int:
+    """Delete the rows of ``table`` whose ``key`` the ``select`` returns, ``batch_size`` per
+    transaction; returns how many were deleted."""
+    deleted = 0
+    while True:
+        with db.transaction() as tx:
+            count = tx.execute(
+                f"DELETE FROM {table} WHERE {key} IN ({select} LIMIT ?)", (*params, batch_size)
+            ).rowcount
+        deleted += count
+        if count < batch_size:
+            return deleted

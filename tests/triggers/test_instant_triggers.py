@@ -133,9 +133,8 @@ def test_a_forged_delivery_is_rejected_and_stored_nowhere(
                           timeout=5)
     assert reply.status_code == 401
     assert reply.json() == {"Status": "Error", "StatusReason": "Unauthorized"}
-    conn = store.connection()
     for table in ("inbox", "dedupe", "deliveries"):
-        assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
+        assert store.db.query(f"SELECT COUNT(*) FROM {table}")[0][0] == 0, table
 
 
 def test_a_delivery_acknowledged_before_a_crash_runs_after_restart(

@@ -7,11 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from runtime.engine import polling
 from runtime.engine.polling import Budget, PollingEngine
 from runtime.errors import ConfigurationError
 from runtime.store.inbox import Inbox
-from runtime.store.state import StateStore, instance_id
+from runtime.store.state import StateBatch, StateStore, instance_id
 
 from .helpers import T0, CountingList, FakeClock, FakeList, FakeRecords
 
@@ -313,7 +312,7 @@ def test_a_crash_inside_the_commit_rolls_back_inbox_keys_and_cursor(store, clock
     def crash(*args, **kwargs):
         raise OSError("disk vanished")
 
-    monkeypatch.setattr(polling, "write_cursor", crash)
+    monkeypatch.setattr(StateBatch, "write_cursor", crash)
     with pytest.raises(OSError):
         engine.poll(INSTANCE, source, None, CONFIG)
     monkeypatch.undo()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sqlite3
 import threading
 import time
 from datetime import timedelta
@@ -23,6 +22,7 @@ from runtime.engine.receiver import (
     hook_path,
     receiver_url,
 )
+from runtime.errors import StorageUnavailable
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, Subscription, instance_id
 
@@ -79,9 +79,8 @@ def post(client, body, *, content_type="application/json", secret=SECRET, instan
 
 
 def stored(store):
-    conn = store.connection()
     return {
-        table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        table: store.db.query(f"SELECT COUNT(*) FROM {table}")[0][0]
         for table in ("inbox", "dedupe", "deliveries")
     }
 
@@ -336,7 +335,7 @@ def test_a_store_failure_is_503_so_leadsquared_retries(store, monkeypatch):
     app = WebhookReceiver(store)
 
     def locked(*args, **kwargs):
-        raise sqlite3.OperationalError("database is locked")
+        raise StorageUnavailable("the state file is unavailable: database is locked")
 
     monkeypatch.setattr(app.inbox, "accept_delivery", locked)
     response = post(Client(app), LEAD)

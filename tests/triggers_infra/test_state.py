@@ -62,7 +62,7 @@ def test_default_path_is_under_the_current_directory_and_env_overrides_it(tmp_pa
 
 def test_the_file_is_private_and_in_wal_mode(store, db_path):
     assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
-    assert store.connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.query("PRAGMA journal_mode")[0][0] == "wal"
 
 
 def test_an_unwritable_location_is_a_configuration_error(tmp_path):
@@ -104,7 +104,8 @@ def test_cursor_compare_and_set_and_persistence(store, db_path, clock):
 def test_reset_forgets_cursor_dedupe_and_snapshot_but_keeps_inbox_and_subscription(store):
     store.put_cursor(INSTANCE, {"kind": "time"})
     Inbox(store).accept(INSTANCE, "k1", {"a": 1})
-    store.connection().execute("INSERT INTO snapshot VALUES (?, 'm1', 1)", (INSTANCE,))
+    with store.db.transaction() as tx:
+        tx.execute("INSERT INTO snapshot VALUES (?, 'm1', 1)", (INSTANCE,))
     store.save_subscription(Subscription(INSTANCE, "wh1", "sekrit"))
     store.reset(INSTANCE)
     reset = store.get_cursor(INSTANCE)
@@ -144,9 +145,10 @@ def test_prune_drops_old_keys_and_finished_events_only(store, clock):
     inbox.mark_done(inbox.claim_next())
     clock.advance(days=40)
     inbox.accept(INSTANCE, "recent", {"n": 3})
-    assert store.prune(clock() - timedelta(days=30)) == {"dedupe_keys": 2, "inbox_events": 1}
+    assert store.prune(clock() - timedelta(days=30)) == {
+        "dedupe_keys": 2, "inbox_events": 1, "deliveries": 1}
     assert [i.event_key for i in inbox.items()] == ["old-pending", "recent"]
-    assert store.connection().execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0
+    assert store.db.query("SELECT COUNT(*) FROM deliveries")[0][0] == 0
 
 
 # -- inbox -----------------------------------------------------------------------------------

@@ -148,7 +148,8 @@ def test_a_reclaimed_item_never_runs_twice(
     item = inbox.claim_next(binding.instance)
     service.process(binding, item)
     inbox.release_claims()  # as if mark_done had been lost: the item is handed out again
-    store.connection().execute("UPDATE inbox SET status = 'pending' WHERE id = ?", (item.id,))
+    with store.db.transaction() as tx:
+        tx.execute("UPDATE inbox SET status = 'pending' WHERE id = ?", (item.id,))
     service.process(binding, inbox.claim_next(binding.instance))
 
     assert len(service.runs) == 1

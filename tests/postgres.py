@@ -1,0 +1,100 @@
+"""PostgreSQL for tests: each test gets a database of its own, created and dropped around it.
+
+An upgraded database is copied from a template made once per test session (the migrations
+run once, not once per test); the template is dropped when the session ends.
+
+The server is ``$LSQ_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/
+postgres``, a maintenance database the test user may create databases from). When it cannot
+be reached (or psycopg is not installed) the PostgreSQL variants skip with one line, unless
+``LSQ_REQUIRE_POSTGRES=1`` (CI): then they fail.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ADMIN_URL_ENV = "LSQ_TEST_POSTGRES_URL"
+REQUIRE_ENV = "LSQ_REQUIRE_POSTGRES"
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def admin_url() -> str:
+    return os.environ.get(ADMIN_URL_ENV, "").strip() or DEFAULT_ADMIN_URL
+
+
+@functools.cache
+def _unavailable() -> str | None:
+    """Why PostgreSQL cannot be used for tests (None: it can)."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install -e '.[dev]')"
+    try:
+        psycopg.connect(admin_url(), connect_timeout=3).close()
+    except psycopg.Error as problem:
+        first = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
+        return f"no PostgreSQL at {ADMIN_URL_ENV}={admin_url()} ({first})"
+    return None
+
+
+def require_postgres() -> str:
+    """The admin URL; skips the test (fails it with LSQ_REQUIRE_POSTGRES=1) when unusable."""
+    reason = _unavailable()
+    if reason is not None:
+        message = f"PostgreSQL tests: {reason}; set {REQUIRE_ENV}=1 to fail instead of skip"
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return admin_url()
+
+
+def database_url(name: str) -> str:
+    """The URL of database ``name`` on the test server."""
+    parts = urlsplit(admin_url())
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def _admin(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+@functools.cache
+def _upgraded_template() -> str:
+    """A database at the current schema version, to copy (made once per session)."""
+    from runtime.store import schema
+    from runtime.store.storage import open_database
+
+    name = f"lsq_template_{uuid.uuid4().hex[:16]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    atexit.register(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    db = open_database(database_url(name))
+    try:
+        schema.upgrade(db, schema.STATE)
+    finally:
+        db.close()
+    return name
+
+
+@contextlib.contextmanager
+def fresh_database(*, upgraded: bool = False) -> Iterator[str]:
+    """The URL of a new database (empty, or at the current schema version), dropped (with its
+    connections) afterwards."""
+    require_postgres()
+    name = f"lsq_test_{uuid.uuid4().hex[:16]}"
+    template = f' TEMPLATE "{_upgraded_template()}"' if upgraded else ""
+    _admin(f'CREATE DATABASE "{name}"{template}')
+    try:
+        yield database_url(name)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
