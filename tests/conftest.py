@@ -23,6 +23,12 @@ from runtime.sandbox import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _sqlite_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose their database: a developer's LSQ_DATABASE_URL never redirects them."""
+    monkeypatch.delenv("LSQ_DATABASE_URL", raising=False)
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[RunningSandbox]:
     with start_sandbox(SandboxApp()) as running:

@@ -8,11 +8,14 @@ inside a function, and ``TYPE_CHECKING`` ones).
 - Handlers (``operations/``, ``triggers/``) never import ``requests``, the sandbox or a layer
   above the plugin contract.
 - No module imports itself back through a chain of imports (no cycles).
+- Only the store (``runtime/store/``) talks to databases: no other module imports a database
+  driver or holds SQL; the rest of the runtime does not know which backend it has.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +58,9 @@ TOP = {
     "runtime": set(),
 }
 SANDBOX_IMPORTERS = {"runtime.embedded", "runtime.cli.sandbox_cmd"}
+DATABASE_DRIVERS = {"sqlite3", "psycopg", "psycopg_pool", "psycopg2"}
+SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|"
+                 r"UPDATE\s+\w+\s+SET|PRAGMA\s+\w+)\b", re.DOTALL)
 
 
 def module_name(path: Path) -> str:
@@ -191,3 +197,22 @@ def test_no_import_cycles() -> None:
         if node not in state:
             visit(node)
     assert cycles == [], "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_only_the_store_talks_to_databases() -> None:
+    problems = []
+    for name, path in MODULES.items():
+        if name == "runtime.store" or name.startswith("runtime.store."):
+            continue
+        problems += [
+            f"{path.relative_to(ROOT)}:{line}: imports {target}"
+            for line, target in imports_of(name, path)
+            if target.split(".")[0] in DATABASE_DRIVERS
+        ]
+        problems += [
+            f"{path.relative_to(ROOT)}:{node.lineno}: SQL in a string"
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and SQL.search(node.value)
+        ]
+    assert problems == []

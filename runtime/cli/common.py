@@ -62,12 +62,15 @@ def add_everywhere(
 
 def database_option(args: argparse.Namespace) -> str | None:
     """The PostgreSQL URL the command line or the environment selects (checked), or None."""
+    from runtime.cli import UsageError
+    from runtime.errors import ConfigurationError
     from runtime.store.storage import database_url
 
-    url = database_url(getattr(args, "database", None) or None)
+    try:
+        url = database_url(getattr(args, "database", None) or None)
+    except ConfigurationError as problem:
+        raise UsageError(str(problem)) from None
     if url is not None and getattr(args, "state", None):
-        from runtime.cli import UsageError
-
         raise UsageError("--state names a SQLite file but --database (or LSQ_DATABASE_URL) "
                          "selects PostgreSQL; give one")
     return url

@@ -6,8 +6,9 @@
   ``ROLLBACK`` on any error. ``durable`` None or True commits with the server's default,
   ``synchronous_commit = on``: on disk before the block ends.
 - ``?`` placeholders of the portable SQL become ``%s`` (a literal ``%`` is escaped).
-- A pooled connection that the server dropped (a restart, a failover) is replaced and the
-  statement retried once, when it is the first of its transaction or read: nothing ran yet.
+- A pooled connection that the server dropped (a restart, a failover) is found by the first
+  statement of a transaction or read: the pool's idle connections are checked, dead ones
+  dropped, and the statement retried once on a live one (nothing had run yet).
 - Faults: unreachable server, pool exhausted, disk full, shutdown, read-only standby, lock
   and serialization failures raise :class:`~runtime.errors.StorageUnavailable`; a wrong
   password or a missing database raise :class:`~runtime.errors.ConfigurationError`. Messages
@@ -91,8 +92,11 @@ class PostgresDatabase(Database):
 
     # -- the pool -----------------------------------------------------------------------------
 
-    def _getconn(self) -> psycopg.Connection[Any]:
+    def _getconn(self, *, check: bool = False) -> psycopg.Connection[Any]:
+        """A connection from the pool; ``check`` first drops the idle ones that are dead."""
         try:
+            if check:
+                self._pool.check()
             return self._pool.getconn()
         except (PoolTimeout, psycopg.Error) as problem:
             raise self.classify(problem) from None
@@ -190,7 +194,7 @@ class _PgTransaction:
                 if self._fresh and conn.broken:
                     self._fresh = False
                     self.release()
-                    self._conn = self._db._getconn()
+                    self._conn = self._db._getconn(check=True)
                     continue
                 raise self._db.classify(problem) from None
 
