@@ -12,7 +12,7 @@ A request flows down and back: CLI or service -> plugin (find the operation, val
 | ``workflows/`` | workflow files, their static checks, templates, the runner | plugin, api, store |
 | ``plugin/`` | the contract: manifest and its checks, schemas, invoke, generated docs, where the connector's files are | api |
 | ``api/`` | talking to LeadSquared: client, connection, hosts, retry, governor, metadata, formats, redaction | - |
-| ``store/`` | durable state: the SQLite file, trigger state, inbox, run history | - |
+| ``store/`` | durable state: the database interface (SQLite files or PostgreSQL), migrations, trigger state, inbox, run history, leases, retention | - |
 | ``errors``, ``clock`` | the error tree; UTC time and its stored text (every layer may import them) | - |
 | ``embedded`` | the embedded default: the only importer of the sandbox besides ``lsq sandbox`` | api, sandbox |
 | ``sandbox/`` | the LeadSquared stand-in | nothing of the connector |

@@ -72,8 +72,8 @@ class SQLiteDatabase(Database):
         self.synchronous = synchronous
         self.pool_size = pool_size
         self._idle: list[sqlite3.Connection] = []
-        self._idle_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(pool_size)
+        self._lock = threading.Lock()
+        self._returned = threading.Condition(self._lock)  # a connection came back
         self._opened = 0
         prepare_file(path, what, env_hint)
         self._uri = "file:" + quote(str(path.absolute())) + "?nofollow=1"
@@ -100,82 +100,89 @@ class SQLiteDatabase(Database):
             raise
         return conn
 
-    @contextlib.contextmanager
-    def _borrow(self) -> Iterator[sqlite3.Connection]:
-        if not self._slots.acquire(timeout=self.busy_timeout):
-            raise StorageUnavailable(
-                f"{self.what} {self.path} is unavailable: all {self.pool_size} connections "
-                f"stayed busy for {self.busy_timeout:g} s", hint="nothing was written; retry",
-            )
-        conn: sqlite3.Connection | None = None
+    def _take(self) -> sqlite3.Connection:
+        """An idle connection, a new one while fewer than ``pool_size`` are open, else wait
+        (at most the busy timeout) for one to come back."""
+        # A lock and a list, not a queue.Queue or a semaphore: the hot path (an idle
+        # connection is there) is one uncontended lock, ~0.2 us instead of ~3 us.
+        with self._lock:
+            if not self._idle and self._opened >= self.pool_size and not self._returned.wait_for(
+                lambda: self._idle or self._opened < self.pool_size, self.busy_timeout
+            ):
+                raise StorageUnavailable(
+                    f"{self.what} {self.path} is unavailable: all {self.pool_size} "
+                    f"connections stayed busy for {self.busy_timeout:g} s",
+                    hint="nothing was written; retry",
+                )
+            if self._idle:
+                return self._idle.pop()
+            self._opened += 1
         try:
-            with self._idle_lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                try:
-                    conn = self._connect()
-                except sqlite3.Error as problem:
-                    raise self.classify(problem) from None
-                with self._idle_lock:
-                    self._opened += 1
-            yield conn
-        finally:
-            if conn is not None:
-                self._give_back(conn)
-            self._slots.release()
+            return self._connect()
+        except BaseException as problem:
+            with self._lock:
+                self._opened -= 1
+                self._returned.notify()
+            if isinstance(problem, sqlite3.Error):
+                raise self.classify(problem) from None
+            raise
 
     def _give_back(self, conn: sqlite3.Connection) -> None:
         try:
             reusable = not conn.in_transaction
         except sqlite3.Error:
             reusable = False
-        if reusable:
-            with self._idle_lock:
+        if not reusable:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        with self._lock:
+            if reusable:
                 self._idle.append(conn)
-        else:
-            self._discard(conn)
-
-    def _discard(self, conn: sqlite3.Connection) -> None:
-        with self._idle_lock:
-            self._opened -= 1
-        with contextlib.suppress(sqlite3.Error):
-            conn.close()
+            else:
+                self._opened -= 1
+            self._returned.notify()
 
     def close(self) -> None:
         """Close the idle connections; the object stays usable (it opens new ones)."""
-        with self._idle_lock:
+        with self._lock:
             idle, self._idle = self._idle, []
+            self._opened -= len(idle)
         for conn in idle:
-            self._discard(conn)
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     # -- transactions -------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def transaction(self, *, durable: bool | None = None) -> Iterator[_SQLiteTransaction]:
         raise_level = bool(durable) and self.synchronous != "FULL"
-        with self._borrow() as conn:
-            tx = _SQLiteTransaction(conn, self)
+        conn = self._take()
+        tx = _SQLiteTransaction(conn, self)
+        try:
             if raise_level:
-                tx.execute("PRAGMA synchronous = FULL")
+                tx.control("PRAGMA synchronous = FULL")
+            tx.control("BEGIN IMMEDIATE")
             try:
-                tx.execute("BEGIN IMMEDIATE")
-                try:
-                    yield tx
-                    tx.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
-                    raise
-            finally:
-                if raise_level:
+                yield tx
+                tx.control("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
-                        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+                        conn.execute("ROLLBACK")
+                raise
+        finally:
+            if raise_level:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            self._give_back(conn)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[_SQLiteTransaction]:
-        with self._borrow() as conn:
+        conn = self._take()
+        try:
             yield _SQLiteTransaction(conn, self)
+        finally:
+            self._give_back(conn)
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -223,6 +230,13 @@ class _SQLiteTransaction:
     def execute_script(self, sql: str) -> None:
         for statement in split_statements(sql):
             self.execute(statement)
+
+    def control(self, sql: str) -> None:
+        """A statement without rows (``BEGIN``, ``COMMIT``, a ``PRAGMA`` setting)."""
+        try:
+            self._conn.execute(sql)
+        except sqlite3.Error as problem:
+            raise self._db.classify(problem) from None
 
 
 def split_statements(sql: str) -> list[str]:
