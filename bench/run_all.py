@@ -29,6 +29,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("rate_governor", ["--seconds", "60", "--limit", "25"], ["--seconds", "2", "--limit", "5"]),
     ("api_calls", [], []),
     ("webhook_ingest", ["--deliveries", "2000"], ["--deliveries", "20"]),
+    ("store_ops", ["--events", "1000"], ["--events", "20"]),
     ("polling_scale", ["--members", "100000", "--added", "10"],
      ["--members", "2500", "--added", "2"]),
 ]

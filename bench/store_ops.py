@@ -160,9 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args_parser.add_argument("--events", type=int, default=1000, help="events of each")
     args_parser.add_argument("--database", help="also time the store on this PostgreSQL URL")
     args = args_parser.parse_args(argv)
-    result = run(args.events, args.database)
-    finish(result, args.json)
-    return 0 if result.met else 1
+    return finish(run(args.events, args.database), args.json)
 
 
 if __name__ == "__main__":

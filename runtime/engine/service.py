@@ -1,7 +1,7 @@
 """`lsq serve`: receive, poll and run workflows until told to stop.
 
-Three pieces share only the state file (SQLite), so a production host may split them (the
-receiver under any WSGI server, pollers and runners elsewhere):
+Three pieces share only the state store (a SQLite file, or PostgreSQL), so a production host
+may split them (the receiver under any WSGI server, pollers and runners elsewhere):
 
 - the **receiver**: :class:`~runtime.engine.receiver.WebhookReceiver` served in-process by a
   threaded werkzeug server; instant triggers are subscribed through

@@ -9,7 +9,7 @@ CREATE TABLE leases (
 );
 -- Retention: pruning reads old rows through these instead of scanning whole tables.
 CREATE INDEX dedupe_by_age ON dedupe (recorded_at);
-CREATE INDEX inbox_settled_by_age ON inbox (updated_at) WHERE status IN ('done', 'failed');
+CREATE INDEX inbox_settled_by_age ON inbox (status, updated_at) WHERE status IN ('done', 'failed');
 CREATE INDEX inbox_by_delivery ON inbox (delivery_id) WHERE delivery_id IS NOT NULL;
 CREATE INDEX deliveries_by_age ON deliveries (received_at);
 CREATE INDEX runs_by_age ON runs (started_at);
