@@ -78,12 +78,14 @@ def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
 
 
-class HistoryStore:
+class HistoryStore(schema.DatabaseStore):
     """The run history. Thread-safe (pooled connections), multi-process safe.
 
     ``HistoryStore(path)`` opens (and creates) a SQLite file, upgrading its schema;
     ``HistoryStore(database=db)`` uses a database opened by :mod:`runtime.store.storage`.
     """
+
+    component = schema.HISTORY
 
     def __init__(
         self,
@@ -93,45 +95,15 @@ class HistoryStore:
         database: Database | None = None,
         owns_database: bool = False,
     ) -> None:
-        self._owns_database = database is None or owns_database
-        if database is None:
-            self.path: Path | None = (
-                Path(path) if path is not None else default_history_path(environ)
-            )
-            # NORMAL: a commit survives a crash of this process; only the commits that decide
-            # exactly-once (see _durable) wait for the disk (FULL), which also flushes the
-            # earlier ones: the WAL is one file, written in order.
-            database = SQLiteDatabase(
-                self.path, busy_timeout=BUSY_TIMEOUT_SECONDS, synchronous="NORMAL",
-                what="the run history", env_hint=HISTORY_DB_ENV,
-            )
-        else:
-            self.path = getattr(database, "path", None)
-        self.db = database
-        try:
-            schema.ensure(database, schema.HISTORY)
-        except BaseException:
-            self.close()
-            raise
-
-    @property
-    def location(self) -> str:
-        """The file path, or the database URL without its password."""
-        return self.db.location
-
-    def __repr__(self) -> str:
-        return f"HistoryStore({self.location!r})"
-
-    def __enter__(self) -> HistoryStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the database connections this store opened (a shared database stays open)."""
-        if self._owns_database:
-            self.db.close()
+        if database is not None:
+            self._attach(database, owns=owns_database)
+            return
+        file = Path(path) if path is not None else default_history_path(environ)
+        # NORMAL: a commit survives a crash of this process; only the commits that decide
+        # exactly-once (see _durable) wait for the disk (FULL), which also flushes the earlier
+        # ones: the WAL is one file, written in order.
+        self._attach(SQLiteDatabase(file, busy_timeout=BUSY_TIMEOUT_SECONDS, synchronous="NORMAL",
+                                    what="the run history", env_hint=HISTORY_DB_ENV), owns=True)
 
     def _durable(self, run_id: int, position: int, status: str) -> bool:
         """Whether this step save decides exactly-once: the run's first step that starts.

@@ -21,6 +21,8 @@ import re
 import weakref
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import ClassVar, Self
 
 from runtime.clock import to_iso, utc_now
 from runtime.errors import ConfigurationError
@@ -154,6 +156,43 @@ def ensure(db: Database, component: str) -> None:
     _checked.setdefault(db, set()).add(folder)
 
 
+class DatabaseStore:
+    """A store on one database: attached at the current schema of its ``component``, closing
+    the database when it owns it (it opened it), leaving a shared one open."""
+
+    component: ClassVar[str]
+    db: Database
+    path: Path | None
+
+    def _attach(self, database: Database, *, owns: bool) -> None:
+        self.db, self._owns_database = database, owns
+        self.path = getattr(database, "path", None)
+        try:
+            ensure(database, self.component)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def location(self) -> str:
+        """The file path, or the database URL without its password."""
+        return self.db.location
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"
+
+    def close(self) -> None:
+        """Close the database connections this store opened (a shared database stays open)."""
+        if self._owns_database:
+            self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _refuse_newer(db: Database, found: int, needed: int) -> None:
     if found > needed:
         raise ConfigurationError(
@@ -166,6 +205,7 @@ __all__ = [
     "HISTORY",
     "STATE",
     "UPGRADE_COMMAND",
+    "DatabaseStore",
     "Migration",
     "SchemaStatus",
     "ensure",

@@ -135,13 +135,15 @@ class Subscription:
         }
 
 
-class StateStore:
+class StateStore(schema.DatabaseStore):
     """The trigger state database. Thread-safe and multi-process (multi-machine) safe.
 
     ``StateStore(path)`` opens (and creates) a SQLite file, upgrading its schema;
     ``StateStore(database=db)`` uses a database opened by :mod:`runtime.store.storage`
     (PostgreSQL must be at the current schema version: ``lsq db upgrade``).
     """
+
+    component = schema.STATE
 
     def __init__(
         self,
@@ -154,46 +156,16 @@ class StateStore:
         owns_database: bool = False,
     ) -> None:
         self.clock = clock
-        self._owns_database = database is None or bool(owns_database)
-        if database is None:
-            self.path: Path | None = (
-                Path(path) if path is not None else default_state_path(environ)
-            )
-            database = SQLiteDatabase(
-                self.path, busy_timeout=busy_timeout, what="the state file",
-                env_hint=STATE_DB_ENV,
-            )
-        else:
-            self.path = getattr(database, "path", None)
-        self.db = database
-        try:
-            schema.ensure(database, schema.STATE)
-        except BaseException:
-            self.close()
-            raise
-
-    @property
-    def location(self) -> str:
-        """The file path, or the database URL without its password."""
-        return self.db.location
-
-    def __repr__(self) -> str:
-        return f"StateStore({self.location!r})"
+        if database is not None:
+            self._attach(database, owns=owns_database)
+            return
+        file = Path(path) if path is not None else default_state_path(environ)
+        self._attach(SQLiteDatabase(file, busy_timeout=busy_timeout, what="the state file",
+                                    env_hint=STATE_DB_ENV), owns=True)
 
     def now_iso(self) -> str:
         """The store clock's current time as stored text."""
         return to_iso(self.clock())
-
-    def close(self) -> None:
-        """Close the database connections this store opened (a shared database stays open)."""
-        if self._owns_database:
-            self.db.close()
-
-    def __enter__(self) -> StateStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[StateBatch]:

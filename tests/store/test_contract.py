@@ -46,16 +46,19 @@ def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
 # -- cursors and batches ---------------------------------------------------------------------
 
 
+#: (value written, expected_version given, version returned: None = refused as stale)
+CURSOR_WRITES = [
+    ({"n": 1}, 0, 1), ({"n": 2}, 0, None), ({"n": 2}, 1, 2), ({"n": 3}, 1, None),
+    ({"n": 3}, None, 3), ({"n": 4}, 3, 4), ({"n": 5}, 9, None),
+]
+
+
 def test_cursor_compare_and_set(storage: Storage) -> None:
-    state = storage.state
-    assert state.get_cursor(INSTANCE) is None
-    assert state.put_cursor(INSTANCE, {"n": 1}, expected_version=0) == 1
-    assert state.put_cursor(INSTANCE, {"n": 2}, expected_version=0) is None
-    assert state.put_cursor(INSTANCE, {"n": 2}, expected_version=1) == 2
-    assert state.put_cursor(INSTANCE, {"n": 3}, expected_version=1) is None
-    assert state.put_cursor(INSTANCE, {"n": 3}) == 3
-    record = state.get_cursor(INSTANCE)
-    assert (record.value, record.version) == ({"n": 3}, 3)
+    assert storage.state.get_cursor(INSTANCE) is None
+    for value, expected, returned in CURSOR_WRITES:
+        assert storage.state.put_cursor(INSTANCE, value, expected_version=expected) == returned
+    record = storage.state.get_cursor(INSTANCE)
+    assert (record.value, record.version) == ({"n": 4}, 4)
 
 
 def test_concurrent_compare_and_set_has_exactly_one_winner(storage: Storage) -> None:
