@@ -35,16 +35,13 @@ DEFAULT_POOL_SIZE = 10
 DEFAULT_CONNECT_TIMEOUT = 10.0
 INSTALL_HINT = "pip install 'leadsquared-connector[postgres]'"
 
-# SQLSTATE classes and codes that mean "not now" (https://www.postgresql.org/docs/current/errcodes-appendix.html)
+# SQLSTATE classes and codes that mean "not now" (PostgreSQL manual, appendix A, error codes):
+# connection, transaction rollback (serialization, deadlock), resources (disk full, too many
+# connections), operator intervention (shutdown), system errors.
 _UNAVAILABLE_CLASSES = {"08", "40", "53", "57", "58"}
 _UNAVAILABLE_CODES = {"55P03", "25006"}  # lock_not_available, read_only_sql_transaction
 _AUTH_CODES = {"28000", "28P01"}
 _NO_DATABASE = "3D000"
-
-
-def available() -> bool:
-    """Whether psycopg and psycopg_pool are installed."""
-    return psycopg is not None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -71,7 +68,6 @@ class PostgresDatabase(Database):
             )
         self.location = redact_url(url)
         self.pool_size = pool_size
-        self.timeout = connect_timeout
         self._secrets = url_secrets(url)
         options = {
             "autocommit": True,
@@ -222,4 +218,4 @@ class _PgTransaction:
             self._db._putconn(conn)
 
 
-__all__ = ["DEFAULT_POOL_SIZE", "INSTALL_HINT", "PostgresDatabase", "available", "to_psycopg"]
+__all__ = ["DEFAULT_POOL_SIZE", "INSTALL_HINT", "PostgresDatabase", "to_psycopg"]

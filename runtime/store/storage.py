@@ -5,7 +5,8 @@
   (``$LSQ_HISTORY_DB``, else ``history.sqlite3``). Created and upgraded on first use.
 - ``--database URL`` / ``$LSQ_DATABASE_URL`` with a ``postgresql://`` URL: trigger state, the
   inbox, run history and leases all live in that database, shared by any number of processes
-  and machines; its schema is created and upgraded by ``lsq db upgrade`` only.
+  and machines; its schema is created and upgraded by ``lsq db upgrade`` only. Each process
+  holds at most ``$LSQ_DATABASE_POOL_SIZE`` (default 10) connections to it.
 
 Callers ask for stores (:func:`open_storage`, :func:`open_state`, :func:`open_history`) and
 never branch on the backend. The URL's password never appears in a message, a log line or a
