@@ -23,6 +23,29 @@ from runtime.sandbox import (
 )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a PostgreSQL server (and without LSQ_REQUIRE_POSTGRES=1), leave its tests out
+    and say so once in the summary instead of one skip line per test."""
+    from tests.postgres import needs_postgres, postgres_required, unavailable
+
+    wanted = [item for item in items if needs_postgres(item)]
+    if not wanted or postgres_required() or (reason := unavailable()) is None:
+        return
+    config.hook.pytest_deselected(items=wanted)
+    items[:] = [item for item in items if not needs_postgres(item)]
+    config.stash[_POSTGRES_LEFT_OUT] = f"{len(wanted)} PostgreSQL tests left out: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    message = config.stash.get(_POSTGRES_LEFT_OUT, None)
+    if message is not None:
+        terminalreporter.write_line(
+            f"{message} (set LSQ_REQUIRE_POSTGRES=1 to fail instead)", yellow=True)
+
+
+_POSTGRES_LEFT_OUT = pytest.StashKey[str]()
+
+
 @pytest.fixture(autouse=True)
 def _sqlite_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose their database: a developer's LSQ_DATABASE_URL never redirects them."""

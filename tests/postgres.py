@@ -5,8 +5,12 @@ run once, not once per test); the template is dropped when the session ends.
 
 The server is ``$LSQ_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/
 postgres``, a maintenance database the test user may create databases from). When it cannot
-be reached (or psycopg is not installed) the PostgreSQL variants skip with one line, unless
-``LSQ_REQUIRE_POSTGRES=1`` (CI): then they fail.
+be reached (or psycopg is not installed) the PostgreSQL tests are left out with one line in
+the summary (see ``tests/conftest.py``), unless ``LSQ_REQUIRE_POSTGRES=1`` (CI): then they run
+and fail.
+
+A test needs PostgreSQL when it uses a fixture of :data:`POSTGRES_FIXTURES` or runs with the
+``backend`` parameter ``postgresql``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,20 @@ import pytest
 ADMIN_URL_ENV = "LSQ_TEST_POSTGRES_URL"
 REQUIRE_ENV = "LSQ_REQUIRE_POSTGRES"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+POSTGRES_FIXTURES = frozenset({"pg_url", "empty_postgres"})
+
+
+def needs_postgres(item: pytest.Item) -> bool:
+    """Whether a collected test needs the PostgreSQL server."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("backend") == "postgresql":
+        return True
+    return bool(POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def postgres_required() -> bool:
+    """CI: PostgreSQL tests must run (and fail when the server cannot be reached)."""
+    return os.environ.get(REQUIRE_ENV) == "1"
 
 
 def admin_url() -> str:
@@ -31,7 +49,7 @@ def admin_url() -> str:
 
 
 @functools.cache
-def _unavailable() -> str | None:
+def unavailable() -> str | None:
     """Why PostgreSQL cannot be used for tests (None: it can)."""
     try:
         import psycopg
@@ -47,10 +65,10 @@ def _unavailable() -> str | None:
 
 def require_postgres() -> str:
     """The admin URL; skips the test (fails it with LSQ_REQUIRE_POSTGRES=1) when unusable."""
-    reason = _unavailable()
+    reason = unavailable()
     if reason is not None:
         message = f"PostgreSQL tests: {reason}; set {REQUIRE_ENV}=1 to fail instead of skip"
-        if os.environ.get(REQUIRE_ENV) == "1":
+        if postgres_required():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return admin_url()
