@@ -36,6 +36,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[_POSTGRES_LEFT_OUT] = f"{len(wanted)} PostgreSQL tests left out: {reason}"
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.postgres import finish
+
+    finish()
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     message = config.stash.get(_POSTGRES_LEFT_OUT, None)
     if message is not None:

@@ -1,7 +1,8 @@
 """PostgreSQL for tests: each test gets a database of its own, created and dropped around it.
 
 An upgraded database is copied from a template made once per test session (the migrations
-run once, not once per test); the template is dropped when the session ends.
+run once, not once per test), one database ahead on a background thread; databases are
+dropped on that thread too, and the template when the session ends.
 
 The server is ``$LSQ_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/
 postgres``, a maintenance database the test user may create databases from). When it cannot
@@ -15,12 +16,12 @@ A test needs PostgreSQL when it uses a fixture of :data:`POSTGRES_FIXTURES` or r
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -87,21 +88,60 @@ def _admin(statement: str) -> None:
         conn.execute(statement)
 
 
-@functools.cache
-def _upgraded_template() -> str:
-    """A database at the current schema version, to copy (made once per session)."""
-    from runtime.store import schema
-    from runtime.store.storage import open_database
+class _Maker:
+    """Creates and drops test databases on one background thread, a database ahead: creating
+    one costs the server 0.5 to 1 s of mostly disk waits, which then overlap the tests."""
 
-    name = f"lsq_template_{uuid.uuid4().hex[:16]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    atexit.register(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    db = open_database(database_url(name))
-    try:
-        schema.upgrade(db, schema.STATE)
-    finally:
-        db.close()
-    return name
+    def __init__(self) -> None:
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-test-dbs")
+        self.template = self._create(None)  # at the current schema version, copied per test
+        self.spare: Future[str] | None = None
+
+    @staticmethod
+    def _create(template: str | None) -> str:
+        from runtime.store import schema
+        from runtime.store.storage import open_database
+
+        name = f"lsq_test_{uuid.uuid4().hex[:16]}"
+        _admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        if template is None:
+            db = open_database(database_url(name))
+            try:
+                schema.upgrade(db, schema.STATE)
+            finally:
+                db.close()
+        return name
+
+    def take(self) -> str:
+        """An upgraded database of its own; the next one starts being made at once."""
+        spare = self.spare or self.worker.submit(self._create, self.template)
+        self.spare = self.worker.submit(self._create, self.template)
+        return spare.result()
+
+    def drop(self, name: str) -> None:
+        self.worker.submit(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        """Drop the spare and the template (at the end of the test session)."""
+        if self.spare is not None:
+            self.drop(self.spare.result())
+        self.drop(self.template)
+        self.worker.shutdown(wait=True)
+
+
+_makers: list[_Maker] = []
+
+
+def _maker() -> _Maker:
+    if not _makers:
+        _makers.append(_Maker())
+    return _makers[0]
+
+
+def finish() -> None:
+    """Drop what the session's databases left (``pytest_sessionfinish`` calls this)."""
+    while _makers:
+        _makers.pop().close()
 
 
 @contextlib.contextmanager
@@ -109,10 +149,12 @@ def fresh_database(*, upgraded: bool = False) -> Iterator[str]:
     """The URL of a new database (empty, or at the current schema version), dropped (with its
     connections) afterwards."""
     require_postgres()
-    name = f"lsq_test_{uuid.uuid4().hex[:16]}"
-    template = f' TEMPLATE "{_upgraded_template()}"' if upgraded else ""
-    _admin(f'CREATE DATABASE "{name}"{template}')
+    if upgraded:
+        name = _maker().take()
+    else:
+        name = f"lsq_test_{uuid.uuid4().hex[:16]}"
+        _admin(f'CREATE DATABASE "{name}"')
     try:
         yield database_url(name)
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _maker().drop(name)
