@@ -56,8 +56,7 @@ def run(deliveries: int) -> Result:
 
     with tempfile.TemporaryDirectory() as scratch, quiet_logs():
         store = StateStore(Path(scratch) / "state.sqlite3")
-        instance = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com",
-                               access_key="bench")
+        instance = instance_id("new_lead", {}, account="bench@api-in21.leadsquared.com")
         store.save_subscription(Subscription(instance, "hook-1", SECRET, "", "1"))
         receiver = WebhookReceiver(store, event_keys={"new_lead": _lead_key})
         servers = [serve(receiver), serve(bare_app)]

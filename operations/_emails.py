@@ -1,46 +1,36 @@
 """Request building for send_email: EmailMarketing.svc/SendEmailToLead (reference §10.1).
 
 Tables, not if-ladders: how the recipient, the sender and the content map to LeadSquared's
-RecipientType / SenderType / EmailType, and what "transactional" and "marketing" mean.
+RecipientType / SenderType / EmailType, and what "transactional" and "marketing" mean. Nothing
+that depends on the account's own set-up (email categories) is sent unless the input gives it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runtime.api.lsq_format import format_datetime
-from runtime.errors import PermanentApiError
+from runtime.errors import PermanentApiError, RecordNotFoundError
+
+from . import _leads
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
 
 SEND = "EmailMarketing.svc/SendEmailToLead"
-#: input option -> RecipientType. "LeadEmailAddress" is documented.
-# LIKELY: "LeadId" (the docs list more RecipientType values, cut off in the stored excerpt).
-RECIPIENT_TYPES = {"lead_email": "LeadEmailAddress", "lead_id": "LeadId"}
+#: The RecipientType sent: LeadEmailAddress is documented (reference §10.1). A lead given by
+#: id is looked up to its email address first (Leads.GetById) rather than sent as
+#: RecipientType "LeadId", which is only LIKELY: this works whether or not an account accepts it.
+RECIPIENT_TYPE = "LeadEmailAddress"
 #: sender keywords -> SenderType (Sender is sent empty for them, as documented).
 SENDER_KEYWORDS = {"api_caller": "APICaller", "lead_owner": "LeadOwner"}
-
-
-@dataclass(frozen=True)
-class Kind:
-    """What an email kind sends: the unsubscribe footer and the default EmailCategory."""
-
-    include_footer: bool
-    category: str
-
-
-# The public API has one call for both kinds; EmailCategory and IncludeEmailFooter are the
-# switches (reference §10.1). The default categories are the sandbox seed's "Transactional"
-# and "Newsletter" (seed/email.yaml); a real account may name its categories otherwise, so
-# the `category` input overrides them.
-KINDS = {
-    "transactional": Kind(include_footer=False, category="Transactional"),
-    "marketing": Kind(include_footer=True, category="Newsletter"),
-}
+#: Email kind -> IncludeEmailFooter (the unsubscribe footer). The public API has one call for
+#: both kinds; EmailCategory and IncludeEmailFooter are the switches (reference §10.1).
+#: EmailCategory is sent only when the input names one: categories are an account's own
+#: names, and an unknown one is refused with HTTP 500 (§10.1, §15), so none is guessed.
+FOOTER = {"transactional": False, "marketing": True}
 
 #: Better hints for SendEmailToLead's errors, by message (their MX types are generic).
 ERROR_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -59,7 +49,6 @@ ERROR_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def send_body(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The SendEmailToLead body; the sender and CC are checked against the users first."""
-    option = next(name for name in RECIPIENT_TYPES if name in inputs)
     sender = str(inputs["sender"])
     if sender in SENDER_KEYWORDS:
         sender_type, sender_value = SENDER_KEYWORDS[sender], ""
@@ -67,22 +56,38 @@ def send_body(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str,
         client.metadata.resolve_user(sender, location="sender")
         sender_type = "UserEmailAddress" if "@" in sender else "UserId"
         sender_value = sender
-    kind = KINDS[inputs["kind"]]
     body: dict[str, Any] = {
         "SenderType": sender_type,
         "Sender": sender_value,
-        "RecipientType": RECIPIENT_TYPES[option],
-        "Recipient": inputs[option],
+        "RecipientType": RECIPIENT_TYPE,
+        "Recipient": recipient_email(client, inputs),
     }
     if "cc" in inputs:
         client.metadata.resolve_user(inputs["cc"], location="cc")
         body["CCEmailAddress"] = inputs["cc"]
     body.update(_content(inputs))
-    body["IncludeEmailFooter"] = kind.include_footer
-    body["EmailCategory"] = inputs.get("category") or kind.category
+    body["IncludeEmailFooter"] = FOOTER[inputs["kind"]]
+    if inputs.get("category"):
+        body["EmailCategory"] = inputs["category"]
     if "schedule" in inputs:
         body["Schedule"] = format_datetime(inputs["schedule"])
     return body
+
+
+def recipient_email(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> str:
+    """The lead's email address: ``lead_email``, or the email of the lead ``lead_id`` names."""
+    if "lead_email" in inputs:
+        return str(inputs["lead_email"])
+    lead_id = str(inputs["lead_id"])
+    leads = _leads.by_id(client, lead_id)
+    if not leads:
+        raise RecordNotFoundError(f"no lead with id {lead_id}",
+                                  hint="emails go only to existing leads; check lead_id")
+    email = str(leads[0].get("EmailAddress") or "").strip()
+    if not email:
+        raise RecordNotFoundError(f"lead {lead_id} has no email address",
+                                  hint="emails go only to leads with an email address")
+    return email
 
 
 def _content(inputs: Mapping[str, Any]) -> dict[str, Any]:

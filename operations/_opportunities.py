@@ -9,17 +9,21 @@ UTC ``yyyy-MM-dd HH:mm:ss``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from runtime.api.lsq_format import format_datetime, to_schema_fields
 from runtime.api.retry import hint_for
-from runtime.errors import InputValidationError, PermanentApiError
+from runtime.errors import ApiError, InputValidationError, PermanentApiError
 
+from . import _leads
 from ._common import normalise_dates
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
+
+log = logging.getLogger(__name__)
 
 CAPTURE = "OpportunityManagement.svc/Capture"
 UPDATE = "OpportunityManagement.svc/Update"
@@ -104,8 +108,12 @@ def capture_body(
     return {"LeadDetails": lead_details(inputs), "Opportunity": opportunity}
 
 
-def capture_output(answer: Any, lead_id: str | None) -> dict[str, Any]:
-    """Capture's numeric-Status answer as create_opportunity's output (reference §7.1)."""
+def capture_output(answer: Any) -> dict[str, Any]:
+    """Capture's numeric-Status answer as create_opportunity's output, without ``lead_id``.
+
+    Read from the documented keys only (reference §7.1): ``Status``, ``CreatedOpportunityId``
+    and ``AdditionalDetails``; no source shows the lead's id in the answer (§15).
+    """
     answer = answer if isinstance(answer, Mapping) else {}
     if _int(answer.get("Status")) != 0:
         status = answer.get("Status")
@@ -115,7 +123,7 @@ def capture_output(answer: Any, lead_id: str | None) -> dict[str, Any]:
                                 hint=hint_for(kind, str(message)))
     details = [d for d in answer.get("AdditionalDetails") or [] if isinstance(d, Mapping)]
     created = answer.get("CreatedOpportunityId") or None
-    conflict = answer.get("ConflictedOpportunityId") or next(
+    conflict = next(
         (d["ConflictedOpportunityId"] for d in details if d.get("ConflictedOpportunityId")), None)
     duplicate = any(_int(d.get("PostDeDupActionPerformed")) == DUPLICATE_DETECTED
                     for d in details) or (created is None and conflict is not None)
@@ -128,8 +136,30 @@ def capture_output(answer: Any, lead_id: str | None) -> dict[str, Any]:
         "opportunity_id": None if duplicate else created,
         "duplicate": duplicate,
         "conflicting_opportunity_id": conflict if duplicate else None,
-        "lead_id": answer.get("RelatedProspectId") or lead_id,
     }
+
+
+def captured_lead_id(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> str | None:
+    """The id of the lead a Capture used: ``lead_id`` as given, else the lead with the given
+    email (Leads.GetByEmailaddress) or phone (RetrieveLeadByPhoneNumber, the same digits).
+
+    Capture found or created that lead, so it exists now. The opportunity exists too, so a
+    failed lookup gives ``None`` (logged) rather than an error that would invite a resend.
+    """
+    if inputs.get("lead_id"):
+        return str(inputs["lead_id"])
+    try:
+        if inputs.get("lead_email"):
+            matches = _leads.by_email(client, str(inputs["lead_email"]))
+        else:
+            wanted = _leads.phone_digits(str(inputs["lead_phone"]))
+            matches = [m for m in _leads.by_phone(client, str(inputs["lead_phone"]))
+                       if _leads.phone_digits(str(m.get("Phone") or "")) == wanted]
+    except ApiError as error:
+        log.warning("%s: the opportunity was captured, but its lead was not found: %s",
+                    CAPTURE, error)
+        return None
+    return str(matches[0]["ProspectID"]) if matches else None
 
 
 def delete_error(error: PermanentApiError) -> PermanentApiError:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from runtime.api.account import IDENTITIES
 from runtime.api.client import LeadSquaredClient
 from runtime.api.connection import Connection
 from runtime.api.governor import GOVERNORS
@@ -56,6 +57,12 @@ _POSTGRES_LEFT_OUT = pytest.StashKey[str]()
 def _sqlite_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose their database: a developer's LSQ_DATABASE_URL never redirects them."""
     monkeypatch.delenv("LSQ_DATABASE_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_account_identities() -> None:
+    """Each test asks UserByAccessKey.Get afresh: the process-wide identity cache is emptied."""
+    IDENTITIES.clear()
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +127,30 @@ def client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
 @pytest.fixture
 def raw_api(sandbox: RunningSandbox) -> RawApi:
     return RawApi(sandbox)
+
+
+class RequestLog:
+    """The sandbox's request log (API calls only, credentials never included)."""
+
+    def __init__(self, running: RunningSandbox) -> None:
+        self.url = f"{running.base_url}/_sandbox/requests"
+
+    def all(self) -> list[dict[str, Any]]:
+        return requests.get(self.url, timeout=5).json()["requests"]
+
+    def operations(self) -> list[str]:
+        return [entry["operation"] for entry in self.all()]
+
+    def last(self, operation: str | None = None) -> dict[str, Any]:
+        """The newest logged call (to ``operation`` if given); fails if there is none."""
+        entries = [e for e in self.all() if operation is None or e["operation"] == operation]
+        assert entries, f"no request to {operation or 'any operation'} was logged"
+        return entries[-1]
+
+    def clear(self) -> None:
+        requests.post(f"{self.url}/clear", timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def request_log(sandbox: RunningSandbox) -> RequestLog:
+    return RequestLog(sandbox)

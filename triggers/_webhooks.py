@@ -47,7 +47,6 @@ OPPORTUNITY_UPDATE_NAME = "Opportunity_Post_Update"
 GET_LEADS = "LeadManagement.svc/Leads.Get"
 GET_TASK = "Task.svc/Retrieve.GetById"
 RETRIEVE_TASKS = "Task.svc/Retrieve"
-WHOAMI = "Authentication.svc/UserByAccessKey.Get"
 OPPORTUNITY_DETAILS = "OpportunityManagement.svc/GetOpportunityDetails"
 OPPORTUNITIES_OF_LEAD = "OpportunityManagement.svc/GetOpportunitiesOfLead"
 OPPORTUNITY_TYPE = "OpportunityManagement.svc/GetOpportunityTypeMetadata"
@@ -202,7 +201,7 @@ def recent_tasks(client: LeadSquaredClient, column: str, limit: int) -> list[dic
     other active users (at most :data:`MAX_SAMPLE_USERS`). UNKNOWN in the reference: whether
     FromDate/ToDate are required; they are left out (the docs mark them as filters).
     """
-    caller = str(client.get(WHOAMI).get("Id") or "")
+    caller = client.account().user_id or ""
     users = [str(u["ID"]) for u in client.metadata.users()
              if u.get("ID") and str(u.get("StatusCode", 0)) == "0"]
     owners = list(dict.fromkeys([caller, *users]))[:MAX_SAMPLE_USERS]

@@ -26,9 +26,16 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from runtime.api import retry
+from runtime.api.account import (
+    IDENTITIES,
+    WHOAMI,
+    AccountIdentity,
+    connection_fingerprint,
+    identity_from,
+)
 from runtime.api.connection import Connection
 from runtime.api.governor import GOVERNORS, RateGovernor
-from runtime.api.hosts import DISCOVERY_HOST, check_host_name
+from runtime.api.hosts import DISCOVERY_HOST
 from runtime.api.lsq_format import format_datetime, to_value
 from runtime.api.metadata import AccountMetadata
 from runtime.api.redaction import Redactor, install
@@ -46,7 +53,6 @@ from runtime.errors import (
 )
 
 USER_AGENT = "leadsquared-connector/0.1"
-WHOAMI = "Authentication.svc/UserByAccessKey.Get"
 CONNECT_TIMEOUT = 10.0
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 OPERATION_NAME = re.compile(r"^[A-Za-z]+\.svc/[A-Za-z0-9_.]+(?:/[A-Za-z0-9_.]+)*$")
@@ -98,6 +104,10 @@ class LeadSquaredClient:
         self._discover_lock = threading.Lock()
         self._settings: dict[str, dict[str, Any]] = {}
         self._session_headers = dict(self._session.headers)  # kept on every request
+        self._fingerprint = connection_fingerprint(
+            connection.root_url or f"discover:{DISCOVERY_HOST}",
+            connection.access_key, connection.secret_key,
+        )
         self.metadata = AccountMetadata(self)
 
     def __repr__(self) -> str:
@@ -107,6 +117,14 @@ class LeadSquaredClient:
     def api_host(self) -> str | None:
         """The regional API host in use (discovered on the first call when not configured)."""
         return self._api_host
+
+    def account(self) -> AccountIdentity:
+        """The account and user behind this connection (org id, API host, user).
+
+        Asked with UserByAccessKey.Get once per connection identity (endpoint and key pair)
+        in this process: every client of the same connection shares the answer.
+        """
+        return IDENTITIES.get(self._fingerprint, self._fetch_identity)
 
     def get(
         self, operation: str, params: Mapping[str, Any] | None = None, *, bulk: bool = False
@@ -300,20 +318,16 @@ class LeadSquaredClient:
         return self._root
 
     def _discover(self) -> None:
-        answer = self._call(
-            "GET", WHOAMI, None, None, bulk=False, creates=False,
-            root=f"https://{DISCOVERY_HOST}",
-        )
-        urls = answer.get("LSQCommonServiceURLs") if isinstance(answer, dict) else None
-        reported = urls.get("api") if isinstance(urls, dict) else None
-        if not isinstance(reported, str):
-            raise ConfigurationError(
-                "could not discover the account's API host",
-                hint="set api_host to your account's API host, e.g. api-in21.leadsquared.com",
-            )
-        self._api_host = check_host_name(reported)
+        identity = self.account()
+        self._api_host = identity.api_host
         self._root = f"https://{self._api_host}"
         log.info("discovered API host %s", self._api_host)
+
+    def _fetch_identity(self) -> AccountIdentity:
+        """UserByAccessKey.Get at the configured endpoint, else at the discovery host."""
+        root = self._root or self.connection.root_url or f"https://{DISCOVERY_HOST}"
+        answer = self._call("GET", WHOAMI, None, None, bulk=False, creates=False, root=root)
+        return identity_from(answer)
 
 
 _NOT_JSON = object()

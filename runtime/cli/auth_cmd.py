@@ -2,7 +2,8 @@
 
 UserByAccessKey.Get answers on every regional host and names the right one (reference §1.3),
 so a connection whose api_host differs from it is reported as an error (its calls would
-fail with 401).
+fail with 401). The answer is read as :func:`runtime.api.account.identity_from` reads it (the
+login email from ``EmailAddress`` or, as in the documented sample, ``PassPhrase``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from runtime.api.account import WHOAMI, AccountIdentity, identity_from
 from runtime.cli.common import add_connection_option, add_json_option, open_client, print_json
 from runtime.errors import ConfigurationError
-
-WHOAMI = "Authentication.svc/UserByAccessKey.Get"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -29,11 +29,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_test(args: argparse.Namespace) -> int:
     with open_client(args) as client:
-        answer = client.get(WHOAMI)
+        answer = client.get(WHOAMI)  # asked every time: this command is the check
         configured = client.connection.api_host
-    if not isinstance(answer, dict):
-        raise ConfigurationError(f"{WHOAMI} answered with {type(answer).__name__}, not an object")
-    summary = _summary(answer)
+    summary = _summary(identity_from(answer))
     right_host = summary["api_host"]
     if args.json:
         print_json(summary, compact=True)
@@ -51,20 +49,18 @@ def run_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(answer: dict[str, Any]) -> dict[str, Any]:
-    urls = answer.get("LSQCommonServiceURLs")
-    host = urls.get("api") if isinstance(urls, dict) else None
+def _summary(identity: AccountIdentity) -> dict[str, Any]:
     return {
         "user": {
-            "id": answer.get("Id"),
-            "name": answer.get("Name"),
-            "email": answer.get("EmailAddress"),
-            "role": answer.get("Role"),
+            "id": identity.user_id,
+            "name": identity.user_name,
+            "email": identity.user_email,
+            "role": identity.role,
         },
         "org": {
-            "id": answer.get("OrgId"),
-            "name": answer.get("OrgDisplayName"),
-            "short_code": answer.get("OrgShortCode"),
+            "id": identity.org_id,
+            "name": identity.org_name,
+            "short_code": identity.short_code,
         },
-        "api_host": host.strip().lower() if isinstance(host, str) else None,
+        "api_host": identity.api_host,
     }

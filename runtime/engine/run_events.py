@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import tempfile
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -67,10 +67,13 @@ def trigger_config(manifest: Manifest, workflow: Workflow) -> dict[str, Any]:
     return prepare_inputs(manifest.trigger(workflow.trigger.key), dict(workflow.trigger.config))
 
 
-def workflow_instance(workflow: Workflow, client: Any, config: Mapping[str, Any]) -> str:
+def workflow_instance(
+    workflow: Workflow, client: Any, config: Mapping[str, Any], *, stores: Iterable[Any] = ()
+) -> str:
     """The state-store instance id of a workflow's trigger (``config`` as prepared) on
-    ``client``'s account: the same id ``lsq hooks`` and ``lsq state`` use."""
-    return trigger_instance(client, workflow.trigger.key, config)
+    ``client``'s account: the same id ``lsq hooks`` and ``lsq state`` use (state of its
+    former id in ``stores`` is moved to it, see runtime.engine.trigger_instance)."""
+    return trigger_instance(client, workflow.trigger.key, config, stores=stores)
 
 
 def check_event(manifest: Manifest, key: str, event: Any, where: str) -> dict[str, Any]:

@@ -148,7 +148,7 @@ class WorkflowService:
         for workflow in workflows:
             client = self.runner.client_for(workflow)
             config = trigger_config(manifest, workflow)
-            instance = workflow_instance(workflow, client, config)
+            instance = workflow_instance(workflow, client, config, stores=(self.store,))
             binding = bindings.get(instance)
             if binding is None:
                 binding = bindings[instance] = Binding(

@@ -43,17 +43,11 @@ from runtime.engine.receiver import (
     new_secret,
     receiver_url,
 )
+from runtime.engine.trigger_instance import trigger_instance
 from runtime.errors import ConfigurationError, PermanentApiError
 from runtime.plugin.invoke import prepare_inputs
 from runtime.plugin.manifest import Manifest, Operation, load_manifest
-from runtime.store.state import (
-    StateStore,
-    Subscription,
-    access_key_fingerprint,
-    instance_id,
-    is_instance_id,
-    trigger_key_of,
-)
+from runtime.store.state import StateStore, Subscription, is_instance_id, trigger_key_of
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -61,7 +55,6 @@ if TYPE_CHECKING:
 CREATE_OP = "Webhook.svc/Create"
 RETRIEVE_OP = "Webhook.svc/Retrieve"
 DELETE_OP = "Webhook.svc/Delete"
-WHOAMI = "Authentication.svc/UserByAccessKey.Get"
 MARKER = "lsq-connector"
 _MARKED = re.compile(rf"^{MARKER}:(?P<instance>[a-z][a-z0-9_]*-[0-9a-f]{{20}})\b")
 # Webhook StatusCode (reference §12.2, LIKELY): 0 enabled, 1 disabled by hand, 2 disabled
@@ -155,21 +148,13 @@ class Subscriptions:
 
     @property
     def account(self) -> str:
-        """``<api host>|<access key fingerprint>``: whose webhooks these are."""
-        return f"{self._api_host()}|{access_key_fingerprint(self.client.connection.access_key)}"
-
-    def _api_host(self) -> str:
-        if self.client.api_host is None:
-            self.client.get(WHOAMI)  # discovers the regional host
-        return str(self.client.api_host or "").lower()
+        """``<org id>@<api host>``: whose webhooks these are (runtime.api.account)."""
+        return self.client.account().key
 
     def instance(self, key: str, config: Mapping[str, Any]) -> str:
         """The trigger instance id of ``key`` + ``config`` (validated, defaults filled in, as
-        ``lsq serve`` derives it) on this connection."""
-        return instance_id(
-            key, config, api_host=self._api_host(),
-            access_key=self.client.connection.access_key,
-        )
+        ``lsq serve`` derives it) on this connection's account."""
+        return trigger_instance(self.client, key, config, stores=(self.store,))
 
     def trigger(self, key: str) -> Operation:
         """The instant trigger ``key`` (ConfigurationError for others)."""
@@ -233,8 +218,11 @@ class Subscriptions:
         ``config`` is the trigger's validated config (``module.webhook`` reads it).
         """
         key = trigger_key_of(instance)
-        remote = [hook for hook in self.ours() if hook.instance == instance]
         known = self.store.get_subscription(instance)
+        # The webhook the state store records is the instance's, whatever its marker says (a
+        # migrated instance's webhook still carries its former id).
+        remote = [hook for hook in self.ours() if hook.instance == instance
+                  or (known is not None and hook.webhook_id == known.webhook_id)]
         current = next(
             (hook for hook in remote if known and hook.webhook_id == known.webhook_id), None
         )

@@ -51,7 +51,7 @@ def invoke_trigger(
     module = trigger.handler_module()
     if trigger.kind == "instant":
         return _instant(trigger, module, client, prepared, limit)
-    instance = trigger_instance(client, key, prepared)  # as lsq serve and lsq hooks do
+    instance = trigger_instance(client, key, prepared, stores=(store,))  # as lsq serve does
     engine = PollingEngine(store)
     if hasattr(module, "fetch_members"):
         if since is not None:

@@ -26,7 +26,7 @@ from runtime.sandbox.errors import LsqError
 from runtime.sandbox.faults import FaultInjector, FaultPlan
 from runtime.sandbox.ratelimit import RateLimiter
 from runtime.sandbox.request import SandboxRequest
-from runtime.sandbox.routing import Reply, Route
+from runtime.sandbox.routing import Reply, Route, route_key
 from runtime.sandbox.seed import default_seed, load_seed
 from runtime.sandbox.services import collect_routes
 from runtime.sandbox.state import KeyPair, SandboxState
@@ -107,7 +107,7 @@ class SandboxApp:
     def _serve_api(self, request: Request) -> tuple[int, Any, dict[str, Any] | None, bool]:
         """Run the pipeline; returns (status, body, request-log entry, drop connection)."""
         match = API_PATH.match(request.path)
-        route = self.routes.get(match["operation"]) if match else None
+        route = self.routes.get(route_key(match["operation"])) if match else None
         entry = _log_entry(request, match["operation"] if match else request.path)
         if route is None:
             return 404, NOT_FOUND_BODY, entry, False

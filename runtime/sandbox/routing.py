@@ -1,7 +1,9 @@
 """Route tables: each service module owns a :class:`Router` and registers its operations.
 
-A route is keyed by ``"<Service>.svc/<Operation>"`` exactly as LeadSquared spells it
-(case-sensitive, reference §13.1). Handlers take a :class:`~.request.SandboxRequest` and
+A route is registered as ``"<Service>.svc/<Operation>"`` exactly as LeadSquared documents it
+and looked up case-insensitively (:func:`route_key`): LeadSquared's WCF service matches
+operation names in any case (reference §15, LIKELY: a client calls
+``Leads.GetByEmailAddress`` live). Handlers take a :class:`~.request.SandboxRequest` and
 return a JSON-able value (sent with 200), a :class:`Reply` for another status, or raise
 :class:`~.errors.LsqError`.
 """
@@ -39,6 +41,11 @@ class Reply:
     body: Any
 
 
+def route_key(operation: str) -> str:
+    """The lookup key of an operation name: its lower-case form."""
+    return operation.lower()
+
+
 class Router:
     """Collects the routes of one service module."""
 
@@ -61,9 +68,9 @@ class Router:
         """
 
         def register(handler: Handler) -> Handler:
-            if operation in self.routes:
+            if route_key(operation) in self.routes:
                 raise ValueError(f"route {operation} registered twice")
-            self.routes[operation] = Route(
+            self.routes[route_key(operation)] = Route(
                 operation, method.upper(), handler, bulk, any_host, body_required, log_masker
             )
             return handler

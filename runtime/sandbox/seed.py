@@ -1,12 +1,15 @@
 """Seed data: the default seed (``seed/*.yaml``, merged by tenant) or a user's YAML/JSON file.
 
-Shape: ``{"tenants": {<org id>: {org_name, short_code, api_host, app_host, settings, keys,
-users, <area sections>...}}}``. The core keys are read here; each service module that
-defines ``load_seed(tenant, data)`` reads its own sections.
+Shape: ``{"tenants": {<org id>: {org_name, short_code, api_host, app_host, public_org_id,
+settings, keys, users, <area sections>...}}}``. ``public_org_id`` is the GUID-like ``OrgId``
+that UserByAccessKey.Get reports (default: a GUID derived from the org id key). The core keys
+are read here; each service module that defines ``load_seed(tenant, data)`` reads its own
+sections.
 """
 
 from __future__ import annotations
 
+import uuid
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ SEED_DIR = files(__package__) / "seed"  # package data, in a checkout and in a w
 DEFAULT_ACCESS_KEY = "u$r8f14e45fceea167a5a36dedd4bea2543"
 DEFAULT_SECRET_KEY = "0d8b7c6e5f4a39281706f5e4d3c2b1a09f8e7d6c"
 DEFAULT_API_HOST = "api-in21.leadsquared.com"
+ORG_NAMESPACE = uuid.UUID("6b2f0c1e-58a4-4d0e-9a3c-2f1d7e6b5a40")  # public_org_id defaults
 
 
 class SeedError(ValueError):
@@ -58,6 +62,9 @@ def load_seed(state: SandboxState, seed: dict[str, Any]) -> None:
                 short_code=data.get("short_code", str(org_id)),
                 api_host=data["api_host"],
                 app_host=data.get("app_host", data["api_host"].replace("api", "app", 1)),
+                public_org_id=str(
+                    data.get("public_org_id") or uuid.uuid5(ORG_NAMESPACE, str(org_id))
+                ),
                 settings=dict(data.get("settings", {})),
                 users={user["ID"]: dict(user) for user in data.get("users", [])},
             )

@@ -40,6 +40,8 @@ class Tenant:
     short_code: str
     api_host: str
     app_host: str
+    public_org_id: str = ""
+    """The ``OrgId`` the API reports (GUID-like, reference §15); ``org_id`` keys the seed."""
     settings: dict[str, Any] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     lead_fields: list[dict[str, Any]] = field(default_factory=list)

@@ -19,9 +19,9 @@ none of them. Every commit is durable (on disk, or on the PostgreSQL server's di
 block ends), so an acknowledged webhook survives a crash. Safe for many threads (connections
 come from a bounded pool) and for several processes or machines on one database.
 
-A trigger instance id is derived from the trigger key, its config and the connection identity
-(API host and a hash of the access key, never the key itself): redeploys and restarts keep the
-same id (and cursor); a changed config or account gets a new one.
+A trigger instance id is derived from the trigger key, its config and the account (org id and
+API host, never a key): redeploys, restarts and key rotations keep the same id (and cursor); a
+changed config or another account gets a new one.
 
 The database holds webhook secrets: a SQLite file is owner-only (0600; a looser existing one is
 made 0600 when opened), and nothing here returns a secret except
@@ -63,23 +63,18 @@ def access_key_fingerprint(access_key: str) -> str:
     return hashlib.sha256(b"lsq-access-key:" + access_key.encode("utf-8")).hexdigest()[:16]
 
 
-def instance_id(
-    trigger_key: str, config: Mapping[str, Any], *, api_host: str | None, access_key: str
-) -> str:
+def instance_id(trigger_key: str, config: Mapping[str, Any], *, account: str) -> str:
     """The stable id of one trigger instance: ``<trigger_key>-<20 hex>``.
 
-    Pass the resolved regional host (``api-in21.leadsquared.com``); scheme, case and a
-    trailing slash are ignored. Same key + config + account -> same id across restarts.
+    ``account`` names the LeadSquared account, ``<org id>@<api host>`` (see
+    ``runtime.api.account.AccountIdentity.key``), never a key. Same key + config + account
+    -> same id across restarts, redeploys and key rotations; another account -> another id.
     """
     if not re.fullmatch(r"[a-z][a-z0-9_]*", trigger_key):
         raise ConfigurationError(f"not a trigger key: {trigger_key!r}")
-    host = (api_host or "").strip().lower().removeprefix("https://").removeprefix("http://")
-    identity = {
-        "trigger": trigger_key,
-        "config": config,
-        "host": host.rstrip("/"),
-        "access_key": access_key_fingerprint(access_key),
-    }
+    if not account.strip():
+        raise ConfigurationError("a trigger instance needs the account it belongs to")
+    identity = {"trigger": trigger_key, "config": config, "account": account.strip().lower()}
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
     return f"{trigger_key}-{hashlib.sha256(canonical.encode('utf-8')).hexdigest()[:20]}"
 

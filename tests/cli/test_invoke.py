@@ -195,7 +195,8 @@ def test_pipeline_rejects_output_that_breaks_the_schema(tmp_path: Path) -> None:
 SANDBOX_USER = {
     "user": {"id": "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01", "name": "Asha Admin",
              "email": "asha.admin@example.com", "role": "Administrator"},
-    "org": {"id": "41872", "name": "Acme Realty (sandbox)", "short_code": "acmesandbox"},
+    "org": {"id": "3c8e5a1f-7d2b-4f60-b9e4-5a0c1d2e4187", "name": "Acme Realty (sandbox)",
+            "short_code": "acmesandbox"},
     "api_host": "api-in21.leadsquared.com",
 }
 
@@ -208,7 +209,8 @@ def test_auth_test_prints_user_org_and_host(
         "ok: credentials are valid",
         "user: Asha Admin <asha.admin@example.com> (Administrator), "
         "id 6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e01",
-        "org:  Acme Realty (sandbox) (org id 41872, short code acmesandbox)",
+        "org:  Acme Realty (sandbox) (org id 3c8e5a1f-7d2b-4f60-b9e4-5a0c1d2e4187, short code "
+        "acmesandbox)",
         "host: api-in21.leadsquared.com",
     ]
 
@@ -265,7 +267,7 @@ def test_environment_connection(
     monkeypatch.setenv("LSQ_API_HOST", sandbox.base_url)
     assert main(["auth", "test", "--json"]) == 0
     out, err = capsys.readouterr()
-    assert err == "" and json.loads(out)["org"]["id"] == "41872"
+    assert err == "" and json.loads(out) == SANDBOX_USER
 
 
 # -- fields lead ---------------------------------------------------------------------------

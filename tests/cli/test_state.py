@@ -14,12 +14,10 @@ from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, Subscription, instance_id
 
-HOST = "api-in21.leadsquared.com"
-ACCOUNTS = instance_id("new_account", {"company_type": "Company"}, api_host=HOST,
-                       access_key="u$rAccess")
-PARTNERS = instance_id("new_account", {"company_type": "Partners"}, api_host=HOST,
-                       access_key="u$rAccess")
-LEADS = instance_id("new_lead", {}, api_host=HOST, access_key="u$rAccess")
+ACCOUNT = "org-1@api-in21.leadsquared.com"
+ACCOUNTS = instance_id("new_account", {"company_type": "Company"}, account=ACCOUNT)
+PARTNERS = instance_id("new_account", {"company_type": "Partners"}, account=ACCOUNT)
+LEADS = instance_id("new_lead", {}, account=ACCOUNT)
 SECRET = "whsec-do-not-print-4711"
 
 

@@ -23,7 +23,7 @@ from werkzeug.test import Client
 from runtime.engine.receiver import SECRET_HEADER, WebhookReceiver, hook_path, receiver_url
 from runtime.store.state import StateStore, Subscription, instance_id
 
-INSTANCE = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
+INSTANCE = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
 SECRET = "RECEIVERsecret-0123456789abcdefXYZ"
 STATUSES = {200, 400, 401, 404, 405, 413, 503}
 FIFTY_MB = 50 * 1024 * 1024

@@ -26,7 +26,7 @@ def outbox(raw_api):
 def test_html_email_is_accepted_and_recorded(raw_api, sandbox):
     sandbox.app.state.clock.set(datetime(2026, 5, 1, 9, 0, 0), freeze=True)
     response = raw_api.post(OP, html_email(CCEmailAddress="ravi.sales@example.com",
-                                           EmailCategory="Transactional",
+                                           EmailCategory="Acme Realty Service Notices",
                                            IncludeEmailFooter=False))
     assert response.status_code == 200
     body = response.json()
@@ -39,7 +39,7 @@ def test_html_email_is_accepted_and_recorded(raw_api, sandbox):
         "SenderEmailAddress": "asha.admin@example.com",
         "CCEmailAddress": "ravi.sales@example.com", "EmailType": "Html", "Template": None,
         "Subject": "Your quote", "ContentHTML": "<p>Hello</p>", "ContentText": None,
-        "EmailCategory": "Transactional", "IncludeEmailFooter": False, "Schedule": None,
+        "EmailCategory": "Acme Realty Service Notices", "IncludeEmailFooter": False, "Schedule": None,
         "Status": "Sent",
     }
 

@@ -40,18 +40,23 @@ def test_capture_on_existing_lead_returns_numeric_status(frozen):
     assert response.status_code == 200
     body = response.json()
     new_id = body["CreatedOpportunityId"]
+    # Documented keys only (reference §7.1): no source shows the lead's id in the answer.
     assert body == {
-        "Status": 0, "CreatedOpportunityId": new_id, "RelatedProspectId": PRIYA, "IsUnique": True,
-        "PrimaryAction": 2, "SecondaryAction": 1, "ConflictedOpportunityId": None,
+        "Status": 0, "CreatedOpportunityId": new_id, "IsUnique": True,
+        "PrimaryAction": 2, "SecondaryAction": 1,
         "AdditionalDetails": [{"ActivityId": new_id, "PostDeDupActionPerformed": 1,
                                "ConflictedOpportunityId": None}],
     }
+    details = frozen.get(DETAILS, OpportunityId=new_id).json()["Fields"]
+    assert {f["SchemaName"]: f["Value"] for f in details}["RelatedProspectId"] == PRIYA
 
 
 def test_capture_by_prospect_id_search(raw_api):
     lead = [{"Attribute": "ProspectID", "Value": PRIYA},
             {"Attribute": "SearchBy", "Value": "ProspectId"}]
-    assert capture(raw_api, lead).json()["RelatedProspectId"] == PRIYA
+    created = capture(raw_api, lead).json()["CreatedOpportunityId"]
+    details = raw_api.get(DETAILS, OpportunityId=created).json()["Fields"]
+    assert {f["SchemaName"]: f["Value"] for f in details}["RelatedProspectId"] == PRIYA
 
 
 def test_capture_creates_the_lead_when_none_matches(raw_api):
@@ -61,7 +66,9 @@ def test_capture_creates_the_lead_when_none_matches(raw_api):
     body = capture(raw_api, lead).json()
     assert body["Status"] == 0 and body["PrimaryAction"] == 1
     found = raw_api.get(BY_EMAIL, emailaddress="new.buyer@example.com").json()
-    assert [lead["ProspectID"] for lead in found] == [body["RelatedProspectId"]]
+    details = raw_api.get(DETAILS, OpportunityId=body["CreatedOpportunityId"]).json()["Fields"]
+    lead_of = {f["SchemaName"]: f["Value"] for f in details}["RelatedProspectId"]
+    assert [lead["ProspectID"] for lead in found] == [lead_of]
     counts = raw_api.control("GET", "create-counts")["counts"]
     assert sorted(key.split(":")[0] for key in counts) == [CAPTURE, f"{CAPTURE}#lead"]
 
@@ -90,8 +97,8 @@ def test_capture_with_duplicate_detection_on_reports_the_conflict(raw_api):
     first = capture(raw_api).json()["CreatedOpportunityId"]
     again = capture(raw_api).json()
     assert again == {
-        "Status": 0, "CreatedOpportunityId": None, "RelatedProspectId": PRIYA, "IsUnique": False,
-        "PrimaryAction": 2, "SecondaryAction": 3, "ConflictedOpportunityId": first,
+        "Status": 0, "CreatedOpportunityId": None, "IsUnique": False,
+        "PrimaryAction": 2, "SecondaryAction": 3,
         "AdditionalDetails": [{"ActivityId": first, "PostDeDupActionPerformed": 3,
                                "ConflictedOpportunityId": first}],
     }

@@ -22,8 +22,16 @@ def test_unknown_operation_is_404_with_lsq_error_body(raw_api):
     }
 
 
-def test_operation_names_are_case_sensitive(raw_api):
-    assert raw_api.get("Authentication.svc/userbyaccesskey.get").status_code == 404
+def test_operation_names_match_in_any_case_as_leadsquared_does(raw_api, request_log):
+    # LIKELY (reference §15): a client calls Leads.GetByEmailAddress (capital A) live.
+    spellings = ["Leads.GetByEmailaddress", "Leads.GetByEmailAddress", "LEADS.GETBYEMAILADDRESS"]
+    answers = [raw_api.get(f"LeadManagement.svc/{name}", emailaddress="priya.sharma@example.com")
+               for name in spellings]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert len({a.text for a in answers}) == 1
+    assert raw_api.get("Authentication.svc/userbyaccesskey.get").status_code == 200
+    # The log keeps the name as it was sent, so tests see the connector's own spelling.
+    assert request_log.operations()[1] == "LeadManagement.svc/Leads.GetByEmailAddress"
 
 
 def test_missing_keys_are_401(sandbox):

@@ -15,8 +15,7 @@ from runtime.store.state import StateBatch, StateStore, instance_id
 from .helpers import T0, CountingList, FakeClock, FakeList, FakeRecords
 
 INSTANCE = instance_id(
-    "account_updated", {"company_type": "Partners"},
-    api_host="api-in21.leadsquared.com", access_key="u$rAccess",
+    "account_updated", {"company_type": "Partners"}, account="org-1@api-in21.leadsquared.com",
 )
 CONFIG = {"company_type": "Partners"}
 
@@ -101,14 +100,12 @@ def test_reenabling_the_same_instance_keeps_its_cursor_and_a_new_config_starts_f
     db_path, clock
 ):
     same = instance_id("account_updated", {"company_type": "Partners"},
-                       api_host="https://API-IN21.leadsquared.com/", access_key="u$rAccess")
+                       account="ORG-1@api-in21.leadsquared.com")
     assert same == INSTANCE
     changed = instance_id("account_updated", {"company_type": "Company"},
-                          api_host="api-in21.leadsquared.com", access_key="u$rAccess")
-    other_account = instance_id("account_updated", CONFIG,
-                                api_host="api-in21.leadsquared.com", access_key="u$rOther")
+                          account="org-1@api-in21.leadsquared.com")
+    other_account = instance_id("account_updated", CONFIG, account="org-2@api-in21.leadsquared.com")
     assert len({INSTANCE, changed, other_account}) == 3
-    assert "u$rAccess" not in INSTANCE
 
     source = FakeRecords()
     with StateStore(db_path, clock=clock) as store:

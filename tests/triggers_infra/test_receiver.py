@@ -28,8 +28,8 @@ from runtime.store.state import StateStore, Subscription, instance_id
 
 from .helpers import T0, FakeClock
 
-NEW_LEAD = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
-ACTIVITY = instance_id("new_task", {}, api_host="api-in21.leadsquared.com", access_key="k")
+NEW_LEAD = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
+ACTIVITY = instance_id("new_task", {}, account="org-1@api-in21.leadsquared.com")
 SECRET = "s3cret-Value-never-logged-0123456789"
 LEAD = {"ProspectID": "0f1e2d3c-aaaa-4bbb-8ccc-000000000001", "FirstName": "Asha",
         "ModifiedOn": "2024-05-01 09:00:00.000"}

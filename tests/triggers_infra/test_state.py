@@ -26,9 +26,9 @@ from runtime.store.state import (
 from .helpers import T0, FakeClock
 
 ACCESS_KEY = "u$rVerySecretAccessKey123"
-INSTANCE = instance_id("new_account", {"company_type": "Company"},
-                       api_host="api-in21.leadsquared.com", access_key=ACCESS_KEY)
-OTHER = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key=ACCESS_KEY)
+ACCOUNT = "3c8e5a1f-7d2b-4f60-b9e4-5a0c1d2e4187@api-in21.leadsquared.com"
+INSTANCE = instance_id("new_account", {"company_type": "Company"}, account=ACCOUNT)
+OTHER = instance_id("new_lead", {}, account=ACCOUNT)
 
 
 @pytest.fixture
@@ -72,15 +72,18 @@ def test_an_unwritable_location_is_a_configuration_error(tmp_path):
         StateStore(blocker / "state.sqlite3")
 
 
-def test_instance_ids_are_stable_shaped_and_never_contain_the_access_key():
-    again = instance_id("new_account", {"company_type": "Company"},
-                        api_host="https://api-in21.leadsquared.com", access_key=ACCESS_KEY)
+def test_instance_ids_are_stable_shaped_and_keyed_by_the_account():
+    again = instance_id("new_account", {"company_type": "Company"}, account=f" {ACCOUNT.upper()}")
     assert again == INSTANCE and INSTANCE.startswith("new_account-") and len(INSTANCE) == 32
-    assert ACCESS_KEY not in INSTANCE and trigger_key_of(INSTANCE) == "new_account"
-    assert instance_id("new_account", {"company_type": "Company"},
-                       api_host="api-us11.leadsquared.com", access_key=ACCESS_KEY) != INSTANCE
+    assert trigger_key_of(INSTANCE) == "new_account"
+    other_org = ACCOUNT.replace("3c8e5a1f", "9a41d6c2")
+    other_host = ACCOUNT.replace("api-in21", "api-us11")
+    assert instance_id("new_account", {"company_type": "Company"}, account=other_org) != INSTANCE
+    assert instance_id("new_account", {"company_type": "Company"}, account=other_host) != INSTANCE
     with pytest.raises(ConfigurationError):
-        instance_id("New Account", {}, api_host=None, access_key=ACCESS_KEY)
+        instance_id("New Account", {}, account=ACCOUNT)
+    with pytest.raises(ConfigurationError):
+        instance_id("new_account", {}, account=" ")
     with pytest.raises(ConfigurationError):
         trigger_key_of("../etc/passwd")
 

@@ -33,11 +33,11 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
 
 
 def collect_routes() -> dict[str, Route]:
-    """Every route of every service module, keyed by ``Service.svc/Operation``."""
+    """Every route of every service module, keyed by :func:`~runtime.sandbox.routing.route_key`."""
     routes: dict[str, Route] = {}
     for module in SERVICE_MODULES:
-        for operation, route in module.router.routes.items():
-            if operation in routes:
-                raise ValueError(f"{operation} is served by two modules")
-            routes[operation] = route
+        for key, route in module.router.routes.items():
+            if key in routes:
+                raise ValueError(f"{route.operation} is served by two modules")
+            routes[key] = route
     return routes

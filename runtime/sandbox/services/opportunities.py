@@ -223,7 +223,7 @@ def _capture(request: SandboxRequest) -> dict[str, Any]:
     record.update({"Status": "Open", "Owner": lead.get("OwnerId") or request.user_id}, **values)
     conflict = duplicate_of(tenant, kind, lead["ProspectID"], record)
     if conflict is not None:
-        return _capture_answer(lead, lead_action, None, conflict["OpportunityId"])
+        return _capture_answer(lead_action, None, conflict["OpportunityId"])
     stamp = format_date(now)
     record.update(
         OpportunityId=new_id(),
@@ -236,21 +236,21 @@ def _capture(request: SandboxRequest) -> dict[str, Any]:
     tenant.opportunities[record["OpportunityId"]] = record
     count_create(request)
     request.emit("opportunity_create", webhook_payload(record))
-    return _capture_answer(lead, lead_action, record["OpportunityId"], None)
+    return _capture_answer(lead_action, record["OpportunityId"], None)
 
 
-def _capture_answer(lead: Mapping[str, Any], lead_action: int, created: str | None,
+def _capture_answer(lead_action: int, created: str | None,
                     conflict: str | None) -> dict[str, Any]:
+    """The documented keys only (reference §7.1): no source shows the lead's id in the answer
+    (§15), so none is given; the conflicting id is inside AdditionalDetails."""
     # Not idempotent: without detection a repeat creates another one and IsUnique stays true.
     action = DUPLICATE_DETECTED if conflict else CREATED_NEW
     return {
         "Status": 0,
         "CreatedOpportunityId": created,
-        "RelatedProspectId": lead["ProspectID"],
         "IsUnique": conflict is None,
         "PrimaryAction": lead_action,
         "SecondaryAction": action,
-        "ConflictedOpportunityId": conflict,
         "AdditionalDetails": [{"ActivityId": created or conflict,
                                "PostDeDupActionPerformed": action,
                                "ConflictedOpportunityId": conflict}],
