@@ -331,12 +331,14 @@ def test_duplicate_read_from_additional_details_only(manifest: Manifest) -> None
         "AdditionalDetails": [{"ActivityId": SEEDED, "PostDeDupActionPerformed": "3",
                                "ConflictedOpportunityId": SEEDED}],
     }))
+    fake.add("GET", "LeadManagement.svc/Leads.GetByEmailaddress",
+             ok([{"ProspectID": PRIYA, "EmailAddress": "priya.sharma@example.com"}]))
     inputs = {"lead_email": "priya.sharma@example.com", "opportunity_type": 12000,
               "fields": NAME}
     with fake, LeadSquaredClient(fake_connection(), session=fake.session()) as lsq:
         output = invoke_action(manifest, "create_opportunity", inputs, lsq)
     assert output == {"opportunity_id": None, "duplicate": True,
-                      "conflicting_opportunity_id": SEEDED, "lead_id": None}
+                      "conflicting_opportunity_id": SEEDED, "lead_id": PRIYA}
 
 
 # -- update_opportunity ------------------------------------------------------------------

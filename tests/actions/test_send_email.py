@@ -20,15 +20,21 @@ import requests
 from operations import _emails
 from runtime.cli import main
 from runtime.embedded import embedded_sandbox
-from runtime.errors import AmbiguousWriteError, InputValidationError, PermanentApiError
+from runtime.errors import (
+    AmbiguousWriteError,
+    InputValidationError,
+    PermanentApiError,
+    RecordNotFoundError,
+)
 from runtime.plugin.manifest import Manifest
-from runtime.sandbox import RunningSandbox, default_seed
-from tests.seed_ids import ADMIN, ARJUN, MEERA, PRIYA, RAVI
+from runtime.sandbox import RunningSandbox
+from tests.seed_ids import ADMIN, ARJUN, MEERA, MISSING, PRIYA, RAVI
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 SEND = "EmailMarketing.svc/SendEmailToLead"
 USERS = "UserManagement.svc/Users.Get"
+BY_ID = "LeadManagement.svc/Leads.GetById"
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 WELCOME = {"lead_email": "priya.sharma@example.com", "template": "Welcome Email"}
 HTML = {"lead_id": ARJUN, "subject": "Your receipt, @{Lead:FirstName,there}",
@@ -58,7 +64,6 @@ def test_template_from_the_lead_owner_as_marketing_by_default(
         "EmailType": "Template",
         "EmailLibraryName": "Welcome Email",
         "IncludeEmailFooter": True,
-        "EmailCategory": "Newsletter",
     }
     [sent] = outbox(sandbox)
     assert output == {"email_id": sent["Id"], "recipients": 1}
@@ -69,7 +74,7 @@ def test_template_from_the_lead_owner_as_marketing_by_default(
         "SenderUserId": RAVI,
         "Template": "Welcome Email",
         "Subject": "Welcome to Acme Realty, Priya!",
-        "EmailCategory": "Newsletter",
+        "EmailCategory": None,
         "IncludeEmailFooter": True,
         "Status": "Sent",
     }
@@ -85,19 +90,21 @@ def test_html_by_lead_id_from_a_user_email_transactional_with_cc_and_schedule(
         "cc": "asha.admin@example.com", "kind": "transactional",
         "schedule": "2025-06-01T14:30:00+05:30",
     })
-    assert request_log.operations() == [USERS, SEND]  # one cached lookup for sender and cc
+    # One cached users lookup for sender and cc; the lead's email by its id: RecipientType
+    # LeadEmailAddress is documented, "LeadId" only LIKELY (reference §10.1).
+    assert request_log.operations() == [USERS, BY_ID, SEND]
+    assert request_log.last(BY_ID)["query"] == {"id": ARJUN}
     assert request_log.last(SEND)["body"] == {
         "SenderType": "UserEmailAddress",
         "Sender": "Ravi.Sales@example.com",
-        "RecipientType": "LeadId",
-        "Recipient": ARJUN,
+        "RecipientType": "LeadEmailAddress",
+        "Recipient": "arjun.mehta@example.com",
         "CCEmailAddress": "asha.admin@example.com",
         "EmailType": "Html",
         "ContentHTML": "<p>Thanks, @{Lead:FirstName,there}.</p>",
         "ContentText": "Thanks.",
         "Subject": "Your receipt, @{Lead:FirstName,there}",
         "IncludeEmailFooter": False,
-        "EmailCategory": "Transactional",
         "Schedule": "2025-06-01 09:00:00",
     }
     [sent] = outbox(sandbox)
@@ -106,7 +113,7 @@ def test_html_by_lead_id_from_a_user_email_transactional_with_cc_and_schedule(
         "arjun.mehta@example.com", RAVI, "asha.admin@example.com")
     assert (sent["Subject"], sent["ContentHTML"]) == (
         "Your receipt, Arjun", "<p>Thanks, Arjun.</p>")
-    assert (sent["IncludeEmailFooter"], sent["EmailCategory"]) == (False, "Transactional")
+    assert (sent["IncludeEmailFooter"], sent["EmailCategory"]) == (False, None)
     assert (sent["Schedule"], sent["Status"]) == ("2025-06-01 09:00:00", "Scheduled")
 
 
@@ -131,19 +138,36 @@ def test_sender_types(
     assert outbox(sandbox)[0]["SenderUserId"] == sent_by
 
 
-def test_category_overrides_the_kind_default_and_subject_overrides_the_template(
+def test_a_category_is_sent_as_given_and_subject_overrides_the_template(
     invoke: Invoke, request_log: Any, sandbox: RunningSandbox
 ) -> None:
-    invoke("send_email", {**WELCOME, "category": "Product Updates", "subject": "Hello"})
+    invoke("send_email", {**WELCOME, "category": "Acme Realty Digest", "subject": "Hello"})
     body = request_log.last(SEND)["body"]
     assert (body["EmailCategory"], body["IncludeEmailFooter"], body["Subject"]) == (
-        "Product Updates", True, "Hello")
-    assert outbox(sandbox)[0]["Subject"] == "Hello"
+        "Acme Realty Digest", True, "Hello")
+    assert (outbox(sandbox)[0]["Subject"], outbox(sandbox)[0]["EmailCategory"]) == (
+        "Hello", "Acme Realty Digest")
 
 
-def test_the_kinds_use_the_seeded_categories() -> None:
-    seeded = default_seed()["tenants"]["41872"]["email_categories"]
-    assert {kind.category for kind in _emails.KINDS.values()} <= set(seeded)
+@pytest.mark.parametrize("kind", ["marketing", "transactional"])
+def test_no_category_is_sent_unless_given(
+    invoke: Invoke, request_log: Any, kind: str
+) -> None:
+    # Categories are the account's own names; an unknown one is HTTP 500 (reference §10.1).
+    invoke("send_email", {**WELCOME, "kind": kind})
+    assert "EmailCategory" not in request_log.last(SEND)["body"]
+
+
+def test_a_lead_given_by_id_must_exist_and_have_an_email(
+    invoke: Invoke, request_log: Any, sandbox: RunningSandbox
+) -> None:
+    with pytest.raises(RecordNotFoundError, match=f"no lead with id {MISSING}"):
+        invoke("send_email", {**HTML, "lead_id": MISSING})
+    sandbox.app.state.tenants["41872"].leads[ARJUN]["EmailAddress"] = None
+    with pytest.raises(RecordNotFoundError, match=f"lead {ARJUN} has no email address"):
+        invoke("send_email", HTML)
+    assert request_log.operations() == [BY_ID, BY_ID]
+    assert outbox(sandbox) == []
 
 
 # -- bad input, before any request -----------------------------------------------------
@@ -204,16 +228,12 @@ def test_unknown_users_are_rejected_before_sending(
         ({**WELCOME, "lead_email": "nobody@example.com"}, "MXInvalidEntityException",
          "No lead found with RecipientType: LeadEmailAddress and Recipient: nobody@example.com",
          "emails go only to existing leads"),
-        ({**WELCOME, "lead_email": None, "lead_id": "00000000-0000-4000-8000-000000000000"},
-         "MXInvalidEntityException",
-         "No lead found with RecipientType: LeadId and Recipient: "
-         "00000000-0000-4000-8000-000000000000", "emails go only to existing leads"),
         ({**WELCOME, "template": "Welcome"}, "MXInvalidEntityException",
          "Email template 'Welcome' does not exist", "Email Library template"),
         ({**WELCOME, "category": "Promotions"}, "MXInvalidEntityException",
          "Email category 'Promotions' does not exist", "email categories"),
     ],
-    ids=["no-lead-with-email", "no-lead-with-id", "unknown-template", "unknown-category"],
+    ids=["no-lead-with-email", "unknown-template", "unknown-category"],
 )
 def test_leadsquared_errors_are_surfaced_with_a_hint_and_not_retried(
     invoke: Invoke, request_log: Any, sandbox: RunningSandbox,

@@ -255,7 +255,9 @@ def test_lead_added_to_list_baseline_then_the_added_leads_then_nothing(
     lsq.clear_log()
     first = poll(lsq, engine, "lead_added_to_list", config)
     assert (first.baseline, first.emitted, first.complete) == (True, 0, True)
-    assert lsq.operations() == ["LeadManagement.svc/Lists.Get",
+    # The account is asked once (the instance id is keyed by it), then the list and a page.
+    assert lsq.operations() == ["Authentication.svc/UserByAccessKey.Get",
+                                "LeadManagement.svc/Lists.Get",
                                 "LeadManagement.svc/Leads/Retrieve/BySearchParameter"]
     [body] = logged_bodies(lsq, "LeadManagement.svc/Leads/Retrieve/BySearchParameter")
     assert body["SearchParameters"] == {"ListId": NEWSLETTER, "RetrieveBehaviour": "0"}

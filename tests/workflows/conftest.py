@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from runtime.api.account import AccountIdentity
 from runtime.api.connection import Connection
 from runtime.api.redaction import Redactor
 from runtime.plugin.manifest import Manifest, load_manifest
@@ -143,6 +144,9 @@ class FakeClient:
         }
         self.accounts: list[dict[str, Any]] = []
         self.closed = False
+
+    def account(self) -> AccountIdentity:
+        return AccountIdentity(org_id="org-test", api_host="api-in21.leadsquared.com")
 
     def close(self) -> None:
         self.closed = True

@@ -4,6 +4,7 @@ actions), waits for the run, and asserts the effect in the sandbox with plain AP
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
@@ -89,6 +90,51 @@ def test_welcome_email_for_a_new_lead(
         "history.sqlite3*"))
     assert DEFAULT_ACCESS_KEY.encode() not in stored and DEFAULT_SECRET_KEY.encode() not in stored
     assert b"meera.nair@example.com" in stored  # the run is there, without the keys
+
+
+#: Operations the reference marks CONFIRMED (its quick index, §0): a real account serves them.
+CONFIRMED_OPERATIONS = {
+    "Authentication.svc/UserByAccessKey.Get", "LeadManagement.svc/Lead.Create",
+    "LeadManagement.svc/LeadsMetaData.Get", "LeadManagement.svc/Leads.GetById",
+    "LeadManagement.svc/Leads.GetByEmailaddress", "UserManagement.svc/Users.Get",
+    "EmailMarketing.svc/SendEmailToLead", "Webhook.svc/Create",
+    # LIKELY in §12.2 but from live-tested code (S30); subscribing reads before it writes.
+    "Webhook.svc/Retrieve",
+}
+
+
+@pytest.fixture
+def other_account(sandbox: Any) -> Iterator[None]:
+    """The test sandbox as an account set up otherwise: its own email categories, and only the
+    documented RecipientType (LeadEmailAddress; "LeadId" is LIKELY only)."""
+    original = sandbox.app.seed
+    seed = copy.deepcopy(original)
+    tenant = seed["tenants"]["41872"]
+    tenant["email_categories"] = ["Onboarding Mail", "Quarterly Review"]
+    tenant["settings"]["email_recipient_types"] = ["LeadEmailAddress"]
+    sandbox.app.reset(seed)
+    try:
+        yield
+    finally:
+        sandbox.app.reset(original)
+
+
+def test_welcome_email_runs_on_an_account_with_other_email_categories(
+    other_account: None, serve: Callable[[str], WorkflowService], manifest: Manifest,
+    client: LeadSquaredClient, raw_api: RawApi,
+) -> None:
+    service = serve("welcome_email")
+    invoke_action(manifest, "create_lead", {"fields": {
+        "FirstName": "Ines", "EmailAddress": "ines.rao@example.com", "OwnerId": RAVI}}, client)
+    run_of(service)
+    (email,) = raw_api.control("GET", "outbox")["emails"]
+    assert (email["To"], email["EmailCategory"]) == ("ines.rao@example.com", None)
+    log = raw_api.control("GET", "requests")["requests"]
+    assert {entry["operation"] for entry in log} <= CONFIRMED_OPERATIONS
+    (send,) = [entry for entry in log if entry["operation"].endswith("SendEmailToLead")]
+    assert send["body"]["RecipientType"] == "LeadEmailAddress"  # documented (§10.1)
+    assert send["body"]["SenderType"] == "LeadOwner"  # documented
+    assert "EmailCategory" not in send["body"]  # an unknown one is HTTP 500 (§10.1)
 
 
 def test_follow_up_task_for_a_new_opportunity(

@@ -23,7 +23,8 @@ router = Router()
 INVALID_SENDER = "Invalid Sender details."  # CONFIRMED text (live code, reference §10.1)
 SENDER_TYPES = ("UserId", "UserEmailAddress", "APICaller", "LeadOwner")
 # RecipientType -> lead attribute. "LeadEmailAddress" is documented; "LeadId" is LIKELY
-# (the docs list more values, cut off in the stored excerpt).
+# (the docs list more values, cut off in the stored excerpt). A tenant's settings may narrow
+# them (``email_recipient_types: [LeadEmailAddress]``) to emulate an account without "LeadId".
 RECIPIENT_TYPES = {"LeadEmailAddress": "EmailAddress", "LeadId": "ProspectID"}
 EMAIL_TYPES = ("Html", "Template")
 MERGE_FIELD = re.compile(r"@\{Lead:(?P<name>[A-Za-z0-9_]+),(?P<default>[^}]*)\}")
@@ -57,7 +58,8 @@ def _sender(request: SandboxRequest, body: dict[str, Any], lead: dict[str, Any])
 def _recipient(request: SandboxRequest, body: dict[str, Any]) -> dict[str, Any]:
     kind = str(body.get("RecipientType") or "")
     recipient = str(body.get("Recipient") or "")
-    if kind not in RECIPIENT_TYPES:
+    accepted = request.tenant.settings.get("email_recipient_types") or list(RECIPIENT_TYPES)
+    if kind not in RECIPIENT_TYPES or kind not in accepted:
         # UNKNOWN in the reference: the error for an unsupported RecipientType; chosen here.
         raise invalid_data(f"Invalid RecipientType: {kind or 'none'}")
     lead = find_lead(request.tenant, RECIPIENT_TYPES[kind], recipient) if recipient else None
