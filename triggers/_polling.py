@@ -28,6 +28,7 @@ ACTIVITY_PAGE_SIZE = 100  # the docs' example PageSize for CompanyActivity.svc/R
 MEMBER_PAGE_SIZE = 1000  # UNKNOWN in the reference: BySearchParameter's maximum; chosen 1000
 MAX_LIST_SEARCH_PAGES = 5  # Lists.Get pages read to find a list by name
 ASCENDING = "0"  # Sorting.Direction: "0" ascending, "1" descending (reference §3.4)
+FAR_FUTURE = "2099-12-31 23:59:59"  # an open upper bound for date ranges (see activities_page)
 
 
 def request_time(moment: datetime) -> str:
@@ -166,9 +167,12 @@ def activities_page(
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of an account's activities created at or after ``since`` (newest first)."""
     body = {
-        # UNKNOWN in the reference: which date FromDate/ToDate bound; CreatedOn, as the
-        # sandbox does, so a new activity is found by the time it was logged.
-        "Parameter": {"FromDate": request_time(since), "ToDate": until_now()},
+        # UNKNOWN in the reference: which date FromDate/ToDate bound (CreatedOn, ModifiedOn
+        # or ActivityDateTime). The range opens at ``since`` and stays open to FAR_FUTURE, and
+        # the engine keeps only items with CreatedOn >= since: a new activity is found under
+        # every reading, including a future-dated ActivityDateTime. Not covered: an activity
+        # back-dated (ActivityDateTime before since) on an account that bounds that field.
+        "Parameter": {"FromDate": request_time(since), "ToDate": FAR_FUTURE},
         # The docs' example sends the paging values as strings.
         "Paging": {"PageIndex": str(page), "PageSize": str(ACTIVITY_PAGE_SIZE)},
     }

@@ -70,6 +70,7 @@ GONE = frozenset({"MXInvalidEntityException"})
 MAX_SAMPLE_LEADS = 25  # leads scanned for opportunities by sample()
 MAX_SAMPLE_USERS = 10  # users whose tasks sample() reads
 OLDEST = "1900-01-01 00:00:00"
+FAR_FUTURE = "2099-12-31 23:59:59"
 
 
 # -- payload helpers ----------------------------------------------------------------------------
@@ -198,8 +199,10 @@ def recent_tasks(client: LeadSquaredClient, column: str, limit: int) -> list[dic
     """The ``limit`` tasks with the latest ``column``, newest first, over the account's users.
 
     Task.svc/Retrieve reads one owner's tasks, so this asks the caller first and then the
-    other active users (at most :data:`MAX_SAMPLE_USERS`). UNKNOWN in the reference: whether
-    FromDate/ToDate are required; they are left out (the docs mark them as filters).
+    other active users (at most :data:`MAX_SAMPLE_USERS`). The documented example sends a
+    FromDate/ToDate range (reference §8.3, §15); UNKNOWN whether it is required and which date
+    it bounds (due date LIKELY), so a range from :data:`OLDEST` to :data:`FAR_FUTURE` is sent:
+    it is there if required and excludes no task under any reading.
     """
     caller = client.account().user_id or ""
     users = [str(u["ID"]) for u in client.metadata.users()
@@ -208,7 +211,8 @@ def recent_tasks(client: LeadSquaredClient, column: str, limit: int) -> list[dic
     tasks: dict[str, dict[str, Any]] = {}
     for owner in (o for o in owners if o):
         answer = client.post(RETRIEVE_TASKS, {
-            "Parameter": {"LookupName": "OwnerId", "LookupValue": owner},
+            "Parameter": {"LookupName": "OwnerId", "LookupValue": owner,
+                          "FromDate": OLDEST, "ToDate": FAR_FUTURE},
             "Sorting": {"ColumnName": column, "Direction": "1"},
             "Paging": {"Offset": 0, "RowCount": max(1, limit)},
         })

@@ -39,7 +39,8 @@ def test_html_email_is_accepted_and_recorded(raw_api, sandbox):
         "SenderEmailAddress": "asha.admin@example.com",
         "CCEmailAddress": "ravi.sales@example.com", "EmailType": "Html", "Template": None,
         "Subject": "Your quote", "ContentHTML": "<p>Hello</p>", "ContentText": None,
-        "EmailCategory": "Acme Realty Service Notices", "IncludeEmailFooter": False, "Schedule": None,
+        "EmailCategory": "Acme Realty Service Notices", "IncludeEmailFooter": False,
+        "Schedule": None,
         "Status": "Sent",
     }
 

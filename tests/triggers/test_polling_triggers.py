@@ -331,6 +331,29 @@ def test_new_account_activity_for_one_account(
     assert events[0]["ActivityNote"] == "Call 0"
 
 
+@pytest.mark.parametrize("range_field", ["CreatedOn", "ModifiedOn", "ActivityDateTime"])
+def test_new_account_activity_finds_new_activities_whichever_date_the_range_bounds(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    range_field: str,
+) -> None:
+    # UNKNOWN in the reference: which date CompanyActivity.svc/Retrieve's FromDate/ToDate bound.
+    lsq.running.app.state.tenants["41872"].settings["activity_range_field"] = range_field
+    config = {"account_id": ACME}
+    engine = make_engine()
+    assert poll(lsq, engine, "new_account_activity", config).baseline
+    lsq.advance(60)
+    now = lsq.log_activity(ACME, "Logged now")
+    ahead = lsq.client.post("CompanyActivity.svc/Create", {
+        "RelatedCompanyId": ACME, "ActivityEvent": 10001, "ActivityNote": "A meeting far ahead",
+        "ActivityDateTime": "2090-07-01 10:00:00"}, creates=True)["Message"]["Id"]
+    lsq.clear_log()
+    assert poll(lsq, engine, "new_account_activity", config).emitted == 2
+    [body] = logged_bodies(lsq, "CompanyActivity.svc/Retrieve")
+    assert body["Parameter"] == {"FromDate": "2025-06-01 11:50:00", "ToDate": "2099-12-31 23:59:59"}
+    events = events_of(lsq, state_store, trigger_manifest, "new_account_activity", config)
+    assert sorted(e["activity_id"] for e in events) == sorted([now, ahead])
+
+
 def test_new_account_activity_for_a_company_type_within_the_call_budget(
     lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
     monkeypatch: pytest.MonkeyPatch,

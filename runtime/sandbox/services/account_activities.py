@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from runtime.sandbox.errors import LsqError, invalid_entity, mandatory_missing
+from runtime.sandbox.errors import LsqError, invalid_data, invalid_entity, mandatory_missing
 from runtime.sandbox.request import SandboxRequest
 from runtime.sandbox.routing import Router
 from runtime.sandbox.services.accounts import (
@@ -34,6 +34,7 @@ DELETE_OPERATION = "CompanyActivity.svc/Delete"
 # type on lead activity types (§4.8), since account activity types are all custom.
 ACTIVITY_TYPE = 2
 FIELDS_ERROR = "MXInvalidActivityFieldsException"  # CONFIRMED type for activity field errors
+RANGE_FIELDS = ("CreatedOn", "ModifiedOn", "ActivityDateTime")  # Retrieve's date readings
 
 
 def us_datetime(moment: datetime) -> str:
@@ -173,15 +174,19 @@ def retrieve(request: SandboxRequest) -> dict[str, Any]:
         "FromDate") else None
     high = format_date(parse_date(parameter["ToDate"], "ToDate")) if parameter.get(
         "ToDate") else None
-    # UNKNOWN in the reference: FromDate/ToDate bound CreatedOn, newest first; an unknown
-    # company simply has no activities.
+    # UNKNOWN in the reference: which date FromDate/ToDate bound. Chosen CreatedOn, newest
+    # first; a tenant setting ``activity_range_field`` (CreatedOn, ModifiedOn or
+    # ActivityDateTime) emulates the other readings. An unknown company has no activities.
+    field = str(request.tenant.settings.get("activity_range_field") or "CreatedOn")
+    if field not in RANGE_FIELDS:
+        raise invalid_data(f"activity_range_field must be one of {', '.join(RANGE_FIELDS)}")
     rows = [
         record for record in request.tenant.account_activities.values()
         if record["RelatedCompanyId"] == company_id
-        and (low is None or record["CreatedOn"] >= low)
-        and (high is None or record["CreatedOn"] <= high)
+        and (low is None or record[field] >= low)
+        and (high is None or record[field] <= high)
     ]
-    rows.sort(key=lambda record: record["CreatedOn"], reverse=True)
+    rows.sort(key=lambda record: record[field], reverse=True)
     start, size = page_window(body.get("Paging"))
     return {"RecordCount": len(rows), "CompanyActivities": rows[start : start + size]}
 

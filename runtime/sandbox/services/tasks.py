@@ -265,12 +265,13 @@ def retrieve(request: SandboxRequest) -> dict[str, Any]:
         raise mandatory_missing("LookupName (OwnerId or OwnerEmailAddress) is mandatory")
     wanted = str(parameter.get("LookupValue") or "").lower()
     rows = [t for t in tenant.tasks.values() if str(t.get(lookup) or "").lower() == wanted]
-    if parameter.get("FromDate"):
-        low = format_date(parse_date(parameter["FromDate"], "FromDate"))
-        rows = [t for t in rows if t["DueDate"] >= low]
-    if parameter.get("ToDate"):
-        high = format_date(parse_date(parameter["ToDate"], "ToDate"))
-        rows = [t for t in rows if t["DueDate"] <= high]
+    # UNKNOWN in the reference: whether the documented FromDate/ToDate range is required, and
+    # which date it bounds. Chosen the strict reading: both are required, on DueDate.
+    if not parameter.get("FromDate") or not parameter.get("ToDate"):
+        raise mandatory_missing("FromDate and ToDate are mandatory")
+    low = format_date(parse_date(parameter["FromDate"], "FromDate"))
+    high = format_date(parse_date(parameter["ToDate"], "ToDate"))
+    rows = [t for t in rows if low <= t["DueDate"] <= high]
     if parameter.get("StatusCode") not in (None, ""):
         rows = [t for t in rows if t["StatusCode"] == _int(parameter["StatusCode"], "StatusCode")]
     if parameter.get("TypeName"):
