@@ -89,10 +89,21 @@ REASONS: dict[str, str] = {
     "types are read only by code, so codes from 12000 are read until the name matches "
     "(cached per connection)",
     "OpportunityManagement.svc/GetOpportunityDetails": "read-before-write (update: tells a "
-    "missing opportunity and its type's fields) / a delivery lacks the opportunity's fields",
+    "missing opportunity and its type's fields; delete: whether it existed) / a delivery "
+    "lacks the opportunity's fields",
     "Task.svc/RetrieveTaskType": "task type given by name resolved to its id (cached per "
     "connection)",
-    "LeadManagement.svc/Leads.GetByEmailaddress": "lead given by email resolved to its id",
+    "LeadManagement.svc/Leads.GetByEmailaddress": "lead given by email resolved to its id "
+    "(create_opportunity: Capture's answer does not name the lead)",
+    "LeadManagement.svc/RetrieveLeadByPhoneNumber": "lead given by phone resolved to its id "
+    "(create_opportunity: Capture's answer does not name the lead)",
+    "LeadManagement.svc/Leads.GetById": "truthful delete: the answer does not say whether the "
+    "lead existed / send_email to a lead given by id: its email (RecipientType LeadId is only "
+    "LIKELY)",
+    "CompanyManagement.svc/Company.Get": "truthful delete: Company.Delete's answer does not "
+    "say whether the account existed",
+    "Task.svc/Retrieve.GetById": "truthful delete: a retried DeleteTasks reports 0 deleted",
+    "CompanyActivity.svc/RetrieveById": "truthful delete: whether the activity existed",
 }
 
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from runtime.errors import NotFoundError
 
-from ._account_activities import DELETE
+from ._account_activities import DELETE, retrieve_by_id
+from ._deletes import delete_record
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -23,12 +24,17 @@ UNCONFIRMED_HINT = (
 
 
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Delete the activity; a 404 (no such API operation) says the endpoint is unconfirmed."""
+    """Look the activity up (RetrieveById, documented), then delete it (operations._deletes);
+    a 404 (no such API operation) says the endpoint is unconfirmed."""
+    activity_id = inputs["activity_id"]
     try:
-        client.get(DELETE, {"activityId": inputs["activity_id"]})
+        deletion = delete_record(
+            exists=lambda: bool(retrieve_by_id(client, activity_id)),
+            send=lambda: client.get(DELETE, {"activityId": activity_id}),
+        )
     except NotFoundError as error:
         raise NotFoundError(
             error.message, operation=error.operation, status=error.status,
             exception_type=error.exception_type, hint=UNCONFIRMED_HINT,
         ) from error
-    return {"activity_id": inputs["activity_id"], "deleted": True}
+    return {"activity_id": activity_id, **deletion.fields()}

@@ -359,8 +359,9 @@ def test_find_rejects_bad_input_before_any_request(
 def test_delete_unlinks_the_leads_by_default(
     invoke: Invoke, request_log: Any, sandbox: RunningSandbox
 ) -> None:
-    output = invoke("delete_account", {"account_id": ACME})
-    assert output == {"account_id": ACME, "leads_deleted": False}
+    output = invoke("delete_account", {"account_id": ACME, "company_type": "Company"})
+    assert output == {"account_id": ACME, "result": "deleted", "deleted": True,
+                      "leads_deleted": False}
     sent = request_log.last(DELETE)
     assert (sent["method"], sent["query"], sent["body"]) == (
         "GET", {"companyId": ACME, "withLeadDelete": "false"}, None)
@@ -372,26 +373,22 @@ def test_delete_unlinks_the_leads_by_default(
 def test_delete_with_delete_leads_deletes_the_leads_too(
     invoke: Invoke, request_log: Any, sandbox: RunningSandbox
 ) -> None:
-    output = invoke("delete_account", {"account_id": ACME, "delete_leads": True})
-    assert output == {"account_id": ACME, "leads_deleted": True}
+    output = invoke("delete_account", {"account_id": ACME, "company_type": "Company",
+                                       "delete_leads": True})
+    assert output == {"account_id": ACME, "result": "deleted", "deleted": True,
+                      "leads_deleted": True}
     assert request_log.last(DELETE)["query"] == {"companyId": ACME, "withLeadDelete": "true"}
     assert PRIYA not in tenant(sandbox).leads
 
 
-def test_delete_of_a_missing_account_is_an_error(invoke: Invoke, request_log: Any) -> None:
-    with pytest.raises(PermanentApiError) as raised:
-        invoke("delete_account", {"account_id": MISSING})
-    assert (raised.value.operation, raised.value.exception_type) == (
-        DELETE, "MXInvalidEntityException")
-    assert raised.value.hint
-    assert request_log.operations() == [DELETE]
-
-
 @pytest.mark.parametrize(
     ("inputs", "named"),
-    [({}, "account_id"), ({"account_id": "x"}, "$.account_id"),
-     ({"account_id": ACME, "delete_leads": "true"}, "$.delete_leads")],
-    ids=["no-id", "id-not-guid", "flag-as-text"],
+    [({"company_type": "Company"}, "account_id"),
+     ({"account_id": "x", "company_type": "Company"}, "$.account_id"),
+     ({"account_id": ACME}, "company_type"),
+     ({"account_id": ACME, "company_type": "Company", "delete_leads": "true"},
+      "$.delete_leads")],
+    ids=["no-id", "id-not-guid", "no-type", "flag-as-text"],
 )
 def test_delete_rejects_bad_input_before_any_request(
     invoke: Invoke, request_log: Any, inputs: dict[str, Any], named: str

@@ -496,22 +496,10 @@ def test_delete_on_an_account_without_lead_delete_says_so(
         "LeadSquared account; ask LeadSquared support to enable it")
     sent = request_log.last(DELETE)
     assert (sent["method"], sent["query"], sent["body"]) == ("GET", {"leadId": NEHA}, None)
+    # Looked up, refused, looked up again (still there): the refusal is the answer.
+    by_id = "LeadManagement.svc/Leads.GetById"
+    assert request_log.operations() == [by_id, DELETE, by_id]
     assert lead(raw_api, NEHA) is not None
-
-
-def test_delete_removes_the_lead_when_enabled(invoke: Invoke, raw_api: Any) -> None:
-    raw_api.control("POST", "settings", {"lead_delete_enabled": True})
-    assert invoke("delete_lead", {"lead_id": NEHA}) == {"lead_id": NEHA, "deleted": True}
-    assert lead(raw_api, NEHA) is None
-
-
-def test_delete_of_a_missing_lead_keeps_leadsquareds_error(invoke: Invoke,
-                                                           raw_api: Any) -> None:
-    raw_api.control("POST", "settings", {"lead_delete_enabled": True})
-    with pytest.raises(PermanentApiError) as caught:
-        invoke("delete_lead", {"lead_id": NOBODY})
-    assert (caught.value.exception_type, caught.value.message) == (
-        "MXInvalidEntityException", "Lead does not exist in the system")
 
 
 # -- credentials and region ----------------------------------------------------------------

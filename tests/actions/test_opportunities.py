@@ -488,17 +488,6 @@ def test_find_input_needs_one_way_to_look(
 
 # -- delete_opportunity ------------------------------------------------------------------
 
-def test_delete_removes_an_opportunity_whose_type_allows_it(
-    invoke: Invoke, request_log: Any, sandbox: RunningSandbox
-) -> None:
-    output = invoke("delete_opportunity", {"opportunity_id": SEEDED})
-    call = request_log.last(DELETE)
-    assert (call["method"], call["query"], request_log.operations()) == (
-        "GET", {"Id": SEEDED}, [DELETE])
-    assert output == {"opportunity_id": SEEDED, "deleted": True, "failure_reason": None}
-    assert SEEDED not in opportunities(sandbox)
-
-
 def test_delete_refused_by_the_type_says_to_allow_deletes(
     invoke: Invoke, sandbox: RunningSandbox
 ) -> None:
@@ -511,12 +500,6 @@ def test_delete_refused_by_the_type_says_to_allow_deletes(
     assert caught.value.message == "Deleting opportunities of type 'Renewal' is not allowed"
     assert caught.value.hint == _opportunities.DELETE_REFUSED_HINT
     assert renewal in opportunities(sandbox)
-
-
-def test_delete_of_a_missing_opportunity_is_not_deleted(invoke: Invoke) -> None:
-    assert invoke("delete_opportunity", {"opportunity_id": MISSING}) == {
-        "opportunity_id": MISSING, "deleted": False,
-        "failure_reason": "Opportunity does not exist in the system"}
 
 
 def test_delete_input_is_checked_before_any_request(invoke: Invoke, request_log: Any) -> None:

@@ -372,23 +372,3 @@ def test_find_can_fail_when_nothing_matches(invoke: Invoke) -> None:
         invoke("find_task", {"task_id": MISSING, "fail_if_not_found": True})
     with pytest.raises(RecordNotFoundError, match=f"no task with lead {ARJUN}"):
         invoke("find_task", {"lead_id": ARJUN, "fail_if_not_found": True})
-
-
-# -- delete_task -------------------------------------------------------------------------
-
-def test_delete_sends_one_id_to_delete_tasks(
-    invoke: Invoke, request_log: Any, sandbox: RunningSandbox
-) -> None:
-    output = invoke("delete_task", {"task_id": SEEDED})
-    call = request_log.last(DELETE)
-    assert (call["method"], call["body"], request_log.operations()) == (
-        "POST", {"TaskIds": [SEEDED]}, [DELETE])
-    assert output == {"task_id": SEEDED, "deleted": True, "tasks_count": 1,
-                      "deleted_tasks_count": 1, "failure_reason": None}
-    assert SEEDED not in tasks(sandbox)
-
-
-def test_delete_of_a_missing_task_reports_not_deleted(invoke: Invoke) -> None:
-    assert invoke("delete_task", {"task_id": MISSING}) == {
-        "task_id": MISSING, "deleted": False, "tasks_count": 1, "deleted_tasks_count": 0,
-        "failure_reason": "1 task(s) not found"}
