@@ -2,7 +2,9 @@
 (both stages), and the workflow files named against this connector's operations.
 
 A workflow problem prints as ``file:location: message`` (``flow.yaml:welcome.input.lead_id:
-...``); any problem exits 1.
+...``); any problem exits 1. Workflows are also checked against the account of their
+connection (else ``--connection``, ``LSQ_*``, the embedded sandbox): custom field names,
+types and users they name (:mod:`runtime.cli.accounts`); ``--offline`` skips that.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 import sys
 from typing import Any
 
-from runtime.cli.common import add_json_option
+from runtime.cli.accounts import WorkflowAccounts
+from runtime.cli.common import add_connection_option, add_json_option
 from runtime.plugin.manifest import MANIFEST_FILE, check_manifest
 from runtime.workflows.workflow import ManifestSchemas, check_workflow
 
@@ -28,13 +31,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
     )
+    parser.add_argument(
+        "--offline", action="store_true",
+        help="do not ask the workflows' accounts about the fields, types and users they name",
+    )
+    add_connection_option(parser)
     add_json_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     report = check_manifest(args.root)
-    workflows = _check_workflows(report.manifest, args.workflows)
+    workflows = _check_workflows(report.manifest, args)
     valid = report.valid and all(not problems for _, problems in workflows)
     if args.json:
         result = {
@@ -68,14 +76,28 @@ def run(args: argparse.Namespace) -> int:
     return 0 if valid else 1
 
 
-def _check_workflows(manifest: Any, paths: list[str]) -> list[tuple[str, list[str]]]:
+def _check_workflows(manifest: Any, args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     """``(file, problems)`` per workflow; without a loadable manifest nothing can be checked."""
+    paths: list[str] = args.workflows
     if not paths:
         return []
     if manifest is None:
         return [(path, [f"{path}: not checked: {MANIFEST_FILE} does not load"]) for path in paths]
     schemas = ManifestSchemas(manifest)
-    return [(path, check_workflow(path, schemas)) for path in paths]
+    checked = []
+    for path in paths:
+        if args.offline:
+            checked.append((path, check_workflow(path, schemas)))
+            continue
+        accounts = WorkflowAccounts(path, args.connection)
+        try:
+            problems = check_workflow(path, schemas, accounts=accounts)
+        finally:
+            accounts.close()
+        hint = " (fix it, or pass --offline to skip the account checks)"
+        problems += [f"{path}: {failure}{hint}" for failure in accounts.failures()]
+        checked.append((path, problems))
+    return checked
 
 
 def _print_workflows(workflows: list[tuple[str, list[str]]]) -> None:

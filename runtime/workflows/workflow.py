@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from runtime.errors import ConnectorError, WorkflowError
+from runtime.workflows.account_names import AccountResolver
 from runtime.workflows.workflow_checks import (
     OperationKind,
     OperationSchemas,
@@ -179,19 +180,22 @@ def check_workflow(
     schemas: OperationSchemas,
     *,
     name: str | None = None,
+    accounts: AccountResolver | None = None,
 ) -> list[str]:
     """Every problem of a workflow (a file path or already-parsed data), as ``file:loc: msg``.
 
-    An empty list means the workflow is valid. ``name`` labels data that has no file.
+    An empty list means the workflow is valid. ``name`` labels data that has no file. With
+    ``accounts`` (connection file as written in the workflow -> its account), names of fields,
+    types and users are also looked up in the account.
     """
     if not isinstance(source, str | os.PathLike):  # parsed data (a mapping, or not: a problem)
-        return run_checks(source, schemas, name or "<workflow>")
+        return run_checks(source, schemas, name or "<workflow>", accounts)
     label = name or str(source)
     try:
         data = read_workflow_file(source, name=label)
     except WorkflowError as exc:
         return exc.problems or [f"{label}: {exc.message}"]
-    return run_checks(data, schemas, label)
+    return run_checks(data, schemas, label, accounts)
 
 
 def load_workflow(

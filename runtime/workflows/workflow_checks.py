@@ -7,12 +7,20 @@ Problems read ``file:location: message``. The checks, in order:
                          ``poll_interval`` only with a polling trigger
 3. ``step_problems``     unique ids, action keys exist, every template parses, every
                          ``trigger.X`` / ``steps.<id>.X`` exists (no forward, unknown or self
-                         references), mapped types fit the input schema, required inputs are
-                         mapped, unknown inputs are reported; ``when`` is checked the same way
+                         references), mapped types fit the input schema, constant values fit it
+                         (type, enum, pattern, format), the rules between inputs hold
+                         (:mod:`runtime.workflows.presence`), unknown inputs are reported;
+                         ``when`` is checked the same way
 
 Schemas are walked through ``properties`` / ``items`` / ``allOf`` / ``oneOf`` / ``anyOf``; an
-object with ``additionalProperties`` or ``patternProperties`` accepts any name. Type checks are
-helpful, not pedantic: unknown types pass, ``null`` is ignored, integer and number mix.
+object with ``additionalProperties`` or ``patternProperties`` accepts any name, except a record
+marked ``x-customFields: <pattern>``: its listed properties are the standard fields and only
+names matching the pattern (custom fields, ``mx_...``) are added. Type checks are helpful, not
+pedantic: unknown types pass, ``null`` is ignored, integer and number mix.
+
+With an account (``accounts``, see :mod:`runtime.workflows.account_names`), names marked
+``x-accountNames`` are looked up in it too: custom fields read from a record, field names in a
+constant ``fields`` mapping, and constant types and users.
 """
 
 from __future__ import annotations
@@ -32,7 +40,16 @@ from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
 
 from runtime.plugin.resources import workflow_schema_path
+from runtime.plugin.schemas import FORMAT_CHECKER
 from runtime.plugin.schemas import json_type as type_of
+from runtime.workflows.account_names import (
+    CUSTOM_FIELDS,
+    NAMES,
+    SCOPE,
+    AccountNames,
+    AccountResolver,
+)
+from runtime.workflows.presence import presence_problems
 from runtime.workflows.templating import (
     ParsedTemplate,
     Reference,
@@ -186,6 +203,8 @@ class Child:
     """Known property names, when the key is not one of them."""
     types: frozenset[str] = frozenset()
     """The container's scalar types, when it is not a container at all."""
+    custom: bool = False
+    """The key is a custom field of a record (matches its ``x-customFields``)."""
 
 
 def child(schema: Any, key: str | int) -> Child:
@@ -208,6 +227,13 @@ def child(schema: Any, key: str | int) -> Child:
     ]
     if props:
         return Child(schema=_union([p if isinstance(p, Mapping) else {} for p in props]))
+    custom = annotation(schema, CUSTOM_FIELDS)
+    if isinstance(custom, str):  # a record: the listed standard fields plus custom fields
+        if re.search(custom, key):
+            extra = next((b["additionalProperties"] for b in branches
+                          if isinstance(b.get("additionalProperties"), Mapping)), {})
+            return Child(schema=extra, custom=True)
+        return Child(names=_property_names(branches))
     for branch in branches:
         for pattern, sub in (branch.get("patternProperties") or {}).items():
             if re.search(pattern, key):
@@ -218,18 +244,29 @@ def child(schema: Any, key: str | int) -> Child:
             return Child(schema=extra if isinstance(extra, Mapping) else {})
         if branch.get("patternProperties"):
             return Child(schema={})
-    names = frozenset(
-        name
-        for b in branches
-        if isinstance(b.get("properties"), Mapping)
-        for name in b["properties"]
-    )
+    names = _property_names(branches)
     if names:
         return Child(names=names)
     types = json_types(schema)
     if types is None or "object" in types:
         return Child(schema={})
     return Child(types=types)
+
+
+def _property_names(branches: list[Schema]) -> frozenset[str]:
+    return frozenset(
+        name
+        for b in branches
+        if isinstance(b.get("properties"), Mapping)
+        for name in b["properties"]
+    )
+
+
+def annotation(schema: Any, keyword: str) -> Any:
+    """The value of an ``x-...`` annotation on ``schema`` or any of its branches, or None."""
+    if not isinstance(schema, Mapping):
+        return None
+    return next((b[keyword] for b in _branches(schema) if keyword in b), None)
 
 
 # ---------------------------------------------------------------- context
@@ -242,6 +279,19 @@ class Checking:
     data: Mapping[str, Any]
     schemas: OperationSchemas
     label: str
+    accounts: AccountResolver | None = None
+
+    def account(self, connection: Any = None) -> AccountNames | None:
+        """The account of a step's connection (else the workflow's), when one can be asked."""
+        if self.accounts is None:
+            return None
+        chosen = connection if isinstance(connection, str) else self.data.get("connection")
+        return self.accounts(chosen if isinstance(chosen, str) else None)
+
+    def trigger_config(self) -> Mapping[str, Any]:
+        trigger = self.data.get("trigger")
+        config = trigger.get("config") if isinstance(trigger, Mapping) else None
+        return config if isinstance(config, Mapping) else {}
 
     def at(self, location: str, message: str) -> str:
         return f"{self.label}:{location}: {message}" if location else f"{self.label}: {message}"
@@ -290,7 +340,7 @@ def _explain(
     path = list(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, Mapping):
         missing = [n for n in error.validator_value if n not in error.instance]
-        return [(location([*path, n]), "required field is missing") for n in missing]
+        return [(location([*path, n]), "required field is missing: add it") for n in missing]
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
         known = set(error.schema.get("properties", {}))
         patterns = list(error.schema.get("patternProperties", {}))
@@ -302,7 +352,46 @@ def _explain(
         return [(location([*path, n]), "unknown field" + suggestion(n, known)) for n in extra]
     if error.validator == "pattern" and error.validator_value == SNAKE_CASE.pattern:
         return [(location(path), f"{error.instance!r} is not snake_case (a-z, 0-9, _)")]
-    return [(location(path), error.message)]
+    if error.validator in ("oneOf", "anyOf") and isinstance(error.instance, Mapping):
+        rule = {error.validator: error.validator_value}
+        return [(location([*path, name] if name else path), message)
+                for name, message in presence_problems(list(error.instance), rule, "field")]
+    explained = _value_message(error)
+    return [(location(path), explained or error.message)]
+
+
+def _value_message(error: ValidationError) -> str | None:
+    """A clearer message for a constant that breaks an enum, a pattern, a format or a choice:
+    what is expected (the schema's own description), and the closest allowed value."""
+    value, schema = error.instance, error.schema if isinstance(error.schema, Mapping) else {}
+    if error.validator == "enum":
+        options = [str(v) for v in error.validator_value]
+        return f"{value!r} is not one of {', '.join(options)}" + suggestion(str(value), options)
+    if error.validator in ("pattern", "format") and schema.get("description"):
+        return f"{value!r} does not fit: expected {_first_sentence(schema['description'])}"
+    if error.validator in ("oneOf", "anyOf"):
+        branches = [b for b in error.validator_value if isinstance(b, Mapping)]
+        words = [str(v) for b in branches for v in b.get("enum", ())]
+        expected = "; or ".join(_expected(b) for b in branches)
+        return f"{value!r} does not fit: expected {expected}" + suggestion(str(value), words)
+    return None
+
+
+def _expected(schema: Mapping[str, Any]) -> str:
+    if isinstance(schema.get("enum"), list):
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    if schema.get("description"):
+        return _first_sentence(schema["description"])
+    branches = [b for key in ("anyOf", "oneOf", "allOf") for b in schema.get(key, ())
+                if isinstance(b, Mapping)]
+    if branches:
+        return "; or ".join(_expected(b) for b in branches)
+    return describe_types(json_types(schema) or {"a value"})
+
+
+def _first_sentence(text: str) -> str:
+    first = re.split(r"\.\s+(?=[A-Z(])", text.strip())[0].rstrip(".")
+    return first[:1].lower() + first[1:]
 
 
 # ---------------------------------------------------------------- checks
@@ -341,9 +430,11 @@ def trigger_problems(ctx: Checking) -> list[str]:
                 problems.append(ctx.at(name, "trigger config takes plain values, not templates"))
         schema = ctx.schemas.input_schema("trigger", key)
         if schema is not None:
-            validator = Draft202012Validator(schema)
+            validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
             errors = schema_errors(validator, config, lambda p: _path_text("trigger.config", p))
             problems.extend(ctx.at(loc, msg) for loc, msg in errors)
+            if not errors:
+                problems.extend(_config_names(ctx, config, schema))
     kind = ctx.schemas.trigger_kind(key)
     if "poll_interval" in ctx.data and kind == "instant":
         problems.append(
@@ -353,6 +444,20 @@ def trigger_problems(ctx: Checking) -> list[str]:
             )
         )
     return problems
+
+
+def _config_names(ctx: Checking, config: Mapping[str, Any], schema: Schema) -> list[str]:
+    """Config values that name the account's set-up (``x-accountNames``), looked up in it."""
+    account = ctx.account()
+    found = []
+    for name, value in config.items():
+        kind = annotation(child(schema, str(name)).schema, NAMES)
+        if account is None or kind is None or is_template(value):
+            continue
+        _, problem = account.lookup(kind, value)
+        if problem:
+            found.append(ctx.at(f"trigger.config.{name}", problem))
+    return found
 
 
 def step_problems(ctx: Checking) -> list[str]:
@@ -384,15 +489,30 @@ CHECKS: Final[tuple[Callable[[Checking], list[str]], ...]] = (
 )
 
 
-def run_checks(data: Any, schemas: OperationSchemas, label: str) -> list[str]:
-    """All problems of parsed workflow data, in file order, without duplicates."""
+def run_checks(
+    data: Any, schemas: OperationSchemas, label: str, accounts: AccountResolver | None = None
+) -> list[str]:
+    """All problems of parsed workflow data, in file order, without duplicates.
+
+    With ``accounts``, names the schemas mark ``x-accountNames`` are looked up in the account of
+    each step's connection (see :mod:`runtime.workflows.account_names`).
+    """
     if not isinstance(data, Mapping):
         return [f"{label}: a workflow must be a YAML mapping, not {type_of(data)}"]
-    ctx = Checking(data, schemas, label)
+    ctx = Checking(data, schemas, label, accounts)
     problems: list[str] = []
     for check in CHECKS:
         problems.extend(check(ctx))
     return list(dict.fromkeys(problems))
+
+
+def _input_of(step: Any) -> Mapping[str, Any]:
+    mapping = step.get("input") if isinstance(step, Mapping) else None
+    return mapping if isinstance(mapping, Mapping) else {}
+
+
+def _enum_values(schema: Schema) -> list[Any]:
+    return [v for b in _branches(schema) for v in b.get("enum", ()) or ()]
 
 
 def _path_text(base: str, path: Sequence[Any]) -> str:
@@ -450,6 +570,9 @@ class StepChecker:
         self.step_id = ctx.step_id(index)
         self.earlier = {ctx.step_id(i): i for i in range(index) if ctx.step_id(i)}
         self.later = {ctx.step_id(i) for i in range(index + 1, len(ctx.steps)) if ctx.step_id(i)}
+        step = ctx.steps[index]
+        self.inputs = _input_of(step)
+        self.account = ctx.account(step.get("connection") if isinstance(step, Mapping) else None)
 
     def problems(self, step: Mapping[str, Any]) -> list[str]:
         found: list[str] = []
@@ -505,25 +628,66 @@ class StepChecker:
         if schema is None:
             return []
         found = []
-        validator = Draft202012Validator(schema)
+        validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
         for loc, message in schema_errors(validator, value, lambda p: _path_text(where, p)):
             quoted = isinstance(value, (int, float, bool)) and "string" in (
                 json_types(schema) or ()
             )
             hint = " (quote it in YAML to keep it text)" if quoted else ""
             found.append(self.ctx.at(loc, message + hint))
+        kind = annotation(schema, NAMES)
+        if not found and kind is not None and value not in _enum_values(schema):
+            problem = self._account_problem(kind, value, schema, self.inputs)
+            if problem:
+                found.append(self.ctx.at(where, problem))
         return found
+
+    def _key_problems(self, name: str, schema: Schema, where: str) -> list[str]:
+        """A constant key against the object's ``propertyNames`` (e.g. schema-name shapes)."""
+        rules = [b["propertyNames"] for b in _branches(schema)
+                 if isinstance(b.get("propertyNames"), Mapping)]
+        if is_template(name) or not rules:
+            return []
+        validator = Draft202012Validator(rules[0], format_checker=FORMAT_CHECKER)
+        return [self.ctx.at(where, f"field name {message}")
+                for _, message in schema_errors(validator, name, lambda p: where)]
+
+    def _account_problem(
+        self, kind: str, name: Any, schema: Schema, scopes: Mapping[str, Any]
+    ) -> str | None:
+        """Why the account has no ``name`` of ``kind``, or None (see :meth:`_lookup`)."""
+        return self._lookup(kind, name, schema, scopes)[1]
+
+    def _lookup(
+        self, kind: str, name: Any, schema: Schema, scopes: Mapping[str, Any]
+    ) -> tuple[bool | None, str | None]:
+        """Ask the account about ``name``, scoped by ``schema``'s x-accountScope entry of
+        ``scopes`` (the producing operation's constants); ``(None, None)`` when it cannot tell."""
+        if self.account is None or name is None or (isinstance(name, str) and is_template(name)):
+            return None, None
+        scope_name = annotation(schema, SCOPE)
+        scope = scopes.get(scope_name) if scope_name else None
+        if scope_name and (scope is None or (isinstance(scope, str) and is_template(scope))):
+            return None, None  # the type is chosen at run time: its fields are checked then
+        return self.account.lookup(kind, name, scope)
 
     def _object(
         self, mapping: Mapping[str, Any], schema: Schema | None, where: str, *, top: bool
     ) -> list[str]:
         found: list[str] = []
         noun = "input" if top else "field"
+        kind = None if top else annotation(schema, NAMES)
         for name, value in mapping.items():
             location = join(where, str(name))
             if schema is None:
                 found.extend(self._value(value, None, location))
                 continue
+            named = self._key_problems(str(name), schema, location)
+            found.extend(named)
+            if kind is not None and not named and not is_template(str(name)):
+                problem = self._account_problem(kind, str(name), schema, self.inputs)
+                if problem:
+                    found.append(self.ctx.at(location, problem))
             looked = child(schema, str(name))
             if looked.schema is None and looked.names:
                 found.append(
@@ -533,33 +697,16 @@ class StepChecker:
                 continue
             found.extend(self._value(value, looked.schema, location))
         if schema is not None:
-            found.extend(self._required(mapping, schema, where, noun))
+            found.extend(
+                self.ctx.at(join(where, name) if name else where, message)
+                for name, message in presence_problems(list(mapping), schema, noun)
+            )
         return found
 
     def _known(self, name: str, looked: Child, *, top: bool) -> str:
         action = self.ctx.action_key(self.index)
         hint = suggestion(name, looked.names)
         return f" '{name}' for action '{action}'{hint}" if top else f" '{name}'{hint}"
-
-    def _required(
-        self, mapping: Mapping[str, Any], schema: Schema, where: str, noun: str
-    ) -> list[str]:
-        found = []
-        strict = [schema, *(s for s in schema.get("allOf", ()) if isinstance(s, Mapping))]
-        for branch in strict:
-            for name in branch.get("required", ()):
-                if name not in mapping:
-                    found.append(self.ctx.at(join(where, name), f"required {noun} is missing"))
-        for keyword in ("oneOf", "anyOf"):
-            options = [
-                list(s.get("required", ()))
-                for s in schema.get(keyword, ())
-                if isinstance(s, Mapping)
-            ]
-            if options and not any(all(n in mapping for n in option) for option in options):
-                listed = " | ".join(", ".join(option) for option in options)
-                found.append(self.ctx.at(where, f"needs the {noun}s of one of: {listed}"))
-        return found
 
     # -- templates
 
@@ -627,7 +774,7 @@ class StepChecker:
         if ref.root == "trigger":
             key = self.ctx.trigger_key()
             schema = self.ctx.schemas.output_schema("trigger", key) if key else None
-            return self._walk(schema, ref, 0, f"the '{key}' event")
+            return self._walk(schema, ref, 0, f"the '{key}' event", self.ctx.trigger_config())
         if not ref.path or not isinstance(ref.path[0], str):
             return None, None  # the whole `steps` or a computed id: nothing to check
         target = ref.path[0]
@@ -638,14 +785,18 @@ class StepChecker:
         if target not in self.earlier:
             hint = suggestion(target, [s for s in self.earlier if s])
             return None, f"{ref.dotted()}: unknown step '{target}'{hint}"
-        action = self.ctx.action_key(self.earlier[target])
+        position = self.earlier[target]
+        action = self.ctx.action_key(position)
         schema = self.ctx.schemas.output_schema("action", action) if action else None
-        return self._walk(schema, ref, 1, f"the output of step '{target}'")
+        scopes = _input_of(self.ctx.steps[position])
+        return self._walk(schema, ref, 1, f"the output of step '{target}'", scopes)
 
-    @staticmethod
     def _walk(
-        schema: Schema | None, ref: Reference, start: int, label: str
+        self, schema: Schema | None, ref: Reference, start: int, label: str,
+        scopes: Mapping[str, Any],
     ) -> tuple[Schema | None, str | None]:
+        """Follow ``ref`` from ``start`` through ``schema``; ``scopes`` holds the constants of
+        the operation that produced it (its input, or the trigger config)."""
         for position in range(start, len(ref.path)):
             if schema is None:
                 return None, None
@@ -656,10 +807,19 @@ class StepChecker:
                 if position == start
                 else Reference(ref.root, ref.path[:position], False).dotted()
             )
+            kind = annotation(schema, NAMES) if isinstance(key, str) else None
+            if kind is not None and (looked.custom or looked.names):
+                known, problem = self._lookup(kind, key, schema, scopes)
+                if looked.custom and problem:
+                    return None, f"{ref.dotted()}: {problem}"
+                if looked.names and known:
+                    return {}, None  # a standard field this account lists, though we do not
             if looked.schema is not None:
                 schema = looked.schema
             elif looked.names:
                 hint = suggestion(str(key), looked.names)
+                if not hint and annotation(schema, CUSTOM_FIELDS):
+                    hint = " (custom fields start with mx_)"
                 return None, f"{ref.dotted()}: unknown field '{key}' in {where}{hint}"
             else:
                 kind = describe_types(looked.types)

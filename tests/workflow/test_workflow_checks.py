@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -117,7 +118,7 @@ def test_load_workflow_raises_with_every_problem(
     assert caught.value.problems == [
         f"{path}:welcome.input.lead_id: trigger.ProspectId: unknown field 'ProspectId' in the"
         " 'new_lead' event (did you mean 'ProspectID'?)",
-        f"{path}:welcome.input.subject: required input is missing",
+        f"{path}:welcome.input.subject: required input is missing: add it",
     ]
     assert caught.value.to_dict()["category"] == "workflow"
 
@@ -139,39 +140,40 @@ def test_data_can_be_checked_without_a_file(schemas: StaticSchemas) -> None:
     ).steps[0].input == {"lead_id": "{{ trigger.ProspectID }}"}
 
 
-# ---------------------------------------------------------------- the required broken mappings
+# ---------------------------------------------------------------- one table of checks
 
 
-@pytest.mark.parametrize(
-    ("steps", "expected"),
-    [
-        pytest.param(
-            """\
+@dataclass(frozen=True)
+class Case:
+    """A workflow (``steps`` under ``header``) and every problem ``lsq validate`` reports."""
+
+    id: str
+    steps: str
+    expected: list[str]
+    header: str = HEADER
+
+
+POLLING = HEADER.replace("key: new_lead", "key: lead_added_to_list\n  config: {list_id: L1}")
+ONE_STEP = "  - {id: a, action: find_lead, input: {lead_id: '{{ trigger.ListId }}'}}\n"
+
+CASES = [
+    # -- the broken mappings every user meets first
+    Case("unknown-field", """\
   - id: welcome
     action: send_email
     input:
       lead_id: "{{ trigger.ProspectID }}"
       subject: "Hi {{ trigger.Owner.Nmae }}"
-""",
-            [
-                "flow.yaml:welcome.input.subject: trigger.Owner.Nmae: unknown field 'Nmae' in "
-                "trigger.Owner (did you mean 'Name'?)"
-            ],
-            id="unknown-field",
-        ),
-        pytest.param(
-            """\
+""", ["flow.yaml:welcome.input.subject: trigger.Owner.Nmae: unknown field 'Nmae' in "
+      "trigger.Owner (did you mean 'Name'?)"]),
+    Case("unknown-step", """\
   - id: welcome
     action: send_email
     input:
       lead_id: "{{ steps.fnd.lead.ProspectID }}"
       subject: Hello
-""",
-            ["flow.yaml:welcome.input.lead_id: steps.fnd.lead.ProspectID: unknown step 'fnd'"],
-            id="unknown-step",
-        ),
-        pytest.param(
-            """\
+""", ["flow.yaml:welcome.input.lead_id: steps.fnd.lead.ProspectID: unknown step 'fnd'"]),
+    Case("forward-reference", """\
   - id: welcome
     action: send_email
     input:
@@ -181,15 +183,9 @@ def test_data_can_be_checked_without_a_file(schemas: StaticSchemas) -> None:
     action: find_lead
     input:
       email: "{{ trigger.EmailAddress }}"
-""",
-            [
-                "flow.yaml:welcome.input.lead_id: steps.find.lead.ProspectID: step 'find' runs "
-                "after this step (forward reference)"
-            ],
-            id="forward-reference",
-        ),
-        pytest.param(
-            """\
+""", ["flow.yaml:welcome.input.lead_id: steps.find.lead.ProspectID: step 'find' runs after "
+      "this step (forward reference)"]),
+    Case("object-into-string-field", """\
   - id: find
     action: find_lead
     input:
@@ -199,74 +195,34 @@ def test_data_can_be_checked_without_a_file(schemas: StaticSchemas) -> None:
     input:
       lead_id: "{{ steps.find.lead }}"
       subject: Hello
-""",
-            [
-                "flow.yaml:welcome.input.lead_id: steps.find.lead is an object, but this field "
-                "expects a string"
-            ],
-            id="object-into-string-field",
-        ),
-        pytest.param(
-            """\
+""", ["flow.yaml:welcome.input.lead_id: steps.find.lead is an object, but this field expects "
+      "a string"]),
+    Case("missing-required-input", """\
   - id: welcome
     action: send_email
     input:
       subject: Hello
-""",
-            ["flow.yaml:welcome.input.lead_id: required input is missing"],
-            id="missing-required-input",
-        ),
-        pytest.param(
-            """\
+""", ["flow.yaml:welcome.input.lead_id: required input is missing: add it"]),
+    Case("template-syntax-error", """\
   - id: welcome
     action: send_email
     input:
       lead_id: "{{ trigger.ProspectID }"
       subject: "{% if trigger.Score %}VIP"
-""",
-            [
-                "flow.yaml:welcome.input.lead_id: template syntax error: unexpected '}' (line 1)",
-                "flow.yaml:welcome.input.subject: template syntax error: Unexpected end of "
-                "template. Jinja was looking for the following tags: 'elif' or 'else' or "
-                "'endif'. The innermost block that needs to be closed is 'if'. (line 1)",
-            ],
-            id="template-syntax-error",
-        ),
-    ],
-)
-def test_broken_mapping_is_reported_with_its_location(
-    write_workflow: Writer, schemas: StaticSchemas, steps: str, expected: list[str]
-) -> None:
-    assert problems(write_workflow, schemas, steps) == expected
-
-
-# ---------------------------------------------------------------- references
-
-
-def test_self_reference(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:welcome.input.lead_id: template syntax error: unexpected '}' (line 1)",
+      "flow.yaml:welcome.input.subject: template syntax error: Unexpected end of template. "
+      "Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The innermost "
+      "block that needs to be closed is 'if'. (line 1)"]),
+    # -- references
+    Case("self-reference", """\
   - id: welcome
     action: send_email
     input:
       lead_id: "{{ trigger.ProspectID }}"
       subject: "again {{ steps.welcome.email_id }}"
-""",
-    ) == [
-        "flow.yaml:welcome.input.subject: steps.welcome.email_id: step 'welcome' cannot use "
-        "its own output"
-    ]
-
-
-def test_unknown_step_suggests_an_earlier_one(
-    write_workflow: Writer, schemas: StaticSchemas
-) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:welcome.input.subject: steps.welcome.email_id: step 'welcome' cannot use its "
+      "own output"]),
+    Case("unknown-step-suggests-an-earlier-one", """\
   - id: find_owner
     action: find_lead
     input: {email: "{{ trigger.EmailAddress }}"}
@@ -275,21 +231,9 @@ def test_unknown_step_suggests_an_earlier_one(
     input:
       lead_id: "{{ steps.find_ownr.lead.ProspectID }}"
       subject: Hi
-""",
-    ) == [
-        "flow.yaml:welcome.input.lead_id: steps.find_ownr.lead.ProspectID: unknown step "
-        "'find_ownr' (did you mean 'find_owner'?)"
-    ]
-
-
-def test_references_walk_items_allof_and_open_objects(
-    write_workflow: Writer, schemas: StaticSchemas
-) -> None:
-    header = HEADER.replace("key: new_lead", "key: lead_added_to_list\n  config: {list_id: L1}")
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:welcome.input.lead_id: steps.find_ownr.lead.ProspectID: unknown step "
+      "'find_ownr' (did you mean 'find_owner'?)"]),
+    Case("references-walk-items-allof-and-open-objects", """\
   - id: find
     action: find_lead
     input: {lead_id: "{{ trigger.ProspectID }}"}
@@ -299,85 +243,43 @@ def test_references_walk_items_allof_and_open_objects(
       lead_id: "{{ trigger.AnyCustomField }}"
       subject: "{{ steps.find.lead.Activities[0].Type }} {{ steps.find.lead.Activities.0.Tpye }}"
       body: "{{ steps.find.lead.Tags[0].Name }} {{ steps.find.found.value }}"
-""",
-        header=header,
-    ) == [
-        "flow.yaml:welcome.input.subject: steps.find.lead.Activities[0].Tpye: unknown field "
-        "'Tpye' in steps.find.lead.Activities[0] (did you mean 'Type'?)",
-        "flow.yaml:welcome.input.body: steps.find.lead.Tags[0].Name: steps.find.lead.Tags[0] "
-        "is a string; it has no field 'Name'",
-        "flow.yaml:welcome.input.body: steps.find.found.value: steps.find.found is a boolean; "
-        "it has no field 'value'",
-    ]
-
-
-def test_loop_variables_and_methods_are_not_fields(
-    write_workflow: Writer, schemas: StaticSchemas
-) -> None:
-    assert (
-        problems(
-            write_workflow,
-            schemas,
-            """\
+""", ["flow.yaml:welcome.input.subject: steps.find.lead.Activities[0].Tpye: unknown field "
+      "'Tpye' in steps.find.lead.Activities[0] (did you mean 'Type'?)",
+      "flow.yaml:welcome.input.body: steps.find.lead.Tags[0].Name: steps.find.lead.Tags[0] is a "
+      "string; it has no field 'Name'",
+      "flow.yaml:welcome.input.body: steps.find.found.value: steps.find.found is a boolean; it "
+      "has no field 'value'"], header=POLLING),
+    Case("loop-variables-and-methods-are-not-fields", """\
   - id: welcome
     action: send_email
     input:
       lead_id: "{{ trigger.ProspectID.strip() }}"
       subject: "{% for t in trigger.Tags %}{{ t.upper() }} {{ loop.index }}{% endfor %}"
       body: "{{ trigger.FirstName.lower() }} {{ trigger.Owner.get('Name') }}"
-""",
-        )
-        == []
-    )
-
-
-def test_object_interpolated_into_text(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", []),
+    Case("object-interpolated-into-text", """\
   - id: welcome
     action: send_email
     input:
       lead_id: "{{ trigger.ProspectID }}"
       subject: "Owner: {{ trigger.Owner }} tags {{ trigger.Tags }} ok {{ trigger.Tags | join }}"
-""",
-    ) == [
-        "flow.yaml:welcome.input.subject: trigger.Owner is an object; it cannot be put into "
-        "text (use '| tojson' or '| join')",
-        "flow.yaml:welcome.input.subject: trigger.Tags is a list; it cannot be put into text "
-        "(use '| tojson' or '| join')",
-    ]
-
-
-def test_unknown_names_and_forbidden_tags(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:welcome.input.subject: trigger.Owner is an object; it cannot be put into text "
+      "(use '| tojson' or '| join')",
+      "flow.yaml:welcome.input.subject: trigger.Tags is a list; it cannot be put into text (use "
+      "'| tojson' or '| join')"]),
+    Case("unknown-names-and-forbidden-tags", """\
   - id: welcome
     action: send_email
     input:
       lead_id: "{{ inputs.lead_id }}"
       subject: "{% include 'x.txt' %}"
       body: "{{ trigger.FirstName | shout }}"
-""",
-    ) == [
-        "flow.yaml:welcome.input.lead_id: not allowed: unknown name 'inputs' (a mapping can "
-        "use: trigger, steps)",
-        "flow.yaml:welcome.input.subject: not allowed: 'include' is not allowed in mappings",
-        "flow.yaml:welcome.input.body: template syntax error: No filter named 'shout'. (line 1)",
-    ]
-
-
-# ---------------------------------------------------------------- types
-
-
-def test_type_mismatches(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:welcome.input.lead_id: not allowed: unknown name 'inputs' (a mapping can use: "
+      "trigger, steps)",
+      "flow.yaml:welcome.input.subject: not allowed: 'include' is not allowed in mappings",
+      "flow.yaml:welcome.input.body: template syntax error: No filter named 'shout'. (line 1)"]),
+    # -- types
+    Case("type-mismatches", """\
   - id: find
     action: find_lead
     input: {email: "{{ trigger.EmailAddress }}"}
@@ -395,29 +297,18 @@ def test_type_mismatches(write_workflow: Writer, schemas: StaticSchemas) -> None
       lead_id: "{{ trigger.Tags | join(',') }}"
       due_in_days: "in {{ trigger.Score }} days"
       task: "{{ trigger.FirstName }}"
-""",
-    ) == [
-        "flow.yaml:welcome.input.lead_id: trigger.Tags is a list, but this field expects a string",
-        "flow.yaml:welcome.input.subject: steps.find.found is a boolean, but this field "
-        "expects a string",
-        "flow.yaml:welcome.input.body: trigger.Score is an integer, but this field expects a "
-        "string",
-        "flow.yaml:welcome.input.cc: trigger.FirstName is a string, but this field expects a list",
-        "flow.yaml:welcome.input.priority: trigger.FirstName is a string, but this field "
-        "expects an integer",
-        "flow.yaml:task.input.due_in_days: text, but this field expects an integer (a value "
-        "that is one '{{ expression }}' keeps its type)",
-        "flow.yaml:task.input.task: trigger.FirstName is a string, but this field expects an "
-        "object",
-    ]
-
-
-def test_compatible_types_are_not_pedantic(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert (
-        problems(
-            write_workflow,
-            schemas,
-            """\
+""", ["flow.yaml:welcome.input.lead_id: trigger.Tags is a list, but this field expects a string",
+      "flow.yaml:welcome.input.subject: steps.find.found is a boolean, but this field expects a "
+      "string",
+      "flow.yaml:welcome.input.body: trigger.Score is an integer, but this field expects a string",
+      "flow.yaml:welcome.input.cc: trigger.FirstName is a string, but this field expects a list",
+      "flow.yaml:welcome.input.priority: trigger.FirstName is a string, but this field expects "
+      "an integer",
+      "flow.yaml:task.input.due_in_days: text, but this field expects an integer (a value that "
+      "is one '{{ expression }}' keeps its type)",
+      "flow.yaml:task.input.task: trigger.FirstName is a string, but this field expects an "
+      "object"]),
+    Case("compatible-types-are-not-pedantic", """\
   - id: welcome
     action: send_email
     input:
@@ -431,17 +322,8 @@ def test_compatible_types_are_not_pedantic(write_workflow: Writer, schemas: Stat
     input:
       lead_id: "{{ trigger.ProspectID if trigger.ProspectID else 'none' }}"
       fields: "{{ trigger.Owner }}"
-""",
-        )
-        == []
-    )
-
-
-def test_literal_values_are_validated(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", []),
+    Case("literal-values-are-validated", """\
   - id: welcome
     action: send_email
     input:
@@ -449,25 +331,14 @@ def test_literal_values_are_validated(write_workflow: Writer, schemas: StaticSch
       subject: [a, b]
       priority: 9
       cc: [ok, 5]
-""",
-    ) == [
-        "flow.yaml:welcome.input.lead_id: 919876543210 is not of type 'string' (quote it in "
-        "YAML to keep it text)",
-        "flow.yaml:welcome.input.subject: a list, but this field expects a string",
-        "flow.yaml:welcome.input.priority: 9 is greater than the maximum of 5",
-        "flow.yaml:welcome.input.cc[1]: 5 is not of type 'string' (quote it in YAML to keep "
-        "it text)",
-    ]
-
-
-# ---------------------------------------------------------------- inputs
-
-
-def test_unknown_inputs_and_nested_fields(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:welcome.input.lead_id: 919876543210 is not of type 'string' (quote it in YAML "
+      "to keep it text)",
+      "flow.yaml:welcome.input.subject: a list, but this field expects a string",
+      "flow.yaml:welcome.input.priority: 9 is greater than the maximum of 5",
+      "flow.yaml:welcome.input.cc[1]: 5 is not of type 'string' (quote it in YAML to keep it "
+      "text)"]),
+    # -- inputs
+    Case("unknown-inputs-and-nested-fields", """\
   - id: task
     action: create_task
     input:
@@ -483,34 +354,21 @@ def test_unknown_inputs_and_nested_fields(write_workflow: Writer, schemas: Stati
       fields:
         mx_Anything: "{{ trigger.FirstName }}"
         Firstname: x
-""",
-    ) == [
-        "flow.yaml:task.input.owner: unknown input 'owner' for action 'create_task' (did you "
-        "mean 'owner_id'?)",
-        "flow.yaml:task.input.task.Nmae: unknown field 'Nmae' (did you mean 'Name'?)",
-        "flow.yaml:task.input.task.Name: required field is missing",
-    ]
-
-
-def test_one_of_required_inputs(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:task.input.owner: unknown input 'owner' for action 'create_task' (did you mean "
+      "'owner_id'?)",
+      "flow.yaml:task.input.task.Nmae: unknown field 'Nmae' (did you mean 'Name'?)",
+      "flow.yaml:task.input.task.Name: required field is missing: add it"]),
+    Case("one-of-required-inputs", """\
   - id: find
     action: find_lead
-""",
-    ) == ["flow.yaml:find.input: needs the inputs of one of: email | phone | lead_id"]
-
-
-# ---------------------------------------------------------------- conditions
-
-
-def test_when_is_checked_like_a_template(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:find.input: missing inputs: add email, phone or lead_id"]),
+    Case("one-of-means-only-one", """\
+  - id: find
+    action: find_lead
+    input: {email: a@example.com, lead_id: "{{ trigger.ProspectID }}"}
+""", ["flow.yaml:find.input: email and lead_id are both given: keep only one"]),
+    # -- conditions
+    Case("when-is-checked-like-a-template", """\
   - id: find
     action: find_lead
     when: steps.find.found
@@ -527,65 +385,36 @@ def test_when_is_checked_like_a_template(write_workflow: Writer, schemas: Static
     action: send_email
     when: "trigger.Score >"
     input: {lead_id: x, subject: y}
-""",
-    ) == [
-        "flow.yaml:find.when: steps.find.found: step 'find' cannot use its own output",
-        "flow.yaml:welcome.when: trigger.Scor: unknown field 'Scor' in the 'new_lead' event "
-        "(did you mean 'Score'?)",
-        "flow.yaml:welcome.when: steps.later.x: step 'later' runs after this step (forward "
-        "reference)",
-        "flow.yaml:later.when: a condition must be one expression, not text",
-        "flow.yaml:broken.when: template syntax error: unexpected 'end of print statement' "
-        "(line 1)",
-    ]
-
-
-# ---------------------------------------------------------------- keys, trigger, file
-
-
-def test_unknown_keys_suggest(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    header = HEADER.replace("new_lead", "new_leads")
-    assert problems(
-        write_workflow,
-        schemas,
-        """\
+""", ["flow.yaml:find.when: steps.find.found: step 'find' cannot use its own output",
+      "flow.yaml:welcome.when: trigger.Scor: unknown field 'Scor' in the 'new_lead' event (did "
+      "you mean 'Score'?)",
+      "flow.yaml:welcome.when: steps.later.x: step 'later' runs after this step (forward "
+      "reference)",
+      "flow.yaml:later.when: a condition must be one expression, not text",
+      "flow.yaml:broken.when: template syntax error: unexpected 'end of print statement' (line "
+      "1)"]),
+    # -- keys, trigger
+    Case("unknown-keys-suggest", """\
   - id: welcome
     action: send_emails
     input: {lead_id: "{{ trigger.Whatever }}", subject: hi}
-""",
-        header=header,
-    ) == [
-        "flow.yaml:trigger.key: unknown trigger 'new_leads' (did you mean 'new_lead'?)",
-        "flow.yaml:welcome.action: unknown action 'send_emails' (did you mean 'send_email'?)",
-    ]
-
-
-def test_trigger_config_and_poll_interval(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    polling = HEADER.replace(
-        "key: new_lead",
-        "key: lead_added_to_list\n  config: {list_id: '{{ x }}', lst: 1}\npoll_interval: 60",
-    )
-    steps = "  - {id: a, action: find_lead, input: {lead_id: '{{ trigger.ListId }}'}}\n"
-    assert problems(write_workflow, schemas, steps, header=polling) == [
+""", ["flow.yaml:trigger.key: unknown trigger 'new_leads' (did you mean 'new_lead'?)",
+      "flow.yaml:welcome.action: unknown action 'send_emails' (did you mean 'send_email'?)"],
+         header=HEADER.replace("new_lead", "new_leads")),
+    Case("trigger-config-takes-plain-values", ONE_STEP, [
         "flow.yaml:trigger.config.list_id: trigger config takes plain values, not templates",
         "flow.yaml:trigger.config.lst: unknown field (did you mean 'list_id'?)",
-    ]
-    missing = HEADER.replace("key: new_lead", "key: lead_added_to_list")
-    assert problems(write_workflow, schemas, steps, header=missing) == [
-        "flow.yaml:trigger.config.list_id: required field is missing"
-    ]
-    instant = HEADER + "  - {id: a, action: find_lead, input: {email: x}}\npoll_interval: 60\n"
-    assert check_workflow(write_workflow(instant), schemas, name="flow.yaml") == [
-        "flow.yaml:poll_interval: trigger 'new_lead' is instant (webhook); poll_interval is "
-        "for polling triggers"
-    ]
-
-
-def test_every_problem_is_reported_together(write_workflow: Writer, schemas: StaticSchemas) -> None:
-    found = problems(
-        write_workflow,
-        schemas,
-        """\
+    ], header=HEADER.replace(
+        "key: new_lead",
+        "key: lead_added_to_list\n  config: {list_id: '{{ x }}', lst: 1}\npoll_interval: 60")),
+    Case("trigger-config-required", ONE_STEP,
+         ["flow.yaml:trigger.config.list_id: required field is missing: add it"],
+         header=HEADER.replace("key: new_lead", "key: lead_added_to_list")),
+    Case("poll-interval-of-an-instant-trigger",
+         "  - {id: a, action: find_lead, input: {email: x}}\npoll_interval: 60\n",
+         ["flow.yaml:poll_interval: trigger 'new_lead' is instant (webhook); poll_interval is "
+          "for polling triggers"]),
+    Case("every-problem-is-reported-together", """\
   - id: welcome
     action: send_email
     on_eror: stop
@@ -595,16 +424,18 @@ def test_every_problem_is_reported_together(write_workflow: Writer, schemas: Sta
   - id: welcome
     action: create_task
     input: {lead_id: "{{ trigger.ProspectID }", task: {Name: x}}
-""",
-    )
-    assert found == [
-        "flow.yaml:welcome.on_eror: unknown field (did you mean 'on_error'?)",
-        "flow.yaml:welcome.input.lead_id: steps.nope.id: unknown step 'nope'",
-        "flow.yaml:welcome.input.subject: trigger.Owner is an object, but this field expects "
-        "a string",
-        "flow.yaml:steps[1].id: duplicate step id 'welcome' (also steps[0])",
-        "flow.yaml:welcome.input.lead_id: template syntax error: unexpected '}' (line 1)",
-    ]
+""", ["flow.yaml:welcome.on_eror: unknown field (did you mean 'on_error'?)",
+      "flow.yaml:welcome.input.lead_id: steps.nope.id: unknown step 'nope'",
+      "flow.yaml:welcome.input.subject: trigger.Owner is an object, but this field expects a "
+      "string",
+      "flow.yaml:steps[1].id: duplicate step id 'welcome' (also steps[0])",
+      "flow.yaml:welcome.input.lead_id: template syntax error: unexpected '}' (line 1)"]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_checks(case: Case, write_workflow: Writer, schemas: StaticSchemas) -> None:
+    assert problems(write_workflow, schemas, case.steps, header=case.header) == case.expected
 
 
 def test_unreadable_and_invalid_files(tmp_path: Path, schemas: StaticSchemas) -> None:

@@ -78,10 +78,10 @@ DELETE = object()
 
 ANTI_EXAMPLES = [
     # (path, value, expected problem) - reason in the id
-    ("name", DELETE, "w.yaml:name: required field is missing"),
+    ("name", DELETE, "w.yaml:name: required field is missing: add it"),
     ("name", "", "w.yaml:name: '' should be non-empty"),
-    ("trigger", DELETE, "w.yaml:trigger: required field is missing"),
-    ("trigger.key", DELETE, "w.yaml:trigger.key: required field is missing"),
+    ("trigger", DELETE, "w.yaml:trigger: required field is missing: add it"),
+    ("trigger.key", DELETE, "w.yaml:trigger.key: required field is missing: add it"),
     ("trigger.keys", "x", "w.yaml:trigger.keys: unknown field (did you mean 'key'?)"),
     ("trigger.config", [1], "w.yaml:trigger.config: [1] is not of type 'object'"),
     ("steps", [], "w.yaml:steps: [] should be non-empty"),
@@ -90,12 +90,12 @@ ANTI_EXAMPLES = [
         "SendWelcome",
         "w.yaml:steps[0].id: 'SendWelcome' is not snake_case (a-z, 0-9, _)",
     ),
-    ("steps.0.id", DELETE, "w.yaml:steps[0].id: required field is missing"),
-    ("steps.0.action", DELETE, "w.yaml:welcome.action: required field is missing"),
+    ("steps.0.id", DELETE, "w.yaml:steps[0].id: required field is missing: add it"),
+    ("steps.0.action", DELETE, "w.yaml:welcome.action: required field is missing: add it"),
     (
         "steps.0.on_error",
         "retry",
-        "w.yaml:welcome.on_error: 'retry' is not one of ['stop', 'continue']",
+        "w.yaml:welcome.on_error: 'retry' is not one of stop, continue",
     ),
     ("steps.0.when", 3, "w.yaml:welcome.when: 3 is not of type 'string', 'boolean'"),
     ("steps.0.input", ["a"], "w.yaml:welcome.input: ['a'] is not of type 'object'"),

@@ -59,7 +59,7 @@ BROKEN = {
     ),
     "missing-required": (
         'lead_id: "{{ trigger.ProspectID }}"',
-        "mail.input.subject: required input is missing",
+        "mail.input.subject: required input is missing: add it",
     ),
     "template-syntax": (
         'lead_id: "{{ trigger.ProspectID }"\n          subject: Hi',
