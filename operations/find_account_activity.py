@@ -25,7 +25,8 @@ def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
         )
     page, size = inputs["page"], inputs["page_size"]
     parameter = date_range(inputs["from_date"], inputs.get("to_date"))
-    body = {"Parameter": parameter, "Paging": {"PageIndex": page, "PageSize": size}}
+    # The docs' example sends the paging values as text (reference §6), as the trigger does.
+    body = {"Parameter": parameter, "Paging": {"PageIndex": str(page), "PageSize": str(size)}}
     answer = client.post(RETRIEVE, body, params={"companyId": inputs["account_id"]})
     rows = [activity_record(row) for row in records(answer, "CompanyActivities")]
     count = answer.get("RecordCount") if isinstance(answer, Mapping) else None

@@ -308,9 +308,9 @@ def test_find_by_account_pages_through_the_date_range(
         "POST", RETRIEVE, {"companyId": ACME})
     assert call["body"] == {
         "Parameter": {"FromDate": "2025-04-01 00:00:00", "ToDate": "2025-04-30 23:59:59"},
-        "Paging": {"PageIndex": 1, "PageSize": 2},
+        "Paging": {"PageIndex": "1", "PageSize": "2"},
     }
-    assert request_log.all()[1]["body"]["Paging"] == {"PageIndex": 2, "PageSize": 2}
+    assert request_log.all()[1]["body"]["Paging"] == {"PageIndex": "2", "PageSize": "2"}
     assert [a["ActivityNote"] for a in first["activities"]] == ["third", "second"]
     assert (first["found"], first["record_count"], first["has_more"]) == (True, 3, True)
     assert [a["ActivityNote"] for a in second["activities"]] == ["first"]
@@ -328,7 +328,7 @@ def test_find_by_account_defaults_to_date_to_now(invoke: Invoke, request_log: An
     assert body["Parameter"]["FromDate"] == "2025-01-01 00:00:00"
     sent = datetime.strptime(body["Parameter"]["ToDate"], "%Y-%m-%d %H:%M:%S")
     assert abs((datetime.now(UTC).replace(tzinfo=None) - sent).total_seconds()) < 60
-    assert body["Paging"] == {"PageIndex": 1, "PageSize": 100}
+    assert body["Paging"] == {"PageIndex": "1", "PageSize": "100"}
 
 
 def test_find_by_account_with_nothing_in_range(invoke: Invoke) -> None:
