@@ -28,6 +28,7 @@ BY_ID = "LeadManagement.svc/Leads.GetById"
 BY_EMAIL = "LeadManagement.svc/Leads.GetByEmailaddress"
 BY_PHONE = "LeadManagement.svc/RetrieveLeadByPhoneNumber"
 BY_FIELD = "LeadManagement.svc/Leads.Get"
+NOT_FOUND_EXCEPTION = "MXInvalidEntityException"  # "Lead does not exist in the system" (§4.4)
 
 #: The lead id's spellings LeadSquared accepts as a SearchBy value (reference §2.3, §2.4).
 LEAD_ID_NAMES = frozenset({"ProspectID", "ProspectId"})
@@ -121,8 +122,14 @@ def delete_error(error: PermanentApiError) -> PermanentApiError:
 # -- lookups (each returns flat lead records, best match first) -------------------------------
 
 def by_id(client: LeadSquaredClient, lead_id: str) -> list[dict[str, Any]]:
-    """Leads.GetById?id= (LIKELY ``[]`` for an unknown id, reference §14)."""
-    return records(client.get(BY_ID, {"id": lead_id}))
+    """Leads.GetById?id=: LIKELY ``[]`` for an unknown id (reference §14); read under either
+    variant: an MXInvalidEntityException (as Lead.Update answers an unknown lead) is none too."""
+    try:
+        return records(client.get(BY_ID, {"id": lead_id}))
+    except PermanentApiError as error:
+        if error.exception_type == NOT_FOUND_EXCEPTION:
+            return []
+        raise
 
 
 def by_email(client: LeadSquaredClient, email: str) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ UPDATE = "Task.svc/Update"
 BY_ID = "Task.svc/Retrieve.GetById"
 BY_LEAD = "LeadManagement.svc/RetrieveTaskByLeadId"
 DELETE = "Task.svc/DeleteTasks"
+NOT_FOUND_EXCEPTION = "MXInvalidEntityException"  # LIKELY: how reads answer an unknown id
 APPOINTMENT, TODO = 0, 1
 #: Where a task of the other category is created (added to a wrong-category error).
 OTHER_ACTION = {
@@ -162,10 +163,17 @@ def created_id(answer: Any) -> str:
 # -- reads -----------------------------------------------------------------------------------
 
 def by_id(client: LeadSquaredClient, task_id: str) -> dict[str, Any] | None:
-    """Retrieve.GetById: an array whose first element is the task (LIKELY, §8.3); [] = none."""
-    answer = client.get(BY_ID, {"id": task_id})
-    items = [item for item in answer if isinstance(item, Mapping)] if isinstance(
-        answer, list) else []
+    """Retrieve.GetById: LIKELY (§8.3, code only) an array whose first element is the task,
+    ``[]`` for none. Read under every variant: a bare task object is taken too, and an
+    MXInvalidEntityException (as other reads answer an unknown id) means none."""
+    try:
+        answer = client.get(BY_ID, {"id": task_id})
+    except PermanentApiError as error:
+        if error.exception_type == NOT_FOUND_EXCEPTION:
+            return None
+        raise
+    rows = answer if isinstance(answer, list) else [answer]
+    items = [item for item in rows if isinstance(item, Mapping) and item]
     return task_record(items[0]) if items else None
 
 

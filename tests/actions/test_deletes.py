@@ -20,7 +20,7 @@ from runtime.api.connection import Connection
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
-from tests.fakes import FakeLeadSquared, fake_connection, ok
+from tests.fakes import FakeLeadSquared, fake_connection, mx_error, ok
 from tests.seed_ids import ACME, MISSING, NEHA
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -211,3 +211,32 @@ def test_an_answer_that_deleted_nothing_is_not_deleted_when_the_record_stays(
     with fake, LeadSquaredClient(fake_connection(), session=fake.session()) as lsq:
         assert invoke_action(manifest, key, inputs, lsq) == expected
     assert [call.operation for call in fake.calls] == [op for _, op, _ in routes]
+
+
+@pytest.mark.parametrize(
+    ("key", "inputs", "routes", "expected"),
+    [
+        ("delete_lead", {"lead_id": NEHA},
+         [("GET", "LeadManagement.svc/Leads.GetById",
+           mx_error("MXInvalidEntityException", "Lead does not exist in the system"))],
+         {"lead_id": NEHA, "result": "already_absent", "deleted": False}),
+        ("delete_task", {"task_id": TASK},
+         [("GET", "Task.svc/Retrieve.GetById", ok({"UserTaskId": TASK, "Name": "Call"})),
+          ("POST", "Task.svc/DeleteTasks", ok({"Status": "Success", "TasksCount": 1,
+                                               "DeletedTasksCount": 1}))],
+         {"task_id": TASK, "result": "deleted", "deleted": True, "tasks_count": 1,
+          "deleted_tasks_count": 1, "failure_reason": None}),
+    ],
+    ids=["lead-lookup-answers-an-error", "task-lookup-answers-an-object"],
+)
+def test_look_ups_read_every_variant_of_the_answer(
+    manifest: Manifest, key: str, inputs: dict[str, Any], routes: list[tuple[str, str, Any]],
+    expected: dict[str, Any],
+) -> None:
+    # LIKELY only (reference §14, §8.3): an unknown lead id answers [] rather than an MX error,
+    # and Retrieve.GetById answers an array rather than the task itself.
+    fake = FakeLeadSquared()
+    for method, operation, answer in routes:
+        fake.add(method, operation, answer)
+    with fake, LeadSquaredClient(fake_connection(), session=fake.session()) as lsq:
+        assert invoke_action(manifest, key, inputs, lsq) == expected
