@@ -35,7 +35,7 @@ WORKFLOW = {
     "steps": [{
         "id": "upsert", "action": "upsert_lead",
         "input": {"search_by": "EmailAddress", "fields": {
-            "EmailAddress": "{{ trigger.EmailAddress }}", "mx_City": "{{ trigger.city }}"}},
+            "EmailAddress": "{{ trigger.EmailAddress }}", "mx_City": "{{ trigger.mx_City }}"}},
     }],
 }
 
@@ -57,7 +57,7 @@ def run(seconds: float, limit: int) -> Result:
                 while time.monotonic() < deadline:
                     number = next(counter)
                     event = {"EmailAddress": f"rate{number % 50}@bench.example.com",
-                             "city": f"City {number}"}
+                             "mx_City": f"City {number}"}
                     record = runner.run(workflow, event)
                     if record is None or not record.succeeded:
                         failures.append(str(record and record.error))
