@@ -132,7 +132,8 @@ def test_lead_actions_succeed_without_leaking(run: Run, raw_api: Any) -> None:
     assert run("update_lead", {"lead_id": PRIYA, "fields": {"Score": 70}}) == {"lead_id": PRIYA}
     assert run("find_lead", {"field": "mx_City", "value": "Pune"})["found"] is True
     assert run("find_lead", {"phone": "9876501234"})["found"] is True
-    assert run("delete_lead", {"lead_id": NEHA}) == {"lead_id": NEHA, "deleted": True}
+    assert run("delete_lead", {"lead_id": NEHA}) == {"lead_id": NEHA, "result": "deleted",
+                                                  "deleted": True}
 
 
 def test_lead_action_failures_do_not_leak(run: Run) -> None:
