@@ -202,30 +202,35 @@ def schemas(manifest: Manifest) -> ManifestSchemas:
     return ManifestSchemas(manifest)
 
 
+@pytest.fixture(scope="module")
+def accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkflowAccounts]:
+    """The embedded sandbox's account, asked by every case (its look-ups are cached once)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
+            patch.delenv(name, raising=False)
+        folder = tmp_path_factory.mktemp("mutations")
+        resolver = WorkflowAccounts(str(folder / "workflow.yaml"), None, environ={})
+        yield resolver
+        resolver.close()
+
+
 @pytest.fixture
 def check(
-    schemas: ManifestSchemas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[str, Edit | None], list[str]]]:
+    schemas: ManifestSchemas, accounts: WorkflowAccounts, tmp_path: Path
+) -> Callable[[str, Edit | None], list[str]]:
     """``check(example, edit)``: the problems of the example after ``edit``, with account
     checks against the embedded sandbox (no connection configured)."""
-    for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    opened: list[WorkflowAccounts] = []
 
     def run(example: str, edit: Edit | None) -> list[str]:
-        data = yaml.safe_load((EXAMPLES / f"{example}.yaml").read_text(encoding="utf-8"))
-        data = copy.deepcopy(data)
+        data = copy.deepcopy(
+            yaml.safe_load((EXAMPLES / f"{example}.yaml").read_text(encoding="utf-8")))
         if edit is not None:
             edit(data)
         path = tmp_path / f"{example}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        accounts = WorkflowAccounts(str(path), None)
-        opened.append(accounts)
         return check_workflow(path, schemas, name=example, accounts=accounts)
 
-    yield run
-    for accounts in opened:
-        accounts.close()
+    return run
 
 
 def test_the_corpus_covers_the_four_examples_with_thirty_mutations_or_more() -> None:
