@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from runtime.api.lsq_format import format_datetime, to_schema_fields
-from runtime.errors import PermanentApiError
 
-from ._common import normalise_dates
+from ._common import normalise_dates, read_or_none
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -28,7 +27,6 @@ RETRIEVE_BY_ID = "CompanyActivity.svc/RetrieveById"
 # Chosen: GET CompanyActivity.svc/Delete?activityId=, shaped like the other GET deletes. It is
 # unconfirmed; a real account may answer 404 (delete_account_activity says so).
 DELETE = "CompanyActivity.svc/Delete"
-NOT_FOUND_EXCEPTION = "MXInvalidEntityException"
 #: The user-valued activity field; an email address is resolved to the user's id.
 OWNER_FIELD = "Owner"
 #: Record properties holding dates, at the top level and inside ActivityFields.
@@ -54,14 +52,9 @@ def note_and_fields(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dic
 
 def retrieve_by_id(client: LeadSquaredClient, activity_id: str) -> list[dict[str, Any]]:
     """The activity with this id as a one-item list, or ``[]`` when LeadSquared has none."""
-    try:
-        answer = client.get(RETRIEVE_BY_ID, {"activityId": activity_id})
-    except PermanentApiError as error:
-        # UNKNOWN in the reference: how RetrieveById answers an unknown id; chosen: an
-        # MXInvalidEntityException (as for other records) or an empty answer both mean none.
-        if error.exception_type == NOT_FOUND_EXCEPTION:
-            return []
-        raise
+    # UNKNOWN in the reference: how RetrieveById answers an unknown id; an
+    # MXInvalidEntityException (as for other records) and an empty answer both mean none.
+    answer = read_or_none(client, RETRIEVE_BY_ID, {"activityId": activity_id})
     if isinstance(answer, Mapping) and answer.get("CompanyActivityId"):
         return [activity_record(answer)]
     return []

@@ -9,15 +9,23 @@
   whatever format the endpoint answered in (reference §2.1).
 - :func:`find_result` builds every find action's ``{"found": ..., "<record>": ...}`` output
   (schemas/common/found.json) and raises :class:`RecordNotFoundError` when the input asks to.
+- :func:`read_or_none` is a GET of one record by id that reads "no such record" as ``None``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.api.lsq_format import format_datetime, from_property_list
 from runtime.errors import InputValidationError, PermanentApiError, RecordNotFoundError
+
+if TYPE_CHECKING:
+    from runtime.api.client import LeadSquaredClient
+
+#: LIKELY: how LeadSquared reads answer an unknown id ("... does not exist in the system",
+#: as Lead.Update answers an unknown lead, reference §4.4); the sandbox answers the same.
+NOT_FOUND_EXCEPTION = "MXInvalidEntityException"
 
 
 def message_value(answer: Any, name: str, operation: str) -> Any:
@@ -74,3 +82,17 @@ def find_result(
         return {"found": False, key: None}
     return {"found": True, key: dict(matches[0])}
 
+
+def read_or_none(client: LeadSquaredClient, operation: str, params: Mapping[str, Any]) -> Any:
+    """GET ``operation``; ``None`` when LeadSquared answers that the record does not exist.
+
+    Reads by id answer an unknown id either with an empty answer or with
+    :data:`NOT_FOUND_EXCEPTION` (which one is not documented for every read): callers treat an
+    empty answer and ``None`` alike, so both variants mean "no such record".
+    """
+    try:
+        return client.get(operation, params)
+    except PermanentApiError as error:
+        if error.exception_type == NOT_FOUND_EXCEPTION:
+            return None
+        raise

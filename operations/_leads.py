@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.api.lsq_format import to_attributes, to_value
 from runtime.errors import ApiError, InputValidationError, PermanentApiError
 
-from ._common import message_value, records
+from ._common import message_value, read_or_none, records
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -28,7 +28,6 @@ BY_ID = "LeadManagement.svc/Leads.GetById"
 BY_EMAIL = "LeadManagement.svc/Leads.GetByEmailaddress"
 BY_PHONE = "LeadManagement.svc/RetrieveLeadByPhoneNumber"
 BY_FIELD = "LeadManagement.svc/Leads.Get"
-NOT_FOUND_EXCEPTION = "MXInvalidEntityException"  # "Lead does not exist in the system" (§4.4)
 
 #: The lead id's spellings LeadSquared accepts as a SearchBy value (reference §2.3, §2.4).
 LEAD_ID_NAMES = frozenset({"ProspectID", "ProspectId"})
@@ -124,12 +123,7 @@ def delete_error(error: PermanentApiError) -> PermanentApiError:
 def by_id(client: LeadSquaredClient, lead_id: str) -> list[dict[str, Any]]:
     """Leads.GetById?id=: LIKELY ``[]`` for an unknown id (reference §14); read under either
     variant: an MXInvalidEntityException (as Lead.Update answers an unknown lead) is none too."""
-    try:
-        return records(client.get(BY_ID, {"id": lead_id}))
-    except PermanentApiError as error:
-        if error.exception_type == NOT_FOUND_EXCEPTION:
-            return []
-        raise
+    return records(read_or_none(client, BY_ID, {"id": lead_id}))
 
 
 def by_email(client: LeadSquaredClient, email: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from runtime.api.retry import hint_for
 from runtime.errors import ApiError, InputValidationError, PermanentApiError
 
 from . import _leads
-from ._common import normalise_dates
+from ._common import normalise_dates, read_or_none
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -30,7 +30,6 @@ UPDATE = "OpportunityManagement.svc/Update"
 DETAILS = "OpportunityManagement.svc/GetOpportunityDetails"
 OF_LEAD = "OpportunityManagement.svc/GetOpportunitiesOfLead"
 DELETE = "OpportunityManagement.svc/Delete"
-NOT_FOUND_EXCEPTION = "MXInvalidEntityException"
 #: Capture's AdditionalDetails[].PostDeDupActionPerformed: 3 = duplicate detected, nothing
 #: created (reference §7.1).
 DUPLICATE_DETECTED = 3
@@ -180,12 +179,7 @@ def details(client: LeadSquaredClient, opportunity_id: str) -> dict[str, Any] | 
     LIKELY (reference §7.3 shows no not-found answer): an unknown id answers
     MXInvalidEntityException, as other records do; an answer without ``ID`` also means none.
     """
-    try:
-        answer = client.get(DETAILS, {"OpportunityId": opportunity_id})
-    except PermanentApiError as error:
-        if error.exception_type == NOT_FOUND_EXCEPTION:
-            return None
-        raise
+    answer = read_or_none(client, DETAILS, {"OpportunityId": opportunity_id})
     if not isinstance(answer, Mapping) or not answer.get("ID"):
         return None
     record: dict[str, Any] = {"OpportunityId": answer["ID"]}

@@ -16,7 +16,7 @@ from runtime.api.lsq_format import format_datetime
 from runtime.api.metadata import TASK_CATEGORIES
 from runtime.errors import InputValidationError, PermanentApiError
 
-from ._common import normalise_dates
+from ._common import normalise_dates, read_or_none
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -26,7 +26,6 @@ UPDATE = "Task.svc/Update"
 BY_ID = "Task.svc/Retrieve.GetById"
 BY_LEAD = "LeadManagement.svc/RetrieveTaskByLeadId"
 DELETE = "Task.svc/DeleteTasks"
-NOT_FOUND_EXCEPTION = "MXInvalidEntityException"  # LIKELY: how reads answer an unknown id
 APPOINTMENT, TODO = 0, 1
 #: Where a task of the other category is created (added to a wrong-category error).
 OTHER_ACTION = {
@@ -166,12 +165,7 @@ def by_id(client: LeadSquaredClient, task_id: str) -> dict[str, Any] | None:
     """Retrieve.GetById: LIKELY (§8.3, code only) an array whose first element is the task,
     ``[]`` for none. Read under every variant: a bare task object is taken too, and an
     MXInvalidEntityException (as other reads answer an unknown id) means none."""
-    try:
-        answer = client.get(BY_ID, {"id": task_id})
-    except PermanentApiError as error:
-        if error.exception_type == NOT_FOUND_EXCEPTION:
-            return None
-        raise
+    answer = read_or_none(client, BY_ID, {"id": task_id})
     rows = answer if isinstance(answer, list) else [answer]
     items = [item for item in rows if isinstance(item, Mapping) and item]
     return task_record(items[0]) if items else None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.errors import InputValidationError, PermanentApiError
 
 from . import _opportunities
+from ._common import NOT_FOUND_EXCEPTION
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -27,7 +28,7 @@ def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
     if current is None:
         raise PermanentApiError(
             f"no opportunity with id {opportunity_id}", operation=_opportunities.DETAILS,
-            exception_type=_opportunities.NOT_FOUND_EXCEPTION, hint="check the opportunity id",
+            exception_type=NOT_FOUND_EXCEPTION, hint="check the opportunity id",
         )
     valid = set(current) - set(_opportunities.ADDED_PROPERTIES)
     fields = _opportunities.schema_fields(client, valid, "opportunity", inputs)

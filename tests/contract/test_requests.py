@@ -40,6 +40,13 @@ def post(operation: str, body: Any, **query: str) -> Request:
     return ("POST", operation, query, body)
 
 
+#: Look-ups many cases make first (each cached per client: a fresh client per case).
+USERS = get("UserManagement.svc/Users.Get")
+LEAD_FIELDS = get("LeadManagement.svc/LeadsMetaData.Get")
+TASK_TYPES = get("Task.svc/RetrieveTaskType")
+NEW_BUSINESS = get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12000")
+
+
 @dataclass(frozen=True)
 class Contract:
     """An action, its inputs, and every request it sends (in order)."""
@@ -52,750 +59,511 @@ class Contract:
 
 
 CASES = [
-    Contract(
-        "add_lead_to_list",
-        {"list_id": NEWSLETTER, "lead_id": ARJUN},
-        [
-            get("LeadManagement.svc/Lists.Get", PageIndex="1"),
-            post("LeadManagement.svc/AddLeadToStaticList", None, listId=NEWSLETTER, leadId=ARJUN),
-        ],
-    ),
-    Contract(
-        "add_lead_to_list",
-        {"list_name": "Newsletter", "lead_email": "arjun.mehta@example.com"},
-        [
-            get("LeadManagement.svc/Lists.Get", PageIndex="1", SearchText="Newsletter"),
-            get(
-                "LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="arjun.mehta@example.com"
-            ),
-            post("LeadManagement.svc/AddLeadToStaticList", None, listId=NEWSLETTER, leadId=ARJUN),
-        ],
-    ),
-    Contract(
-        "create_account",
-        {
-            "company_type": "Partners",
-            "fields": {
-                "CompanyName": "Umbrella",
-                "OwnerId": "meera.sales@example.com",
-                "mx_Industry": "Retail",
+    Contract("add_lead_to_list", {"list_id": NEWSLETTER, "lead_id": ARJUN}, [
+        get("LeadManagement.svc/Lists.Get", PageIndex="1"),
+        post("LeadManagement.svc/AddLeadToStaticList", None, listId=NEWSLETTER, leadId=ARJUN),
+    ]),
+    Contract("add_lead_to_list", {
+        "list_name": "Newsletter",
+        "lead_email": "arjun.mehta@example.com",
+    }, [
+        get("LeadManagement.svc/Lists.Get", PageIndex="1", SearchText="Newsletter"),
+        get("LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="arjun.mehta@example.com"),
+        post("LeadManagement.svc/AddLeadToStaticList", None, listId=NEWSLETTER, leadId=ARJUN),
+    ]),
+    Contract("create_account", {
+        "company_type": "Partners",
+        "fields": {
+            "CompanyName": "Umbrella",
+            "OwnerId": "meera.sales@example.com",
+            "mx_Industry": "Retail",
+        },
+    }, [
+        USERS,
+        post("CompanyManagement.svc/Company.Create", {
+            "CompanyType": {"CompanyTypeName": "Partners"},
+            "CompanyProperties": [
+                {"Attribute": "CompanyName", "Value": "Umbrella"},
+                {"Attribute": "OwnerId", "Value": MEERA},
+                {"Attribute": "mx_Industry", "Value": "Retail"},
+            ],
+        }),
+    ]),
+    Contract("create_account_activity", {
+        "account_id": ACME,
+        "activity_event": 10001,
+        "note": "Kick-off",
+        "activity_date_time": "2030-01-02T15:30:00+05:30",
+        "fields": {"Status": "Done", "Owner": "Meera.Sales@example.com", "mx_Custom_1": 3},
+    }, [
+        USERS,
+        post("CompanyActivity.svc/Create", {
+            "RelatedCompanyId": ACME,
+            "ActivityEvent": 10001,
+            "ActivityDateTime": "2030-01-02 10:00:00",
+            "ActivityNote": "Kick-off",
+            "Fields": [
+                {"SchemaName": "Status", "Value": "Done"},
+                {"SchemaName": "Owner", "Value": MEERA},
+                {"SchemaName": "mx_Custom_1", "Value": "3"},
+            ],
+        }),
+    ]),
+    Contract("create_appointment", {
+        "name": "Demo",
+        "task_type": "Meeting",
+        "lead_id": PRIYA,
+        "start": "2030-02-03T10:00:00Z",
+        "end": "2030-02-03T11:00:00Z",
+        "location": "Pune office",
+        "reminder_minutes": 30,
+        "description": "Product demo",
+        "owner": "meera.sales@example.com",
+        "notify_by": "none",
+        "fields": {},
+    }, [
+        TASK_TYPES,
+        USERS,
+        post("Task.svc/Create", {
+            "RelatedEntity": 1,
+            "Name": "Demo",
+            "Description": "Product demo",
+            "OwnerId": MEERA,
+            "RelatedEntityId": PRIYA,
+            "DueDate": "2030-02-03 10:00:00",
+            "EndDate": "2030-02-03 11:00:00",
+            "Reminder": 30,
+            "Location": "Pune office",
+            "NotifyBy": "1000",
+            "TaskType": {"Name": "Meeting"},
+        }),
+    ]),
+    Contract("create_appointment", {
+        "name": "Review",
+        "task_type": "Meeting",
+        "opportunity_id": OPPORTUNITY,
+        "start": "2030-02-04 10:00:00",
+    }, [
+        TASK_TYPES,
+        post("Task.svc/Create", {
+            "RelatedEntity": 5,
+            "Name": "Review",
+            "RelatedEntityId": OPPORTUNITY,
+            "DueDate": "2030-02-04 10:00:00",
+            "TaskType": {"Name": "Meeting"},
+        }),
+    ]),
+    Contract("create_lead", {
+        "fields": {
+            "FirstName": "Ishaan",
+            "EmailAddress": "ishaan@example.com",
+            "mx_City": "Pune",
+            "mx_Budget": 2500000,
+        },
+    }, [
+        LEAD_FIELDS,
+        post("LeadManagement.svc/Lead.Create", [
+            {"Attribute": "FirstName", "Value": "Ishaan"},
+            {"Attribute": "EmailAddress", "Value": "ishaan@example.com"},
+            {"Attribute": "mx_City", "Value": "Pune"},
+            {"Attribute": "mx_Budget", "Value": "2500000"},
+        ]),
+    ]),
+    Contract("create_list", {
+        "name": "Webinar May",
+        "description": "Signed up for the May webinar",
+    }, [
+        post("LeadSegmentation.svc/CreateEmptyList", {
+            "Name": "Webinar May",
+            "Description": "Signed up for the May webinar",
+        }),
+    ]),
+    Contract("create_opportunity", {
+        "lead_id": PRIYA,
+        "opportunity_type": "New Business",
+        "status": "Open",
+        "owner": "meera.sales@example.com",
+        "note": "Second plant",
+        "opportunity_date": "2030-01-05T14:30:00+05:30",
+        "fields": {"mx_Custom_1": "Acme Mumbai", "mx_Custom_3": 120000},
+    }, [
+        NEW_BUSINESS,
+        get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12001"),
+        get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12002"),
+        USERS,
+        post("OpportunityManagement.svc/Capture", {
+            "LeadDetails": [
+                {"Attribute": "ProspectID", "Value": PRIYA},
+                {"Attribute": "SearchBy", "Value": "ProspectId"},
+            ],
+            "Opportunity": {
+                "OpportunityEventCode": 12000,
+                "OpportunityNote": "Second plant",
+                "OpportunityDateTime": "2030-01-05 09:00:00",
+                "Fields": [
+                    {"SchemaName": "mx_Custom_1", "Value": "Acme Mumbai"},
+                    {"SchemaName": "mx_Custom_3", "Value": "120000"},
+                    {"SchemaName": "Status", "Value": "Open"},
+                    {"SchemaName": "Owner", "Value": MEERA},
+                ],
             },
-        },
-        [
-            get("UserManagement.svc/Users.Get"),
-            post(
-                "CompanyManagement.svc/Company.Create",
-                {
-                    "CompanyType": {"CompanyTypeName": "Partners"},
-                    "CompanyProperties": [
-                        {"Attribute": "CompanyName", "Value": "Umbrella"},
-                        {"Attribute": "OwnerId", "Value": MEERA},
-                        {"Attribute": "mx_Industry", "Value": "Retail"},
-                    ],
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "create_account_activity",
-        {
-            "account_id": ACME,
-            "activity_event": 10001,
-            "note": "Kick-off",
-            "activity_date_time": "2030-01-02T10:00:00Z",
-            "fields": {
-                "Status": "Done",
-                "Owner": "meera.sales@example.com",
-                "mx_Custom_1": "Asha, Ravi",
+        }),
+    ]),
+    Contract("create_opportunity", {
+        "lead_email": "arjun.mehta@example.com",
+        "opportunity_type": 12000,
+        "fields": {"mx_Custom_1": "Arjun deal"},
+    }, [
+        NEW_BUSINESS,
+        post("OpportunityManagement.svc/Capture", {
+            "LeadDetails": [
+                {"Attribute": "EmailAddress", "Value": "arjun.mehta@example.com"},
+                {"Attribute": "SearchBy", "Value": "EmailAddress"},
+            ],
+            "Opportunity": {
+                "OpportunityEventCode": 12000,
+                "Fields": [{"SchemaName": "mx_Custom_1", "Value": "Arjun deal"}],
             },
-        },
-        [
-            get("UserManagement.svc/Users.Get"),
-            post(
-                "CompanyActivity.svc/Create",
-                {
-                    "RelatedCompanyId": ACME,
-                    "ActivityEvent": 10001,
-                    "ActivityDateTime": "2030-01-02 10:00:00",
-                    "ActivityNote": "Kick-off",
-                    "Fields": [
-                        {"SchemaName": "Status", "Value": "Done"},
-                        {"SchemaName": "Owner", "Value": MEERA},
-                        {"SchemaName": "mx_Custom_1", "Value": "Asha, Ravi"},
-                    ],
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "create_appointment",
-        {
-            "name": "Demo",
-            "task_type": "Meeting",
-            "lead_id": PRIYA,
-            "start": "2030-02-03T10:00:00Z",
-            "end": "2030-02-03T11:00:00Z",
-            "location": "Pune office",
-            "reminder_minutes": 30,
-            "description": "Product demo",
-            "owner": "meera.sales@example.com",
-            "notify_by": "none",
-            "fields": {},
-        },
-        [
-            get("Task.svc/RetrieveTaskType"),
-            get("UserManagement.svc/Users.Get"),
-            post(
-                "Task.svc/Create",
-                {
-                    "RelatedEntity": 1,
-                    "Name": "Demo",
-                    "Description": "Product demo",
-                    "OwnerId": MEERA,
-                    "RelatedEntityId": PRIYA,
-                    "DueDate": "2030-02-03 10:00:00",
-                    "EndDate": "2030-02-03 11:00:00",
-                    "Reminder": 30,
-                    "Location": "Pune office",
-                    "NotifyBy": "1000",
-                    "TaskType": {"Name": "Meeting"},
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "create_appointment",
-        {
-            "name": "Review",
-            "task_type": "Meeting",
-            "opportunity_id": OPPORTUNITY,
-            "start": "2030-02-04 10:00:00",
-        },
-        [
-            get("Task.svc/RetrieveTaskType"),
-            post(
-                "Task.svc/Create",
-                {
-                    "RelatedEntity": 5,
-                    "Name": "Review",
-                    "RelatedEntityId": OPPORTUNITY,
-                    "DueDate": "2030-02-04 10:00:00",
-                    "TaskType": {"Name": "Meeting"},
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "create_lead",
-        {
-            "fields": {
-                "FirstName": "Ishaan",
-                "EmailAddress": "ishaan@example.com",
-                "mx_City": "Pune",
-                "mx_Budget": 2500000,
-            }
-        },
-        [
-            get("LeadManagement.svc/LeadsMetaData.Get"),
-            post(
-                "LeadManagement.svc/Lead.Create",
-                [
-                    {"Attribute": "FirstName", "Value": "Ishaan"},
-                    {"Attribute": "EmailAddress", "Value": "ishaan@example.com"},
-                    {"Attribute": "mx_City", "Value": "Pune"},
-                    {"Attribute": "mx_Budget", "Value": "2500000"},
-                ],
-            ),
-        ],
-    ),
-    Contract(
-        "create_list",
-        {"name": "Webinar May", "description": "Signed up for the May webinar"},
-        [
-            post(
-                "LeadSegmentation.svc/CreateEmptyList",
-                {"Name": "Webinar May", "Description": "Signed up for the May webinar"},
-            )
-        ],
-    ),
-    Contract(
-        "create_opportunity",
-        {
-            "lead_id": PRIYA,
-            "opportunity_type": "New Business",
-            "status": "Open",
-            "owner": "meera.sales@example.com",
-            "note": "Second plant",
-            "opportunity_date": "2030-01-05T09:00:00Z",
-            "fields": {"mx_Custom_1": "Acme Mumbai"},
-        },
-        [
-            get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12000"),
-            get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12001"),
-            get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12002"),
-            get("UserManagement.svc/Users.Get"),
-            post(
-                "OpportunityManagement.svc/Capture",
-                {
-                    "LeadDetails": [
-                        {"Attribute": "ProspectID", "Value": PRIYA},
-                        {"Attribute": "SearchBy", "Value": "ProspectId"},
-                    ],
-                    "Opportunity": {
-                        "OpportunityEventCode": 12000,
-                        "OpportunityNote": "Second plant",
-                        "OpportunityDateTime": "2030-01-05 09:00:00",
-                        "Fields": [
-                            {"SchemaName": "mx_Custom_1", "Value": "Acme Mumbai"},
-                            {"SchemaName": "Status", "Value": "Open"},
-                            {"SchemaName": "Owner", "Value": MEERA},
-                        ],
-                    },
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "create_opportunity",
-        {
-            "lead_email": "arjun.mehta@example.com",
-            "opportunity_type": 12000,
-            "fields": {"mx_Custom_1": "Arjun deal"},
-        },
-        [
-            get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12000"),
-            post(
-                "OpportunityManagement.svc/Capture",
-                {
-                    "LeadDetails": [
-                        {"Attribute": "EmailAddress", "Value": "arjun.mehta@example.com"},
-                        {"Attribute": "SearchBy", "Value": "EmailAddress"},
-                    ],
-                    "Opportunity": {
-                        "OpportunityEventCode": 12000,
-                        "Fields": [{"SchemaName": "mx_Custom_1", "Value": "Arjun deal"}],
-                    },
-                },
-            ),
-            get(
-                "LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="arjun.mehta@example.com"
-            ),
-        ],
-    ),
-    Contract(
-        "create_opportunity",
-        {
-            "lead_phone": "+91-9123456780",
-            "opportunity_type": 12000,
-            "fields": {"mx_Custom_1": "Arjun deal 2"},
-        },
-        [
-            get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12000"),
-            post(
-                "OpportunityManagement.svc/Capture",
-                {
-                    "LeadDetails": [
-                        {"Attribute": "Phone", "Value": "+91-9123456780"},
-                        {"Attribute": "SearchBy", "Value": "Phone"},
-                    ],
-                    "Opportunity": {
-                        "OpportunityEventCode": 12000,
-                        "Fields": [{"SchemaName": "mx_Custom_1", "Value": "Arjun deal 2"}],
-                    },
-                },
-            ),
-            get("LeadManagement.svc/RetrieveLeadByPhoneNumber", phone="919123456780"),
-        ],
-    ),
-    Contract(
-        "create_task",
-        {
-            "name": "Call Priya",
-            "task_type": "Call",
-            "lead_id": PRIYA,
-            "due_date": "2030-02-01T09:00:00Z",
-            "reminder_before_days": 1,
-            "reminder_time": "09:30",
-            "description": "About the quote",
-            "owner": "meera.sales@example.com",
-            "notify_by": "email",
-            "fields": {"mx_Custom_1": "Voicemail"},
-        },
-        [
-            get("Task.svc/RetrieveTaskType"),
-            get("UserManagement.svc/Users.Get"),
-            post(
-                "Task.svc/Create",
-                {
-                    "RelatedEntity": 1,
-                    "Name": "Call Priya",
-                    "Description": "About the quote",
-                    "OwnerId": MEERA,
-                    "RelatedEntityId": PRIYA,
-                    "DueDate": "2030-02-01 09:00:00",
-                    "ReminderBeforeDays": "1",
-                    "ReminderTime": "09:30:00",
-                    "NotifyBy": "1100",
-                    "TaskType": {"Name": "Call"},
-                    "CustomFields": {"mx_Custom_1": "Voicemail"},
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "create_task",
-        {"name": "Prepare quote", "task_type": "To-do", "opportunity_id": OPPORTUNITY},
-        [
-            get("Task.svc/RetrieveTaskType"),
-            post(
-                "Task.svc/Create",
-                {
-                    "RelatedEntity": 5,
-                    "Name": "Prepare quote",
-                    "RelatedEntityId": OPPORTUNITY,
-                    "TaskType": {"Name": "To-do"},
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "delete_account",
-        {"account_id": ACME, "company_type": "Company", "delete_leads": True},
-        [
-            post(
-                "CompanyManagement.svc/Company.Get",
-                {
-                    "Query": {
-                        "CompanyType": {"CompanyTypeName": "Company"},
-                        "FilterBy": {
-                            "LookupName": "CompanyId",
-                            "LookupValue": ACME,
-                            "SqlOperator": "=",
-                        },
-                    },
-                    "Sorting": {"ColumnName": "ModifiedOn", "Direction": "1"},
-                    "Paging": {"PageIndex": 1, "PageSize": 100},
-                },
-            ),
-            get("CompanyManagement.svc/Company.Delete", companyId=ACME, withLeadDelete="true"),
-        ],
-    ),
-    Contract(
-        "delete_account_activity",
-        {"activity_id": ACTIVITY},
-        [
-            get("CompanyActivity.svc/RetrieveById", activityId=ACTIVITY),
-            get("CompanyActivity.svc/Delete", activityId=ACTIVITY),
-        ],
-    ),
-    Contract(
-        "delete_lead",
-        {"lead_id": NEHA},
-        [
-            get("LeadManagement.svc/Leads.GetById", id=NEHA),
-            get("LeadManagement.svc/Lead/Delete/ById", leadId=NEHA),
-        ],
-        settings={"lead_delete_enabled": True},
-    ),
-    Contract(
-        "delete_opportunity",
-        {"opportunity_id": OPPORTUNITY},
-        [
-            get("OpportunityManagement.svc/GetOpportunityDetails", OpportunityId=OPPORTUNITY),
-            get("OpportunityManagement.svc/Delete", Id=OPPORTUNITY),
-        ],
-    ),
-    Contract(
-        "delete_task",
-        {"task_id": TASK},
-        [
-            get("Task.svc/Retrieve.GetById", id=TASK),
-            post("Task.svc/DeleteTasks", {"TaskIds": [TASK]}),
-        ],
-    ),
-    Contract(
-        "find_account",
-        {"company_type": "Company", "account_id": ACME, "fail_if_not_found": True},
-        [
-            post(
-                "CompanyManagement.svc/Company.Get",
-                {
-                    "Query": {
-                        "CompanyType": {"CompanyTypeName": "Company"},
-                        "FilterBy": {
-                            "LookupName": "CompanyId",
-                            "LookupValue": ACME,
-                            "SqlOperator": "=",
-                        },
-                    },
-                    "Sorting": {"ColumnName": "ModifiedOn", "Direction": "1"},
-                    "Paging": {"PageIndex": 1, "PageSize": 100},
-                },
-            )
-        ],
-    ),
-    Contract(
-        "find_account",
-        {"company_type": "Company", "name": "Acme Corp"},
-        [
-            post(
-                "CompanyManagement.svc/Company.Get",
-                {
-                    "Query": {
-                        "CompanyType": {"CompanyTypeName": "Company"},
-                        "SearchText": "Acme Corp",
-                    },
-                    "Sorting": {"ColumnName": "ModifiedOn", "Direction": "1"},
-                    "Paging": {"PageIndex": 1, "PageSize": 100},
-                },
-            )
-        ],
-    ),
-    Contract(
-        "find_account_activity",
-        {"activity_id": ACTIVITY, "fail_if_not_found": False},
-        [get("CompanyActivity.svc/RetrieveById", activityId=ACTIVITY)],
-    ),
-    Contract(
-        "find_account_activity",
-        {
-            "account_id": ACME,
-            "from_date": "2025-01-01T00:00:00Z",
-            "to_date": "2025-12-31 00:00:00",
-            "page": 2,
-            "page_size": 10,
-        },
-        [
-            post(
-                "CompanyActivity.svc/Retrieve",
-                {
-                    "Parameter": {
-                        "FromDate": "2025-01-01 00:00:00",
-                        "ToDate": "2025-12-31 00:00:00",
-                    },
-                    "Paging": {"PageIndex": "2", "PageSize": "10"},
-                },
-                companyId=ACME,
-            )
-        ],
-    ),
-    Contract(
-        "find_lead",
-        {"lead_id": PRIYA, "fail_if_not_found": True},
-        [get("LeadManagement.svc/Leads.GetById", id=PRIYA)],
-    ),
-    Contract(
-        "find_lead",
-        {"email": "priya.sharma@example.com"},
-        [
-            get(
-                "LeadManagement.svc/Leads.GetByEmailaddress",
-                emailaddress="priya.sharma@example.com",
-            )
-        ],
-    ),
-    Contract(
-        "find_lead",
-        {"phone": "+91-98765 43210"},
-        [get("LeadManagement.svc/RetrieveLeadByPhoneNumber", phone="919876543210")],
-    ),
-    Contract(
-        "find_lead",
-        {"field": "mx_City", "value": "Pune", "operator": "LIKE"},
-        [
-            get("LeadManagement.svc/LeadsMetaData.Get"),
-            post(
-                "LeadManagement.svc/Leads.Get",
-                {
-                    "Parameter": {
-                        "LookupName": "mx_City",
-                        "LookupValue": "Pune",
-                        "SqlOperator": "LIKE",
-                    },
-                    "Sorting": {"ColumnName": "ModifiedOn", "Direction": "1"},
-                    "Paging": {"PageIndex": 1, "PageSize": 100},
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "find_list",
-        {"name": "Hot Leads", "list_type": "dynamic", "fail_if_not_found": True},
-        [get("LeadManagement.svc/Lists.Get", PageIndex="1", ListType="1", SearchText="Hot Leads")],
-    ),
-    Contract(
-        "find_opportunity",
-        {"opportunity_id": OPPORTUNITY, "fail_if_not_found": True},
-        [get("OpportunityManagement.svc/GetOpportunityDetails", OpportunityId=OPPORTUNITY)],
-    ),
-    Contract(
-        "find_opportunity",
-        {"lead_id": PRIYA, "opportunity_type": 12000},
-        [
-            get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12000"),
-            post(
-                "OpportunityManagement.svc/GetOpportunitiesOfLead",
-                {
-                    "Paging": {"PageIndex": 1, "PageSize": 100},
-                    "Sorting": {"ColumnName": "CreatedOn", "Direction": "1"},
-                },
-                leadId=PRIYA,
-                opportunityType="12000",
-            ),
-        ],
-    ),
-    Contract(
-        "find_task",
-        {"task_id": TASK, "fail_if_not_found": True},
-        [get("Task.svc/Retrieve.GetById", id=TASK)],
-    ),
-    Contract(
-        "find_task",
-        {"lead_id": PRIYA},
-        [get("LeadManagement.svc/RetrieveTaskByLeadId", leadId=PRIYA)],
-    ),
-    Contract(
-        "remove_lead_from_list",
-        {"list_id": NEWSLETTER, "lead_id": PRIYA},
-        [
-            get("LeadManagement.svc/Lists.Get", PageIndex="1"),
-            get("LeadSegmentation.svc/RemoveLeadFromStaticList", ListId=NEWSLETTER, LeadID=PRIYA),
-        ],
-    ),
-    Contract(
-        "remove_lead_from_list",
-        {"list_name": "Newsletter", "lead_email": "priya.sharma@example.com"},
-        [
-            get("LeadManagement.svc/Lists.Get", PageIndex="1", SearchText="Newsletter"),
-            get(
-                "LeadManagement.svc/Leads.GetByEmailaddress",
-                emailaddress="priya.sharma@example.com",
-            ),
-            get("LeadSegmentation.svc/RemoveLeadFromStaticList", ListId=NEWSLETTER, LeadID=PRIYA),
-        ],
-    ),
-    Contract(
-        "send_email",
-        {
-            "lead_email": "priya.sharma@example.com",
-            "sender": "lead_owner",
-            "template": "Welcome Email",
-            "kind": "marketing",
-            "category": "Acme Realty Digest",
-        },
-        [
-            post(
-                "EmailMarketing.svc/SendEmailToLead",
-                {
-                    "SenderType": "LeadOwner",
-                    "Sender": "",
-                    "RecipientType": "LeadEmailAddress",
-                    "Recipient": "priya.sharma@example.com",
-                    "EmailType": "Template",
-                    "EmailLibraryName": "Welcome Email",
-                    "IncludeEmailFooter": True,
-                    "EmailCategory": "Acme Realty Digest",
-                },
-            )
-        ],
-    ),
-    Contract(
-        "send_email",
-        {
-            "lead_id": ARJUN,
-            "sender": "ravi.sales@example.com",
-            "subject": "Receipt",
-            "html": "<p>Thanks</p>",
-            "text": "Thanks",
-            "cc": "asha.admin@example.com",
-            "schedule": "2030-06-01T14:30:00+05:30",
-            "kind": "transactional",
-        },
-        [
-            get("UserManagement.svc/Users.Get"),
-            get("LeadManagement.svc/Leads.GetById", id=ARJUN),
-            post(
-                "EmailMarketing.svc/SendEmailToLead",
-                {
-                    "SenderType": "UserEmailAddress",
-                    "Sender": "ravi.sales@example.com",
-                    "RecipientType": "LeadEmailAddress",
-                    "Recipient": "arjun.mehta@example.com",
-                    "CCEmailAddress": "asha.admin@example.com",
-                    "EmailType": "Html",
-                    "ContentHTML": "<p>Thanks</p>",
-                    "ContentText": "Thanks",
-                    "Subject": "Receipt",
-                    "IncludeEmailFooter": False,
-                    "Schedule": "2030-06-01 09:00:00",
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "update_account",
-        {
-            "account_id": ACME,
-            "fields": {"Phone": "+91-2240001999", "OwnerId": "meera.sales@example.com"},
-        },
-        [
-            get("UserManagement.svc/Users.Get"),
-            post(
-                "CompanyManagement.svc/Company.Update",
-                {
-                    "CompanyProperties": [
-                        {"Attribute": "Phone", "Value": "+91-2240001999"},
-                        {"Attribute": "OwnerId", "Value": MEERA},
-                    ]
-                },
-                companyId=ACME,
-            ),
-        ],
-    ),
-    Contract(
-        "update_account_activity",
-        {
-            "activity_id": ACTIVITY,
-            "note": "Rescheduled",
-            "fields": {"Status": "Moved", "mx_Custom_1": "Asha"},
-        },
-        [
-            post(
-                "CompanyActivity.svc/Update",
-                {
-                    "CompanyActivityId": ACTIVITY,
-                    "ActivityNote": "Rescheduled",
-                    "Fields": [
-                        {"SchemaName": "Status", "Value": "Moved"},
-                        {"SchemaName": "mx_Custom_1", "Value": "Asha"},
-                    ],
-                },
-            )
-        ],
-    ),
-    Contract(
-        "update_lead",
-        {
-            "lead_id": PRIYA,
-            "fields": {"LastName": "Sharma-Iyer", "mx_City": None},
-            "post_updated_lead": False,
-        },
-        [
-            get("LeadManagement.svc/LeadsMetaData.Get"),
-            post(
-                "LeadManagement.svc/Lead.Update",
-                [
-                    {"Attribute": "LastName", "Value": "Sharma-Iyer"},
-                    {"Attribute": "mx_City", "Value": None},
-                ],
-                leadId=PRIYA,
-                postUpdatedLead="false",
-            ),
-        ],
-    ),
-    Contract(
-        "update_opportunity",
-        {
-            "opportunity_id": OPPORTUNITY,
-            "status": "Won",
-            "owner": "meera.sales@example.com",
-            "note": "Signed",
-            "fields": {"mx_Custom_2": "Closed"},
-        },
-        [
-            get("OpportunityManagement.svc/GetOpportunityDetails", OpportunityId=OPPORTUNITY),
-            get("UserManagement.svc/Users.Get"),
-            post(
-                "OpportunityManagement.svc/Update",
-                {
-                    "ProspectOpportunityId": OPPORTUNITY,
-                    "OpportunityNote": "Signed",
-                    "Fields": [
-                        {"SchemaName": "mx_Custom_2", "Value": "Closed"},
-                        {"SchemaName": "Status", "Value": "Won"},
-                        {"SchemaName": "Owner", "Value": MEERA},
-                    ],
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "update_task",
-        {
-            "task_id": TASK,
-            "name": "Call again",
-            "lead_id": ARJUN,
-            "due_date": "2030-03-01T10:00:00Z",
-            "end_date": "2030-03-01T10:30:00Z",
-            "reminder_before_days": 2,
-            "reminder_time": "08:00:00",
-            "location": "Phone",
-            "description": "Follow-up",
-            "owner": "meera.sales@example.com",
-            "notify_by": "email",
-            "fields": {"mx_Custom_1": "Left voicemail"},
-        },
-        [
-            get("UserManagement.svc/Users.Get"),
-            get("Task.svc/Retrieve.GetById", id=TASK),
-            get("Task.svc/RetrieveTaskType"),
-            post(
-                "Task.svc/Update",
-                {
-                    "UserTaskId": TASK,
-                    "Name": "Call again",
-                    "Description": "Follow-up",
-                    "OwnerId": MEERA,
-                    "RelatedEntity": 1,
-                    "RelatedEntityId": ARJUN,
-                    "DueDate": "2030-03-01 10:00:00",
-                    "EndDate": "2030-03-01 10:30:00",
-                    "ReminderBeforeDays": "2",
-                    "ReminderTime": "08:00:00",
-                    "Location": "Phone",
-                    "NotifyBy": "1100",
-                    "CustomFields": {"mx_Custom_1": "Left voicemail"},
-                },
-            ),
-        ],
-    ),
-    Contract(
-        "update_task",
-        {"task_id": TASK, "opportunity_id": OPPORTUNITY, "reminder_minutes": 15},
-        [
-            post(
-                "Task.svc/Update",
-                {
-                    "UserTaskId": TASK,
-                    "RelatedEntity": 5,
-                    "RelatedEntityId": OPPORTUNITY,
-                    "Reminder": 15,
-                },
-            )
-        ],
-    ),
-    Contract(
-        "upsert_lead",
-        {
-            "fields": {"EmailAddress": "neha.new@example.com", "FirstName": "Neha"},
-            "search_by": "EmailAddress",
-            "post_updated_lead": True,
-        },
-        [
-            get("LeadManagement.svc/LeadsMetaData.Get"),
-            post(
-                "LeadManagement.svc/Lead.CreateOrUpdate",
-                [
-                    {"Attribute": "EmailAddress", "Value": "neha.new@example.com"},
-                    {"Attribute": "FirstName", "Value": "Neha"},
-                    {"Attribute": "SearchBy", "Value": "EmailAddress"},
-                ],
-                postUpdatedLead="true",
-            ),
-        ],
-    ),
+        }),
+        get("LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="arjun.mehta@example.com"),
+    ]),
+    Contract("create_opportunity", {
+        "lead_phone": "+91-9123456780",
+        "opportunity_type": 12000,
+        "fields": {"mx_Custom_1": "Arjun deal 2"},
+    }, [
+        NEW_BUSINESS,
+        post("OpportunityManagement.svc/Capture", {
+            "LeadDetails": [
+                {"Attribute": "Phone", "Value": "+91-9123456780"},
+                {"Attribute": "SearchBy", "Value": "Phone"},
+            ],
+            "Opportunity": {
+                "OpportunityEventCode": 12000,
+                "Fields": [{"SchemaName": "mx_Custom_1", "Value": "Arjun deal 2"}],
+            },
+        }),
+        get("LeadManagement.svc/RetrieveLeadByPhoneNumber", phone="919123456780"),
+    ]),
+    Contract("create_task", {
+        "name": "Call Priya",
+        "task_type": "Call",
+        "lead_id": PRIYA,
+        "due_date": "2030-02-01T09:00:00Z",
+        "reminder_before_days": 1,
+        "reminder_time": "09:30",
+        "description": "About the quote",
+        "owner": "meera.sales@example.com",
+        "notify_by": "email",
+        "fields": {"mx_Custom_1": "Voicemail"},
+    }, [
+        TASK_TYPES,
+        USERS,
+        post("Task.svc/Create", {
+            "RelatedEntity": 1,
+            "Name": "Call Priya",
+            "Description": "About the quote",
+            "OwnerId": MEERA,
+            "RelatedEntityId": PRIYA,
+            "DueDate": "2030-02-01 09:00:00",
+            "ReminderBeforeDays": "1",
+            "ReminderTime": "09:30:00",
+            "NotifyBy": "1100",
+            "TaskType": {"Name": "Call"},
+            "CustomFields": {"mx_Custom_1": "Voicemail"},
+        }),
+    ]),
+    Contract("create_task", {
+        "name": "Prepare quote",
+        "task_type": "To-do",
+        "opportunity_id": OPPORTUNITY,
+    }, [
+        TASK_TYPES,
+        post("Task.svc/Create", {
+            "RelatedEntity": 5,
+            "Name": "Prepare quote",
+            "RelatedEntityId": OPPORTUNITY,
+            "TaskType": {"Name": "To-do"},
+        }),
+    ]),
+    Contract("delete_account", {
+        "account_id": ACME,
+        "company_type": "Company",
+        "delete_leads": True,
+    }, [
+        post("CompanyManagement.svc/Company.Get", {
+            "Query": {
+                "CompanyType": {"CompanyTypeName": "Company"},
+                "FilterBy": {"LookupName": "CompanyId", "LookupValue": ACME, "SqlOperator": "="},
+            },
+            "Sorting": {"ColumnName": "ModifiedOn", "Direction": "1"},
+            "Paging": {"PageIndex": 1, "PageSize": 100},
+        }),
+        get("CompanyManagement.svc/Company.Delete", companyId=ACME, withLeadDelete="true"),
+    ]),
+    Contract("delete_account_activity", {"activity_id": ACTIVITY}, [
+        get("CompanyActivity.svc/RetrieveById", activityId=ACTIVITY),
+        get("CompanyActivity.svc/Delete", activityId=ACTIVITY),
+    ]),
+    Contract("delete_lead", {"lead_id": NEHA}, [
+        get("LeadManagement.svc/Leads.GetById", id=NEHA),
+        get("LeadManagement.svc/Lead/Delete/ById", leadId=NEHA),
+    ], settings={"lead_delete_enabled": True}),
+    Contract("delete_opportunity", {"opportunity_id": OPPORTUNITY}, [
+        get("OpportunityManagement.svc/GetOpportunityDetails", OpportunityId=OPPORTUNITY),
+        get("OpportunityManagement.svc/Delete", Id=OPPORTUNITY),
+    ]),
+    Contract("delete_task", {"task_id": TASK}, [
+        get("Task.svc/Retrieve.GetById", id=TASK),
+        post("Task.svc/DeleteTasks", {"TaskIds": [TASK]}),
+    ]),
+    Contract("find_account", {
+        "company_type": "Company",
+        "account_id": ACME,
+        "fail_if_not_found": True,
+    }, [
+        post("CompanyManagement.svc/Company.Get", {
+            "Query": {
+                "CompanyType": {"CompanyTypeName": "Company"},
+                "FilterBy": {"LookupName": "CompanyId", "LookupValue": ACME, "SqlOperator": "="},
+            },
+            "Sorting": {"ColumnName": "ModifiedOn", "Direction": "1"},
+            "Paging": {"PageIndex": 1, "PageSize": 100},
+        }),
+    ]),
+    Contract("find_account", {"company_type": "Company", "name": "Acme Corp"}, [
+        post("CompanyManagement.svc/Company.Get", {
+            "Query": {"CompanyType": {"CompanyTypeName": "Company"}, "SearchText": "Acme Corp"},
+            "Sorting": {"ColumnName": "ModifiedOn", "Direction": "1"},
+            "Paging": {"PageIndex": 1, "PageSize": 100},
+        }),
+    ]),
+    Contract("find_account_activity", {"activity_id": ACTIVITY, "fail_if_not_found": False}, [
+        get("CompanyActivity.svc/RetrieveById", activityId=ACTIVITY),
+    ]),
+    Contract("find_account_activity", {
+        "account_id": ACME,
+        "from_date": "2025-01-01T00:00:00Z",
+        "to_date": "2025-12-31 00:00:00",
+        "page": 2,
+        "page_size": 10,
+    }, [
+        post("CompanyActivity.svc/Retrieve", {
+            "Parameter": {"FromDate": "2025-01-01 00:00:00", "ToDate": "2025-12-31 00:00:00"},
+            "Paging": {"PageIndex": "2", "PageSize": "10"},
+        }, companyId=ACME),
+    ]),
+    Contract("find_lead", {"lead_id": PRIYA, "fail_if_not_found": True}, [
+        get("LeadManagement.svc/Leads.GetById", id=PRIYA),
+    ]),
+    Contract("find_lead", {"email": "priya.sharma@example.com"}, [
+        get("LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="priya.sharma@example.com"),
+    ]),
+    Contract("find_lead", {"phone": "+91-98765 43210"}, [
+        get("LeadManagement.svc/RetrieveLeadByPhoneNumber", phone="919876543210"),
+    ]),
+    Contract("find_lead", {"field": "mx_City", "value": "Pune", "operator": "LIKE"}, [
+        LEAD_FIELDS,
+        post("LeadManagement.svc/Leads.Get", {
+            "Parameter": {"LookupName": "mx_City", "LookupValue": "Pune", "SqlOperator": "LIKE"},
+            "Sorting": {"ColumnName": "ModifiedOn", "Direction": "1"},
+            "Paging": {"PageIndex": 1, "PageSize": 100},
+        }),
+    ]),
+    Contract("find_list", {
+        "name": "Hot Leads",
+        "list_type": "dynamic",
+        "fail_if_not_found": True,
+    }, [
+        get("LeadManagement.svc/Lists.Get", PageIndex="1", ListType="1", SearchText="Hot Leads"),
+    ]),
+    Contract("find_opportunity", {"opportunity_id": OPPORTUNITY, "fail_if_not_found": True}, [
+        get("OpportunityManagement.svc/GetOpportunityDetails", OpportunityId=OPPORTUNITY),
+    ]),
+    Contract("find_opportunity", {"lead_id": PRIYA, "opportunity_type": 12000}, [
+        NEW_BUSINESS,
+        post("OpportunityManagement.svc/GetOpportunitiesOfLead", {
+            "Paging": {"PageIndex": 1, "PageSize": 100},
+            "Sorting": {"ColumnName": "CreatedOn", "Direction": "1"},
+        }, leadId=PRIYA, opportunityType="12000"),
+    ]),
+    Contract("find_task", {"task_id": TASK, "fail_if_not_found": True}, [
+        get("Task.svc/Retrieve.GetById", id=TASK),
+    ]),
+    Contract("find_task", {"lead_id": PRIYA}, [
+        get("LeadManagement.svc/RetrieveTaskByLeadId", leadId=PRIYA),
+    ]),
+    Contract("remove_lead_from_list", {"list_id": NEWSLETTER, "lead_id": PRIYA}, [
+        get("LeadManagement.svc/Lists.Get", PageIndex="1"),
+        get("LeadSegmentation.svc/RemoveLeadFromStaticList", ListId=NEWSLETTER, LeadID=PRIYA),
+    ]),
+    Contract("remove_lead_from_list", {
+        "list_name": "Newsletter",
+        "lead_email": "priya.sharma@example.com",
+    }, [
+        get("LeadManagement.svc/Lists.Get", PageIndex="1", SearchText="Newsletter"),
+        get("LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="priya.sharma@example.com"),
+        get("LeadSegmentation.svc/RemoveLeadFromStaticList", ListId=NEWSLETTER, LeadID=PRIYA),
+    ]),
+    Contract("send_email", {
+        "lead_email": "priya.sharma@example.com",
+        "sender": "lead_owner",
+        "template": "Welcome Email",
+        "kind": "marketing",
+        "category": "Acme Realty Digest",
+    }, [
+        post("EmailMarketing.svc/SendEmailToLead", {
+            "SenderType": "LeadOwner",
+            "Sender": "",
+            "RecipientType": "LeadEmailAddress",
+            "Recipient": "priya.sharma@example.com",
+            "EmailType": "Template",
+            "EmailLibraryName": "Welcome Email",
+            "IncludeEmailFooter": True,
+            "EmailCategory": "Acme Realty Digest",
+        }),
+    ]),
+    Contract("send_email", {
+        "lead_id": ARJUN,
+        "sender": "ravi.sales@example.com",
+        "subject": "Receipt",
+        "html": "<p>Thanks</p>",
+        "text": "Thanks",
+        "cc": "asha.admin@example.com",
+        "schedule": "2030-06-01T14:30:00+05:30",
+        "kind": "transactional",
+    }, [
+        USERS,
+        get("LeadManagement.svc/Leads.GetById", id=ARJUN),
+        post("EmailMarketing.svc/SendEmailToLead", {
+            "SenderType": "UserEmailAddress",
+            "Sender": "ravi.sales@example.com",
+            "RecipientType": "LeadEmailAddress",
+            "Recipient": "arjun.mehta@example.com",
+            "CCEmailAddress": "asha.admin@example.com",
+            "EmailType": "Html",
+            "ContentHTML": "<p>Thanks</p>",
+            "ContentText": "Thanks",
+            "Subject": "Receipt",
+            "IncludeEmailFooter": False,
+            "Schedule": "2030-06-01 09:00:00",
+        }),
+    ]),
+    Contract("update_account", {
+        "account_id": ACME,
+        "fields": {"Phone": "+91-2240001999", "OwnerId": "meera.sales@example.com"},
+    }, [
+        USERS,
+        post("CompanyManagement.svc/Company.Update", {
+            "CompanyProperties": [
+                {"Attribute": "Phone", "Value": "+91-2240001999"},
+                {"Attribute": "OwnerId", "Value": MEERA},
+            ],
+        }, companyId=ACME),
+    ]),
+    Contract("update_account_activity", {
+        "activity_id": ACTIVITY,
+        "note": "Rescheduled",
+        "fields": {"Status": "Moved", "mx_Custom_1": "Asha"},
+    }, [
+        post("CompanyActivity.svc/Update", {
+            "CompanyActivityId": ACTIVITY,
+            "ActivityNote": "Rescheduled",
+            "Fields": [
+                {"SchemaName": "Status", "Value": "Moved"},
+                {"SchemaName": "mx_Custom_1", "Value": "Asha"},
+            ],
+        }),
+    ]),
+    Contract("update_lead", {
+        "lead_id": PRIYA,
+        "fields": {"LastName": "Sharma-Iyer", "mx_City": None},
+        "post_updated_lead": False,
+    }, [
+        LEAD_FIELDS,
+        post("LeadManagement.svc/Lead.Update", [
+            {"Attribute": "LastName", "Value": "Sharma-Iyer"},
+            {"Attribute": "mx_City", "Value": None},
+        ], leadId=PRIYA, postUpdatedLead="false"),
+    ]),
+    Contract("update_opportunity", {
+        "opportunity_id": OPPORTUNITY,
+        "status": "Won",
+        "owner": "meera.sales@example.com",
+        "note": "Signed",
+        "fields": {"mx_Custom_2": "Closed", "mx_Custom_3": 260000},
+    }, [
+        get("OpportunityManagement.svc/GetOpportunityDetails", OpportunityId=OPPORTUNITY),
+        USERS,
+        post("OpportunityManagement.svc/Update", {
+            "ProspectOpportunityId": OPPORTUNITY,
+            "OpportunityNote": "Signed",
+            "Fields": [
+                {"SchemaName": "mx_Custom_2", "Value": "Closed"},
+                {"SchemaName": "mx_Custom_3", "Value": "260000"},
+                {"SchemaName": "Status", "Value": "Won"},
+                {"SchemaName": "Owner", "Value": MEERA},
+            ],
+        }),
+    ]),
+    Contract("update_task", {
+        "task_id": TASK,
+        "name": "Call again",
+        "lead_id": ARJUN,
+        "due_date": "2030-03-01T10:00:00Z",
+        "end_date": "2030-03-01T10:30:00Z",
+        "reminder_before_days": 2,
+        "reminder_time": "08:00:00",
+        "location": "Phone",
+        "description": "Follow-up",
+        "owner": "meera.sales@example.com",
+        "notify_by": "email",
+        "fields": {"mx_Custom_1": "Left voicemail"},
+    }, [
+        USERS,
+        get("Task.svc/Retrieve.GetById", id=TASK),
+        TASK_TYPES,
+        post("Task.svc/Update", {
+            "UserTaskId": TASK,
+            "Name": "Call again",
+            "Description": "Follow-up",
+            "OwnerId": MEERA,
+            "RelatedEntity": 1,
+            "RelatedEntityId": ARJUN,
+            "DueDate": "2030-03-01 10:00:00",
+            "EndDate": "2030-03-01 10:30:00",
+            "ReminderBeforeDays": "2",
+            "ReminderTime": "08:00:00",
+            "Location": "Phone",
+            "NotifyBy": "1100",
+            "CustomFields": {"mx_Custom_1": "Left voicemail"},
+        }),
+    ]),
+    Contract("update_task", {
+        "task_id": TASK,
+        "opportunity_id": OPPORTUNITY,
+        "reminder_minutes": 15,
+    }, [
+        post("Task.svc/Update", {
+            "UserTaskId": TASK,
+            "RelatedEntity": 5,
+            "RelatedEntityId": OPPORTUNITY,
+            "Reminder": 15,
+        }),
+    ]),
+    Contract("upsert_lead", {
+        "fields": {"EmailAddress": "neha.new@example.com", "FirstName": "Neha"},
+        "search_by": "EmailAddress",
+        "post_updated_lead": True,
+    }, [
+        LEAD_FIELDS,
+        post("LeadManagement.svc/Lead.CreateOrUpdate", [
+            {"Attribute": "EmailAddress", "Value": "neha.new@example.com"},
+            {"Attribute": "FirstName", "Value": "Neha"},
+            {"Attribute": "SearchBy", "Value": "EmailAddress"},
+        ], postUpdatedLead="true"),
+    ]),
 ]
-
 
 IDS = [f"{case.action}-{n}" for n, case in enumerate(CASES)]
 
