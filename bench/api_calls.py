@@ -80,8 +80,8 @@ REASONS: dict[str, str] = {
     "(cached per connection: a second call of the same client makes none)",
     "UserManagement.svc/Users.Get": "owner given by email resolved to a user id (cached per "
     "connection)",
-    "Authentication.svc/UserByAccessKey.Get": "api host / identity of the connection "
-    "(once per client)",
+    "Authentication.svc/UserByAccessKey.Get": "the account (org id, api host) that keys "
+    "trigger state: once per connection identity per process",
     "Webhook.svc/Retrieve": "read-before-write: an existing webhook of this instance is "
     "reused, never duplicated",
     "LeadManagement.svc/Lists.Get": "list named by list_name looked up to its id",
