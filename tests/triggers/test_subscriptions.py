@@ -15,9 +15,10 @@ from runtime.engine.subscriptions import (
     check_base_url,
     ensure_subscription,
 )
+from runtime.engine.trigger_instance import legacy_instance_id
 from runtime.errors import ConfigurationError, InputValidationError
 from runtime.plugin.manifest import Manifest
-from runtime.sandbox import RunningSandbox
+from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, RunningSandbox
 from runtime.store.state import StateStore, Subscription
 from triggers import _webhooks
 
@@ -98,6 +99,23 @@ def test_a_lost_state_store_does_not_duplicate_the_webhook(
         assert again.action == "replaced" and again.removed == (first.webhook_id,)
         assert list(tenant_webhooks(sandbox)) == [again.webhook_id]
         assert fresh_store.get_subscription(again.instance_id).webhook_id == again.webhook_id
+
+
+def test_a_subscription_under_a_former_instance_id_is_moved_and_its_webhook_replaced(
+    sandbox: RunningSandbox, client: LeadSquaredClient, subs: Subscriptions, store: StateStore,
+) -> None:
+    # A state file written when instance ids were keyed by (host, access key hash).
+    legacy = legacy_instance_id("new_lead", {}, api_host=DEFAULT_API_HOST,
+                                access_key=DEFAULT_ACCESS_KEY)
+    old_url = BASE + hook_path(legacy)
+    old_hook = make_foreign_hook(client, old_url, f"{MARKER}:{legacy} new_lead")
+    store.save_subscription(Subscription(legacy, old_hook, "old-secret", old_url, "3"))
+    moved = subs.subscribe("new_lead", {}, BASE)
+    assert moved.instance_id != legacy and store.get_subscription(legacy) is None
+    assert moved.action == "replaced" and moved.removed == (old_hook,)
+    assert list(tenant_webhooks(sandbox)) == [moved.webhook_id]  # no orphan left behind
+    assert store.get_subscription(moved.instance_id).receiver_url == BASE + hook_path(
+        moved.instance_id)
 
 
 def test_a_webhook_disabled_after_failures_is_recreated_by_subscribe(
