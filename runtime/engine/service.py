@@ -148,7 +148,7 @@ class WorkflowService:
         for workflow in workflows:
             client = self.runner.client_for(workflow)
             config = trigger_config(manifest, workflow)
-            instance = workflow_instance(workflow, client, config, stores=(self.store,))
+            instance = workflow_instance(workflow, client, config, stores=self._stores())
             binding = bindings.get(instance)
             if binding is None:
                 binding = bindings[instance] = Binding(
@@ -164,6 +164,11 @@ class WorkflowService:
                 binding.interval = min(binding.interval, float(workflow.poll_interval))
             binding.workflows.append(workflow)
         return bindings
+
+    def _stores(self) -> tuple[Any, ...]:
+        """The stores holding rows keyed by instance: state, and the run history when kept."""
+        history = getattr(self.runner, "history", None)
+        return (self.store,) if history is None else (self.store, history)
 
     # -- life cycle -------------------------------------------------------------------------
 

@@ -19,11 +19,12 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from runtime.store.instance_rename import Transactional, rename_instance
+from runtime.store.instance_rename import rename_instance
 from runtime.store.state import access_key_fingerprint, instance_id
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
+    from runtime.store.schema import DatabaseStore
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def trigger_instance(
     trigger_key: str,
     config: Mapping[str, Any],
     *,
-    stores: Iterable[Transactional] = (),
+    stores: Iterable[DatabaseStore] = (),
 ) -> str:
     """The instance id of ``trigger_key`` with ``config`` (validated, defaults filled in) on
     ``client``'s account; state under its legacy id in ``stores`` is moved to it first."""
@@ -43,7 +44,7 @@ def trigger_instance(
         trigger_key, config, api_host=account.api_host, access_key=client.connection.access_key
     )
     for store in stores:
-        if rename_instance(store, legacy, instance):
+        if rename_instance(store.db, legacy, instance):
             log.info("trigger state of %s moved from its former id %s", instance, legacy)
     return instance
 

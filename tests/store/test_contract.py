@@ -17,8 +17,8 @@ from runtime.store.state import Subscription, instance_id
 from runtime.store.storage import Storage, scratch_state
 from tests.triggers_infra.helpers import FakeClock
 
-INSTANCE = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
-OTHER = instance_id("new_task", {}, api_host="api-in21.leadsquared.com", access_key="k")
+INSTANCE = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
+OTHER = instance_id("new_task", {}, account="org-1@api-in21.leadsquared.com")
 
 
 def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:

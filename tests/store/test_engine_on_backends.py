@@ -18,10 +18,10 @@ from tests.store.test_contract import in_threads
 from tests.triggers_infra.helpers import T0, FakeClock, FakeList, FakeRecords
 
 POLLED = instance_id("account_updated", {"company_type": "Partners"},
-                     api_host="api-in21.leadsquared.com", access_key="k")
+                     account="org-1@api-in21.leadsquared.com")
 LISTED = instance_id("lead_added_to_list", {"list_id": "l1"},
-                     api_host="api-in21.leadsquared.com", access_key="k")
-HOOKED = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
+                     account="org-1@api-in21.leadsquared.com")
+HOOKED = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
 CONFIG = {"company_type": "Partners"}
 
 

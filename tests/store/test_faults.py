@@ -22,7 +22,7 @@ from runtime.store.state import StateStore, Subscription, instance_id
 from runtime.store.storage import Storage, open_state, open_storage
 from tests.postgres import admin_url, fresh_database
 
-INSTANCE = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
+INSTANCE = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
 SECRET = "fault-test-secret-0123456789"
 
 
