@@ -21,13 +21,17 @@ The tree, grouped by the phase that raises it::
 
 Errors that list several problems carry them in ``problems`` (``"location: message"``).
 Messages never contain secrets: the client builds API errors through its redactor and
-names the LeadSquared operation (``LeadManagement.svc/Lead.Create``), never the URL.
+names the LeadSquared operation (``LeadManagement.svc/Lead.Create``), never the URL. Messages
+are always valid text: a lone surrogate quoted from data is kept as its ``\\udXXX`` escape, so
+an error can be logged, printed and stored anywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import ClassVar
+
+from runtime.text import escape_surrogates
 
 
 class ConnectorError(Exception):
@@ -38,9 +42,10 @@ class ConnectorError(Exception):
     retriable: ClassVar[bool] = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = escape_surrogates(str(message))
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else escape_surrogates(str(hint))
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
@@ -66,7 +71,7 @@ class _ProblemsError(ConnectorError):
     """An error that reports several ``location: message`` problems at once."""
 
     def __init__(self, message: str, problems: Iterable[str] = (), *, hint: str | None = None):
-        self.problems = list(problems)
+        self.problems = [escape_surrogates(str(problem)) for problem in problems]
         detail = "; ".join(self.problems)
         super().__init__(f"{message}: {detail}" if detail else message, hint=hint)
 

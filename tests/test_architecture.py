@@ -25,12 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("runtime", "operations", "triggers")
 
 #: The bottom: every package except the sandbox may import these; they import nothing above.
-BASE = {"runtime.errors", "runtime.clock", "runtime.observe"}
+BASE = {"runtime.errors", "runtime.clock", "runtime.observe", "runtime.text", "runtime.inputs"}
 #: package -> the connector packages it may import besides itself and BASE. Mirrors the table in
 #: runtime/__init__.py; a new package gets a row here and there.
 LAYERS: dict[str, set[str]] = {
-    "runtime.errors": set(),
+    "runtime.errors": {"runtime.text"},
     "runtime.clock": set(),
+    "runtime.text": set(),
+    "runtime.inputs": {"runtime.errors", "runtime.text"},
     "runtime.observe": {"runtime.errors", "runtime.clock"},
     "runtime.api": BASE,
     "runtime.store": BASE,

@@ -51,6 +51,7 @@ from runtime.errors import (
     RateLimitedError,
     TransientApiError,
 )
+from runtime.text import json_text
 
 USER_AGENT = "leadsquared-connector/0.1"
 CONNECT_TIMEOUT = 10.0
@@ -386,9 +387,13 @@ def _json_default(value: Any) -> Any:
 
 
 def _encode(body: Any, operation: str) -> bytes:
-    """UTF-8 JSON (LeadSquared rejects other encodings of non-ASCII text, reference §1.4)."""
+    """UTF-8 JSON (LeadSquared rejects other encodings of non-ASCII text, reference §1.4).
+
+    A lone surrogate (half an emoji, as LeadSquared itself may answer) goes out as its JSON
+    escape ``\\udXXX``: the same value, in valid UTF-8.
+    """
     try:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+        text = json_text(body, separators=(",", ":"), default=_json_default)
     except (TypeError, ValueError) as problem:
         raise InputValidationError(
             f"{operation}: the request body cannot be sent as JSON",

@@ -26,6 +26,8 @@ import yaml
 
 from runtime.api.hosts import check_host_name, check_sandbox_url, parse_api_host
 from runtime.errors import ConfigurationError
+from runtime.inputs import MAX_CONNECTION_BYTES, UnreadableInput, read_text_input
+from runtime.text import LONE_SURROGATE
 
 ENV_ACCESS_KEY = "LSQ_ACCESS_KEY"
 ENV_SECRET_KEY = "LSQ_SECRET_KEY"
@@ -86,14 +88,14 @@ def load_connection(path: str | Path | None, environ: Mapping[str, str]) -> Conn
 def _from_file(path: Path) -> Connection:
     where = f"connection file {path}"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigurationError(f"{where} does not exist", hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as problem:
-        reason = type(problem).__name__ if isinstance(problem, UnicodeDecodeError) else (
-            problem.strerror or type(problem).__name__
-        )
-        raise ConfigurationError(f"{where} cannot be read: {reason}") from None
+        text = read_text_input(path, limit=MAX_CONNECTION_BYTES, what=where)
+    except UnreadableInput as problem:
+        if problem.missing:
+            raise ConfigurationError(f"{where} does not exist", hint="check the path") from None
+        raise ConfigurationError(f"{where} cannot be read: {problem.reason}",
+                                 hint=problem.hint) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -122,8 +124,8 @@ def connection_from_settings(
             hint=f"valid fields: {', '.join(FILE_FIELDS)}",
         )
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigurationError(f"{where}: name must be a non-empty string")
+    if not isinstance(name, str) or not name.strip() or LONE_SURROGATE.search(name):
+        raise ConfigurationError(f"{where}: name must be a non-empty string of valid text")
     settings: dict[str, Any] = {"name": name.strip()}
     for key in ("access_key", "secret_key"):
         settings[key] = _key(data.get(key), key, where, f"add '{key}: \"...\"'")
@@ -160,6 +162,11 @@ def _key(value: Any, field: str, where: str, fix: str) -> str:
         raise ConfigurationError(
             f"{where}: {field} must be a string, got {type(value).__name__}",
             hint="put the key in quotes",
+        )
+    if LONE_SURROGATE.search(value):
+        raise ConfigurationError(
+            f"{where}: {field} is not valid text (undecodable bytes or a lone surrogate)",
+            hint="copy the key again (My Account > Settings > API and Webhooks)",
         )
     return value.strip()
 

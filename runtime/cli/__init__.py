@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from runtime.cli import (
     auth_cmd,
@@ -25,8 +27,9 @@ from runtime.cli import (
     state_cmd,
     validate_cmd,
 )
-from runtime.cli.common import add_database_option, add_everywhere
+from runtime.cli.arguments import add_global_options
 from runtime.errors import ConnectorError, error_line
+from runtime.text import LONE_SURROGATE, escape_surrogates
 
 COMMAND_MODULES = (
     sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, state_cmd,
@@ -39,24 +42,35 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """Usage errors raise :class:`UsageError`; every parser takes the global options."""
+
+    def __init__(self, *args: Any, root: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        add_global_options(self, root=root)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lsq", description="LeadSquared connector: harness and tools.")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG, INFO, ...)")
-    add_database_option(parser, top=True)
+    parser = _Parser(prog="lsq", description="LeadSquared connector: harness and tools.",
+                     root=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for module in COMMAND_MODULES:
         module.register(commands)
-    add_everywhere(parser, lambda sub: add_database_option(sub, top=False))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``lsq`` command and return its exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _tolerant_output()
+    undecodable = next((arg for arg in argv if LONE_SURROGATE.search(arg)), None)
+    if undecodable is not None:
+        print(f"lsq: argument {escape_surrogates(undecodable)!r} is not valid UTF-8 text",
+              file=sys.stderr)
+        return 2
     try:
         args = build_parser().parse_args(argv)
     except UsageError as problem:
@@ -64,9 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
-    logging.basicConfig(
-        level=str(args.log_level).upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
     except UsageError as problem:
@@ -81,3 +93,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except sqlite3.Error as problem:
+        # The store names the file in its own errors (ConnectorError, above); this is the
+        # one line for anything it did not foresee.
+        print(f"error: {unusable_database(args, problem)}", file=sys.stderr)
+        return 1
+    except Exception as problem:  # a bug: one line for the user, the traceback at DEBUG
+        logging.getLogger(__name__).debug("lsq failed", exc_info=True)
+        print(f"internal error: {type(problem).__name__} (please report it; --log-level DEBUG "
+              "shows where)", file=sys.stderr)
+        return 1
+
+
+def unusable_database(args: argparse.Namespace, problem: sqlite3.Error) -> str:
+    """One line for a database error: what SQLite said and which files are in use."""
+    from runtime.store.history import default_history_path
+    from runtime.store.state import default_state_path
+
+    state = getattr(args, "state", None) or default_state_path()
+    return (f"a database file cannot be used: {problem} (state file {state}, run history "
+            f"{default_history_path()}; move a damaged file aside and lsq starts a new one)")
+
+
+def _tolerant_output() -> None:
+    """Text that is not valid Unicode prints as its ``\\udXXX`` escape instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")

@@ -4,7 +4,7 @@ Every command that talks to LeadSquared takes ``--connection FILE``; without it 
 ``LSQ_ACCESS_KEY`` / ``LSQ_SECRET_KEY`` / ``LSQ_API_HOST`` environment variables are used, and
 with neither the embedded sandbox starts in this process (a note on stderr says so).
 
-Every command takes ``--database URL`` (before or after the subcommand; else
+Every command takes ``--database URL`` (a global option, :mod:`runtime.cli.arguments`; else
 ``$LSQ_DATABASE_URL``): a ``postgresql://`` URL puts trigger state, the inbox and run history
 in PostgreSQL; without it they live in SQLite files (see :mod:`runtime.store.storage`).
 Commands open their stores through :func:`open_state_store`, :func:`open_history_store` and
@@ -17,9 +17,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from runtime.text import json_text
 
 if TYPE_CHECKING:  # imported when a command needs them, so `lsq validate` stays light
     from runtime.api.client import LeadSquaredClient
@@ -37,27 +38,6 @@ def add_connection_option(parser: argparse.ArgumentParser) -> None:
         help="connection file (YAML); default: LSQ_ACCESS_KEY/LSQ_SECRET_KEY/LSQ_API_HOST, "
         "else the embedded sandbox",
     )
-
-
-def add_database_option(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """``--database URL`` on the top parser (``top``) or a subcommand's (kept when absent)."""
-    parser.add_argument(
-        "--database", metavar="URL", default=None if top else argparse.SUPPRESS,
-        help="PostgreSQL URL for trigger state, inbox and run history (default: "
-        "$LSQ_DATABASE_URL, else SQLite files under .lsq/)",
-    )
-
-
-def add_everywhere(
-    parser: argparse.ArgumentParser, add: Callable[[argparse.ArgumentParser], None]
-) -> None:
-    """Call ``add`` on every subcommand parser under ``parser`` (options accepted after the
-    subcommand as well as before it)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in dict.fromkeys(action.choices.values()):
-                add(sub)
-                add_everywhere(sub, add)
 
 
 def database_option(args: argparse.Namespace) -> str | None:
@@ -119,23 +99,62 @@ def open_client(
 
 
 def read_json_object(value: str | None, option: str = "-i") -> dict[str, Any]:
-    """A JSON object given inline, as ``@file.json`` or as ``@-`` (stdin); ``{}`` if absent."""
+    """A JSON object given inline, as ``@file.json`` or as ``@-`` (stdin); ``{}`` if absent.
+
+    Text that is not valid Unicode (a lone surrogate, e.g. from a ``"\\ud83d"`` escape) is
+    refused: these are inputs a person typed, sent on to LeadSquared.
+    """
     from runtime.cli import UsageError  # the CLI package imports this module first
+    from runtime.text import find_lone_surrogate
 
     if value is None:
         return {}
-    where, text = "", value
-    if value == "@-":
-        where, text = " on stdin", sys.stdin.read()
-    elif value.startswith("@"):
-        where = f" in {value[1:]}"
-        try:
-            text = Path(value[1:]).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as problem:
-            reason = getattr(problem, "strerror", None) or type(problem).__name__
-            raise UsageError(f"{option}: cannot read {value[1:]}: {reason}") from None
+    if value.startswith("@"):
+        data, where = read_json(value[1:], option)
+    else:
+        data, where = parse_json(_inline(value, option), option, ""), ""
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise UsageError(f"{option}: the input{where} must be a JSON object, not {kind}")
+    bad = find_lone_surrogate(data)
+    if bad is not None:
+        raise UsageError(f"{option}: the input{where} holds half of a UTF-16 surrogate pair at "
+                         f"{bad}; write the whole character")
+    return data
+
+
+def read_json(source: str, option: str) -> tuple[Any, str]:
+    """(the JSON value, `` in FILE`` / `` on stdin``) of a file or ``-``, read with its cap."""
+    from runtime.cli import UsageError
+    from runtime.inputs import MAX_JSON_INPUT_BYTES, UnreadableInput, read_text_input
+
+    where = " on stdin" if source == "-" else f" in {source}"
+    what = "stdin" if source == "-" else source
     try:
-        data = json.loads(text)
+        text = read_text_input(source, limit=MAX_JSON_INPUT_BYTES, what=what)
+    except UnreadableInput as problem:
+        raise UsageError(f"{option}: {problem}") from None
+    return parse_json(text, option, where), where
+
+
+def _inline(text: str, option: str) -> str:
+    """Inline JSON, capped like a file."""
+    from runtime.cli import UsageError
+    from runtime.inputs import MAX_JSON_INPUT_BYTES, UnreadableInput, check_size
+
+    try:
+        check_size(text, MAX_JSON_INPUT_BYTES, "the inline JSON")
+    except UnreadableInput as problem:
+        raise UsageError(f"{option}: {problem}") from None
+    return text
+
+
+def parse_json(text: str, option: str, where: str) -> Any:
+    """``text`` as JSON, or a one-line :class:`UsageError` naming ``option`` and the place."""
+    from runtime.cli import UsageError
+
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as problem:
         raise UsageError(
             f"{option}: invalid JSON{where} at line {problem.lineno} column {problem.colno}: "
@@ -143,12 +162,8 @@ def read_json_object(value: str | None, option: str = "-i") -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise UsageError(f"{option}: the JSON{where} is nested too deeply") from None
-    if not isinstance(data, dict):
-        kind = type(data).__name__
-        raise UsageError(f"{option}: the input{where} must be a JSON object, not {kind}")
-    return data
 
 
 def print_json(value: Any, *, compact: bool) -> None:
     """One JSON value on stdout: compact (``--json``) or indented for people."""
-    print(json.dumps(value, ensure_ascii=False, indent=None if compact else 2))
+    print(json_text(value, indent=None if compact else 2))

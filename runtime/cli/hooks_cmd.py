@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from runtime.cli.arguments import base_url, header_value
 from runtime.cli.common import (
     add_connection_option,
     add_json_option,
@@ -33,6 +33,7 @@ from runtime.cli.common import (
     read_json_object,
 )
 from runtime.errors import ConfigurationError
+from runtime.text import json_text
 
 REPLAY_TIMEOUT = 30.0
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
@@ -46,7 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     subscribe = actions.add_parser("subscribe", help="create (or reuse) a trigger's webhook")
     _add_target(subscribe)
-    subscribe.add_argument("--receiver-url", required=True, metavar="URL",
+    subscribe.add_argument("--receiver-url", required=True, metavar="URL", type=base_url,
                            help="public base URL of the receiver (lsq serve), e.g. "
                                 "https://hooks.example.com")
     _add_common(subscribe)
@@ -66,6 +67,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "reconcile", help="remove orphan webhooks, re-create missing or disabled ones"
     )
     reconcile.add_argument("--receiver-url", action="append", default=[], metavar="URL",
+                           type=base_url,
                            help="also remove orphans pointing at this receiver (repeatable)")
     reconcile.add_argument("--any-receiver", action="store_true",
                            help="remove every orphan of ours, whatever URL it points at")
@@ -80,7 +82,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("file", metavar="FILE", help="the delivery body (a file, or - for stdin)")
     replay.add_argument("--to", required=True, metavar="URL",
                         help="the receiver URL of the instance: <base>/hooks/<instance>")
-    replay.add_argument("--content-type", metavar="TYPE",
+    replay.add_argument("--content-type", metavar="TYPE", type=header_value,
                         help="default: application/json when the body is JSON, else "
                              "application/x-www-form-urlencoded")
     replay.add_argument("--state", metavar="FILE", help="state store (default: $LSQ_STATE_DB)")
@@ -207,7 +209,7 @@ def run_replay(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"status": reply.status_code, "body": answer, "ok": ok}, compact=True)
     else:
-        print(f"HTTP {reply.status_code} {json.dumps(answer, ensure_ascii=False)}")
+        print(f"HTTP {reply.status_code} {json_text(answer)}")
     return 0 if ok else 1
 
 
@@ -268,14 +270,13 @@ def _target(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 
 
 def _read_body(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(name).read_bytes()
-    except OSError as problem:
-        from runtime.cli import UsageError
+    from runtime.cli import UsageError
+    from runtime.inputs import MAX_REPLAY_BODY_BYTES, UnreadableInput, read_input
 
-        raise UsageError(f"cannot read {name}: {problem.strerror}") from None
+    try:
+        return read_input(name, limit=MAX_REPLAY_BODY_BYTES, what="stdin" if name == "-" else name)
+    except UnreadableInput as problem:
+        raise UsageError(str(problem)) from None
 
 
 def _guess_content_type(body: bytes) -> str:

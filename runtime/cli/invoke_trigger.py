@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from runtime.cli.arguments import positive_int
 from runtime.cli.common import (
     add_connection_option,
     add_json_option,
@@ -52,7 +53,7 @@ def add_trigger(targets: argparse._SubParsersAction) -> None:
         "(lsq state reset --since replays)",
     )
     parser.add_argument(
-        "--limit", metavar="N", type=int, default=3,
+        "--limit", metavar="N", type=positive_int, default=3,
         help="instant: how many recent records to print (default 3)",
     )
     add_state_option(parser)
@@ -62,11 +63,8 @@ def add_trigger(targets: argparse._SubParsersAction) -> None:
 
 
 def run_trigger(args: argparse.Namespace) -> int:
-    from runtime.cli import UsageError  # the CLI package imports this module first
     from runtime.engine.trigger_invoke import invoke_trigger
 
-    if args.limit < 1:
-        raise UsageError("--limit must be 1 or more")
     config = read_json_object(args.config, "-c")
     manifest = load_manifest()
     trigger = manifest.trigger(args.key)  # unknown key: fail before starting a client

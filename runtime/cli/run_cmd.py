@@ -18,13 +18,12 @@ workflow) runs go to the embedded sandbox, seeded; a note on stderr says so.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import (
     EMBEDDED_NOTE,
     add_connection_option,
@@ -32,9 +31,11 @@ from runtime.cli.common import (
     open_history_store,
     open_storage_for,
     print_json,
+    read_json,
 )
 from runtime.errors import ConfigurationError
 from runtime.plugin.manifest import Manifest, load_manifest
+from runtime.text import json_text
 from runtime.workflows.workflow import ManifestSchemas, Workflow, load_workflow
 
 if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq validate` is light)
@@ -61,11 +62,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="the newest runs first")
     listing.add_argument("--workflow", metavar="NAME", help="only this workflow's runs")
     listing.add_argument("--status", metavar="STATUS", help="only runs with this status")
-    listing.add_argument("--limit", type=int, default=20, metavar="N", help="at most N runs")
+    listing.add_argument("--limit", type=positive_int, default=20, metavar="N",
+                         help="at most N runs")
     add_json_option(listing)
     listing.set_defaults(func=list_runs)
     show = actions.add_parser("show", help="one run with its steps")
-    show.add_argument("run_id", type=int, metavar="ID", help="the run id")
+    show.add_argument("run_id", type=positive_int, metavar="ID", help="the run id")
     add_json_option(show)
     show.set_defaults(func=show_run)
 
@@ -73,14 +75,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("workflows", nargs="+", metavar="WORKFLOW", help="workflow files (YAML)")
     serve.add_argument("--host", default="127.0.0.1", help="receiver address (default 127.0.0.1)")
     serve.add_argument(
-        "--port", type=int, default=8080, help="receiver port (default 8080; 0 = any free port)"
+        "--port", type=port, default=8080, help="receiver port (default 8080; 0 = any free port)"
     )
     serve.add_argument(
-        "--public-url", metavar="URL",
+        "--public-url", metavar="URL", type=base_url,
         help="the receiver's address as LeadSquared reaches it (default http://HOST:PORT)",
     )
     serve.add_argument(
-        "--poll-interval", type=float, default=60.0, metavar="SECONDS",
+        "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
         help="seconds between polls for workflows without poll_interval (default 60)",
     )
     add_connection_option(serve)
@@ -123,22 +125,8 @@ def load_workflows(manifest: Manifest, paths: Sequence[str]) -> list[Workflow]:
 
 
 def read_event(path: str) -> Any:
-    from runtime.cli import UsageError
-
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as problem:
-        reason = getattr(problem, "strerror", None) or type(problem).__name__
-        raise UsageError(f"--event: cannot read {path}: {reason}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as problem:
-        raise UsageError(
-            f"--event: invalid JSON in {path} at line {problem.lineno} column {problem.colno}: "
-            f"{problem.msg}"
-        ) from None
-    except RecursionError:
-        raise UsageError(f"--event: the JSON in {path} is nested too deeply") from None
+    """The ``--event`` file (or ``-``): JSON, capped; kept as recorded (no text rewriting)."""
+    return read_json(path, "--event")[0]
 
 
 # ---------------------------------------------------------------- lsq run
@@ -207,7 +195,7 @@ def _short(value: Any) -> str:
         return "{…}" if value else "{}"
     if isinstance(value, list):
         return f"[{len(value)} item{'s' if len(value) != 1 else ''}]"
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    text = json_text(value) if not isinstance(value, str) else value
     return text if len(text) <= SUMMARY_VALUE_CHARS else text[: SUMMARY_VALUE_CHARS - 1] + "…"
 
 
@@ -253,12 +241,12 @@ def show_run(args: argparse.Namespace) -> int:
     print(f"  started {run['started_at']}, finished {run['finished_at'] or '-'}")
     if run["error"]:
         print(f"  error: {run['error'].get('category')}: {run['error'].get('message')}")
-    print("  event: " + json.dumps(run["event"], ensure_ascii=False))
+    print("  event: " + json_text(run["event"]))
     for position, step in enumerate(run["steps"], start=1):
         print(_step_line(position, step))
         for name in ("input", "output"):
             if step.get(name) is not None:
-                print(f"       {name}: " + json.dumps(step[name], ensure_ascii=False))
+                print(f"       {name}: " + json_text(step[name]))
     return 0
 
 

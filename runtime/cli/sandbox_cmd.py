@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from runtime.cli.arguments import port, positive_int
 from runtime.errors import ConfigurationError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("sandbox", help="serve the local LeadSquared sandbox")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any)")
+    parser.add_argument("--port", type=port, default=8765, help="port (default 8765; 0 = any)")
     parser.add_argument("--seed", help="seed file (YAML or JSON) replacing the default seed")
-    parser.add_argument("--rate-limit", type=int, default=25, help="calls per 5 s per account")
-    parser.add_argument("--bulk-rate-limit", type=int, default=1, help="bulk calls per 5 s")
+    parser.add_argument("--rate-limit", type=positive_int, default=25,
+                        help="calls per 5 s per account")
+    parser.add_argument("--bulk-rate-limit", type=positive_int, default=1,
+                        help="bulk calls per 5 s")
     parser.add_argument(
         "--rate-limit-status", type=int, choices=(429, 403), default=429,
         help="status of the rate-limit answer (one tenant sends 403)",
@@ -25,19 +28,23 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The harness is the one place that starts the sandbox (DEVELOPERS.md).
+    from runtime.inputs import MAX_SEED_BYTES, read_text_input
     from runtime.sandbox import (
         DEFAULT_ACCESS_KEY,
         DEFAULT_SECRET_KEY,
         FaultPlan,
         SandboxApp,
-        read_seed,
+        parse_seed,
     )
     from runtime.sandbox.errors import LsqError
     from runtime.sandbox.seed import SeedError
     from runtime.sandbox.server import bound_url, create_server, serve_forever
 
+    seed_text = None
+    if args.seed:
+        seed_text = read_text_input(args.seed, limit=MAX_SEED_BYTES, what=f"seed {args.seed}")
     try:
-        seed = read_seed(args.seed) if args.seed else None
+        seed = parse_seed(seed_text, args.seed) if seed_text is not None else None
         faults = FaultPlan.parse(args.faults)
         app = SandboxApp(
             seed,

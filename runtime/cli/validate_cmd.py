@@ -10,13 +10,13 @@ types and users they name (:mod:`runtime.cli.accounts`); ``--offline`` skips tha
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from runtime.cli.accounts import WorkflowAccounts
 from runtime.cli.common import add_connection_option, add_json_option
 from runtime.plugin.manifest import MANIFEST_FILE, check_manifest
+from runtime.text import json_text
 from runtime.workflows.workflow import ManifestSchemas, check_workflow
 
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 {"file": path, "valid": not problems, "problems": problems}
                 for path, problems in workflows
             ]
-        print(json.dumps(result, ensure_ascii=False))
+        print(json_text(result))
         return 0 if valid else 1
     if not report.valid:
         for problem in report.problems:

@@ -15,8 +15,12 @@ duplicates dropped; (5) only then the answer: 200 ``{"Status":"Success"}``.
 
 A verified delivery that cannot be parsed is kept as a ``failed`` inbox event (for
 inspection) and answered 200 ``{"Status":"Error","StatusReason":...}``, as LeadSquared's
-receiver contract asks. Responses never contain a traceback; logs never contain a header
-value or a secret.
+receiver contract asks. That includes a body beyond the parsing limits: JSON nested deeper
+than ``MAX_BODY_DEPTH`` levels, or a JSON or form body with more than ``MAX_BODY_FIELDS``
+fields (object members, array items or form fields, counted over the whole body). Text is
+kept faithfully: a JSON ``"\\ud83d"`` (half an emoji) stays that value, and keys made from
+it are stored with the surrogate escaped. Responses never contain a traceback; logs never
+contain a header value or a secret.
 """
 
 from __future__ import annotations
@@ -35,12 +39,17 @@ from werkzeug.http import parse_options_header
 from runtime.errors import StorageUnavailable
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, is_instance_id, trigger_key_of
+from runtime.text import escape_surrogates, json_text
 
 logger = logging.getLogger(__name__)
 
 HOOK_PATH_PREFIX = "/hooks/"
 SECRET_HEADER = "X-LSQ-Connector-Secret"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_DEPTH = 32
+"""Deepest nesting of a JSON body (LeadSquared payloads nest two or three levels)."""
+MAX_BODY_FIELDS = 10_000
+"""Most fields in one body: object members plus array items (or form fields), all levels."""
 _SECRET_ENVIRON = "HTTP_" + SECRET_HEADER.upper().replace("-", "_")
 _READ_CHUNK = 64 * 1024
 _UNKNOWN_SECRET = secrets.token_urlsafe(32)  # compared against for unknown instances
@@ -76,7 +85,7 @@ def secret_matches(expected: str, provided: str | None) -> bool:
 
 def canonical_event_key(event: Mapping[str, Any]) -> str:
     """The default event key: a SHA-256 of the event's canonical JSON."""
-    text = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json_text(event, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -228,7 +237,7 @@ def event_key_of(
             )
         else:
             if key:
-                return str(key)
+                return escape_surrogates(str(key))
     return canonical_event_key(event)
 
 
@@ -248,13 +257,35 @@ def parse_events(raw: bytes, content_type: str | None) -> list[dict[str, Any]]:
     return _as_events(parser(text))
 
 
+_TOO_DEEP = f"Body JSON is nested too deeply (more than {MAX_BODY_DEPTH} levels)"
+_TOO_MANY = f"Body has more than {MAX_BODY_FIELDS} fields"
+
+
 def _parse_json(text: str) -> Any:
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except ValueError:
         raise MalformedBody("Body is not valid JSON") from None
-    except RecursionError:
-        raise MalformedBody("Body JSON is nested too deeply") from None
+    except RecursionError:  # deeper than the interpreter's limit: far beyond MAX_BODY_DEPTH
+        raise MalformedBody(_TOO_DEEP) from None
+    _check_shape(document)
+    return document
+
+
+def _check_shape(document: Any) -> None:
+    """Refuse a document nested deeper than MAX_BODY_DEPTH or with more than MAX_BODY_FIELDS."""
+    fields = 0
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= MAX_BODY_DEPTH:
+                raise MalformedBody(_TOO_DEEP)
+            fields += len(value)
+            if fields > MAX_BODY_FIELDS:
+                raise MalformedBody(_TOO_MANY)
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
 
 
 def _parse_form(text: str) -> Any:
@@ -263,7 +294,11 @@ def _parse_form(text: str) -> Any:
     if text.lstrip()[:1] in ("{", "["):
         return _parse_json(text)
     document: dict[str, Any] = {}
-    for name, value in parse_qsl(text, keep_blank_values=True):
+    try:
+        fields = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_BODY_FIELDS)
+    except ValueError:  # "Max number of fields exceeded"
+        raise MalformedBody(_TOO_MANY) from None
+    for name, value in fields:
         if name in document:
             previous = document[name]
             document[name] = [*previous, value] if isinstance(previous, list) else [previous, value]

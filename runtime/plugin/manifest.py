@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from runtime.errors import ManifestError
+from runtime.inputs import MAX_MANIFEST_BYTES, UnreadableInput, read_text_input
 from runtime.plugin.manifest_checks import run_checks
 from runtime.plugin.operation import (
     MANIFEST_FILE,
@@ -100,11 +101,11 @@ _StringDates.yaml_implicit_resolvers = {
 
 def _read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(f"{MANIFEST_FILE}: not found in {path.parent}") from None
-    except (OSError, UnicodeDecodeError) as problem:
-        raise ManifestError(f"{MANIFEST_FILE}: cannot be read: {problem}") from None
+        text = read_text_input(path, limit=MAX_MANIFEST_BYTES, what=MANIFEST_FILE)
+    except UnreadableInput as problem:
+        if problem.missing:
+            raise ManifestError(f"{MANIFEST_FILE}: not found in {path.parent}") from None
+        raise ManifestError(f"{MANIFEST_FILE}: cannot be read: {problem.reason}") from None
     try:
         return yaml.load(text, Loader=_StringDates)  # a SafeLoader subclass
     except yaml.YAMLError as problem:

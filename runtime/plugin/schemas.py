@@ -37,6 +37,7 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from runtime.errors import ManifestError
+from runtime.inputs import MAX_MANIFEST_BYTES, UnreadableInput, read_text_input
 
 if TYPE_CHECKING:  # the Resolver class is public only as a type
     from referencing._core import Resolver
@@ -120,12 +121,15 @@ class SchemaStore:
     def _load(self, path: Path, relpath: str) -> dict[str, Any] | None:
         where = f"schemas/{relpath}"
         try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as problem:
-            self.problems.append(f"{where}: cannot be read: {problem}")
+            schema = json.loads(read_text_input(path, limit=MAX_MANIFEST_BYTES, what=where))
+        except UnreadableInput as problem:
+            self.problems.append(f"{where}: cannot be read: {problem.reason}")
             return None
         except json.JSONDecodeError as problem:
             self.problems.append(f"{where}: not valid JSON: {problem}")
+            return None
+        except RecursionError:
+            self.problems.append(f"{where}: nested too deeply")
             return None
         if not isinstance(schema, dict):
             self.problems.append(f"{where}: a schema file must hold a JSON object")

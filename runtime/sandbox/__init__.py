@@ -11,7 +11,7 @@ from runtime.sandbox.seed import (
     DEFAULT_API_HOST,
     DEFAULT_SECRET_KEY,
     default_seed,
-    read_seed,
+    parse_seed,
 )
 from runtime.sandbox.server import RunningSandbox, start_sandbox
 
@@ -23,6 +23,6 @@ __all__ = [
     "RunningSandbox",
     "SandboxApp",
     "default_seed",
-    "read_seed",
+    "parse_seed",
     "start_sandbox",
 ]

@@ -39,14 +39,16 @@ def default_seed() -> dict[str, Any]:
     return merged
 
 
-def read_seed(path: str | Path) -> dict[str, Any]:
-    """A seed from a YAML or JSON file (JSON is YAML)."""
+def parse_seed(text: str, where: str) -> dict[str, Any]:
+    """A seed from the text of a YAML or JSON file (JSON is YAML); ``where`` names it."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as problem:
-        raise SeedError(f"cannot read seed {path}: {problem}") from None
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as problem:
+        raise SeedError(f"cannot read seed {where}: {problem}") from None
+    except RecursionError:
+        raise SeedError(f"seed {where} is nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("tenants"), dict):
-        raise SeedError(f"seed {path} needs a 'tenants' mapping of org id to tenant")
+        raise SeedError(f"seed {where} needs a 'tenants' mapping of org id to tenant")
     return data
 
 

@@ -48,6 +48,7 @@ from runtime.store import schema
 from runtime.store.database import Database, Transaction
 from runtime.store.sqlite_backend import SQLiteDatabase
 from runtime.store.state import PRUNE_BATCH, default_state_path, delete_in_batches
+from runtime.text import json_text
 
 HISTORY_DB_ENV = "LSQ_HISTORY_DB"
 HISTORY_FILE = "history.sqlite3"
@@ -75,7 +76,8 @@ def default_history_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    # json_text: a lone surrogate (half an emoji in a lead's name) is kept as its JSON escape
+    return None if value is None else json_text(value, default=str)
 
 
 class HistoryStore(schema.DatabaseStore):

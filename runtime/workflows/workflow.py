@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from runtime.errors import ConnectorError, WorkflowError
+from runtime.inputs import MAX_WORKFLOW_BYTES, UnreadableInput, read_text_input
 from runtime.workflows.account_names import AccountResolver
 from runtime.workflows.workflow_checks import (
     OperationKind,
@@ -161,9 +162,9 @@ def read_workflow_file(path: str | os.PathLike[str], *, name: str | None = None)
     """
     label = name or str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WorkflowError(f"cannot read workflow file {path}: {exc.strerror}") from exc
+        text = read_text_input(path, limit=MAX_WORKFLOW_BYTES, what=f"workflow file {path}")
+    except UnreadableInput as exc:
+        raise WorkflowError(exc.message) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:

@@ -209,5 +209,6 @@ def test_deeply_nested_json_is_malformed_not_a_crash(receiver: WebhookReceiver) 
                                      headers={SECRET_HEADER: SECRET},
                                      content_type="application/json")
     assert response.status_code == 200
-    assert response.get_json() == {"Status": "Error",
-                                   "StatusReason": "Body JSON is nested too deeply"}
+    assert response.get_json() == {
+        "Status": "Error", "StatusReason": "Body JSON is nested too deeply (more than 32 levels)"
+    }

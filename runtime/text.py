@@ -1,0 +1,60 @@
+"""Text from outside that is not valid Unicode: lone surrogates.
+
+Python strings may hold a lone UTF-16 surrogate (U+D800..U+DFFF, half of an emoji's pair): a
+JSON ``"\\ud83d"`` escape from LeadSquared or a webhook decodes to one, and so do the
+undecodable bytes of a command-line argument or environment variable. Such a string cannot be
+encoded as UTF-8, so SQLite, a UTF-8 stream or an HTTP body raises when it meets one.
+
+Two ways to handle it, each used at an edge: data that must survive (events, API answers,
+run history) is kept faithfully with the surrogate written as its JSON escape
+(:func:`json_text`, :func:`escape_surrogates`); input a person typed gets a clear error naming
+where the bad text is (:func:`find_lone_surrogate`). This module imports nothing of the
+connector (every layer may use it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+"""One surrogate code point (in a Python str every surrogate is a lone one)."""
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape ``\\udXXX`` (else unchanged)."""
+    if LONE_SURROGATE.search(text) is None:
+        return text
+    return LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, ...)`` that is always valid UTF-8 text.
+
+    A lone surrogate can only occur inside a JSON string, where ``\\udXXX`` is exactly the
+    escape ``ensure_ascii=True`` would write: the text loads back to the same value.
+    """
+    return escape_surrogates(json.dumps(value, ensure_ascii=False, **options))
+
+
+def find_lone_surrogate(value: Any, where: str = "$") -> str | None:
+    """The location (``$.name[0]``) of the first string or key holding a lone surrogate."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, str):
+            if LONE_SURROGATE.search(item):
+                return at
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                if isinstance(key, str) and LONE_SURROGATE.search(key):
+                    return f"{at} (a key)"
+                stack.append((child, f"{at}.{key}"))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, f"{at}[{index}]") for index, child in enumerate(item))
+    return None
+
+
+__all__ = ["LONE_SURROGATE", "escape_surrogates", "find_lone_surrogate", "json_text"]
