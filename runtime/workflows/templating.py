@@ -25,10 +25,15 @@ Rules:
   called ``items`` is the field, not ``dict.items``). Besides keys, only the methods in
   :data:`SAFE_METHODS` may be used; internals (``__class__``, ``mro``, ``format`` ...) are
   refused by the sandbox.
-* Resources are bounded: every string or list a template builds (``*``, ``+``, ``~``, ``join``,
-  ``replace``, ``tojson``) and the rendered output stay under :data:`MAX_OUTPUT_CHARS`; ``**``
-  stays under :data:`MAX_POWER_BITS`; ``{% for %}`` loops run at most
-  :data:`MAX_LOOP_ITERATIONS` times per value; ``%`` string formatting is refused.
+* Resources are bounded, per value rendered: every string or list a template builds (``*``,
+  ``+``, ``~``, ``join``, ``replace``, ``tojson``, slices, method results) and the rendered
+  output stay under :data:`MAX_OUTPUT_CHARS`, and all of them together under
+  :data:`MAX_RENDER_WORK`; every integer arithmetic builds stays under :data:`MAX_INT_BITS`;
+  ``{% for %}`` loops run at most :data:`MAX_LOOP_ITERATIONS` times; rendering stops after
+  :data:`MAX_RENDER_SECONDS`; ``%`` string formatting is refused. A template nested deeper
+  than :data:`MAX_TEMPLATE_DEPTH` levels is refused when parsed, and so is one whose constant
+  expressions break a bound (``{{ 9**9**9 }}``): ``lsq validate`` reports both
+  (:mod:`runtime.workflows.template_bounds`).
 * A string is a template when it contains ``{{`` or ``{%``; other strings are used as written.
 
 Filters (everything else is unknown and a template using it does not compile):
@@ -55,10 +60,11 @@ import functools
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from jinja2 import StrictUndefined, Template, TemplateError, Undefined, nodes
@@ -68,6 +74,12 @@ from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from runtime.errors import MappingError
+from runtime.workflows.template_bounds import (
+    check_constants,
+    check_depth,
+    check_nesting,
+    too_deep,
+)
 
 CONTEXT_NAMES: Final = frozenset({"trigger", "steps"})
 """The only free names a mapping template may use."""
@@ -78,8 +90,17 @@ MAX_OUTPUT_CHARS: Final = 1_000_000
 MAX_LOOP_ITERATIONS: Final = 10_000
 """Upper bound on ``{% for %}`` iterations while rendering one value."""
 
-MAX_POWER_BITS: Final = 4096
-"""Upper bound on the size of an integer built with ``**``."""
+MAX_INT_BITS: Final = 4096
+"""Upper bound on the size of an integer built by arithmetic (about 1,233 decimal digits)."""
+
+MAX_RENDER_WORK: Final = 10 * MAX_OUTPUT_CHARS
+"""Upper bound on the characters and items built in total while rendering one value."""
+
+MAX_RENDER_SECONDS: Final = 2.0
+"""Upper bound on the time spent rendering one value (a backstop: the bounds above come first)."""
+
+MAX_TEMPLATE_DEPTH: Final = 32
+"""Upper bound on the nesting of brackets and blocks, and of a template's syntax tree."""
 
 SAFE_METHODS: Final[Mapping[type, frozenset[str]]] = {
     str: frozenset(
@@ -103,7 +124,43 @@ _FORBIDDEN_NODES: Final = (
     nodes.FilterBlock,
 )
 _JSON_SCALARS: Final = (str, int, float, bool, type(None))
-_LOOP_BUDGET: ContextVar[list[int] | None] = ContextVar("loop_budget", default=None)
+_ARITHMETIC: Final = frozenset({"*", "**", "%", "+", "-", "//", "/"})
+
+
+@dataclass
+class _Budget:
+    """What is left for rendering one value: loop iterations, work, time."""
+
+    iterations: int = MAX_LOOP_ITERATIONS
+    work: int = MAX_RENDER_WORK
+    deadline: float = field(default_factory=lambda: time.monotonic() + MAX_RENDER_SECONDS)
+
+    def charge(self, size: int) -> None:
+        """Count ``size`` characters or items built; refuse past the work or time bound."""
+        self.work -= size
+        if self.work < 0:
+            raise SecurityError(f"the template built more than {MAX_RENDER_WORK} characters")
+        if time.monotonic() > self.deadline:
+            raise SecurityError(f"rendering took longer than {MAX_RENDER_SECONDS:g} s")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("render_budget", default=None)
+
+
+def _budget() -> _Budget:
+    """The budget of the value being rendered (a fresh one outside :func:`render_string`)."""
+    return _BUDGET.get() or _Budget()
+
+
+@contextmanager
+def render_budget() -> Iterator[_Budget]:
+    """A fresh budget for one value: everything rendered inside shares it."""
+    budget = _Budget()
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
 
 
 class _TextInterpolationError(Exception):
@@ -111,7 +168,8 @@ class _TextInterpolationError(Exception):
 
 
 class _BoundedCodeGenerator(CodeGenerator):
-    """Routes ``~`` and ``{% for %}`` through the environment so both are bounded."""
+    """Routes ``~``, ``{% for %}``, comparisons and slices through the environment, so that
+    each is bounded or at least counted against the time budget."""
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.bounded_concat((")
@@ -119,6 +177,19 @@ class _BoundedCodeGenerator(CodeGenerator):
             self.visit(arg, frame)
             self.write(", ")
         self.write("))")
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        self.write("environment.charged(")
+        super().visit_Compare(node, frame)
+        self.write(")")
+
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        if not isinstance(node.arg, nodes.Slice):  # other subscripts use environment.getitem
+            super().visit_Getitem(node, frame)
+            return
+        self.write("environment.charged(")
+        super().visit_Getitem(node, frame)
+        self.write(")")
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         budget = nodes.EnvironmentAttribute("loop_budget", lineno=node.lineno)
@@ -131,7 +202,7 @@ class _MappingEnvironment(SandboxedEnvironment):
     """The sandbox, tightened for JSON data: keys before attributes, bounded operators."""
 
     code_generator_class = _BoundedCodeGenerator
-    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    intercepted_binops = _ARITHMETIC
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, (str, int, float, list, tuple, dict)):
@@ -156,31 +227,46 @@ class _MappingEnvironment(SandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        size = 0
         if operator_ == "*":
             for sequence, times in ((left, right), (right, left)):
                 if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
-                    _check_size(_size(sequence) * max(times, 0), "repetition")
+                    size = _size(sequence) * max(times, 0)
+                    _check_size(size, "repetition")
         elif operator_ == "+" and isinstance(left, (str, list, tuple)):
-            _check_size(_size(left) + _size(right), "concatenation")
+            size = _size(left) + _size(right)
+            _check_size(size, "concatenation")
         elif operator_ == "**":
             _check_power(left, right)
         elif operator_ == "%" and isinstance(left, str):
             raise SecurityError("'%' string formatting is not allowed; use '~' or filters")
+        _check_int_operands(operator_, left, right)
+        _budget().charge(size)
         return self.binop_table[operator_](left, right)
+
+    @staticmethod
+    def charged(value: Any) -> Any:
+        """``value``, counted against the budget (compiled around comparisons and slices)."""
+        return _charged(value)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """A method call (``text.split(',')``): its result counts against the budget."""
+        return _charged(super().call(__context, __obj, *args, **kwargs))
 
     def bounded_concat(self, parts: tuple[Any, ...]) -> str:
         """``a ~ b``: scalars only (like text output), bounded in size."""
         texts = [str(_finalize(part)) for part in parts]
         _check_size(sum(map(len, texts)), "concatenation")
-        return "".join(texts)
+        return _charged("".join(texts))
 
     def loop_budget(self, iterable: Any) -> Iterator[Any]:
         """Count ``{% for %}`` iterations against the budget of the value being rendered."""
-        budget = _LOOP_BUDGET.get() or [MAX_LOOP_ITERATIONS]
+        budget = _budget()
         for item in iterable:
-            budget[0] -= 1
-            if budget[0] < 0:
+            budget.iterations -= 1
+            if budget.iterations < 0:
                 raise SecurityError(f"more than {MAX_LOOP_ITERATIONS} loop iterations")
+            budget.charge(1)
             yield item
 
 
@@ -210,10 +296,39 @@ def _check_size(size: int, what: str) -> None:
 
 def _check_power(base: Any, exponent: Any) -> None:
     if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1:
-        if exponent > 0 and abs(base).bit_length() * exponent > MAX_POWER_BITS:
-            raise SecurityError(f"power would exceed {MAX_POWER_BITS} bits")
-    elif isinstance(exponent, (int, float)) and abs(exponent) > MAX_POWER_BITS:
-        raise SecurityError(f"exponent larger than {MAX_POWER_BITS}")
+        if exponent > 0 and abs(base).bit_length() * exponent > MAX_INT_BITS:
+            raise SecurityError(f"power would exceed {MAX_INT_BITS} bits")
+    elif isinstance(exponent, (int, float)) and abs(exponent) > MAX_INT_BITS:
+        raise SecurityError(f"exponent larger than {MAX_INT_BITS}")
+
+
+def _check_int_operands(operator_: str, left: Any, right: Any) -> None:
+    """Refuse integer arithmetic on, or growing to, more than MAX_INT_BITS bits."""
+    if not (isinstance(left, int) and isinstance(right, int)):
+        return
+    bits = max(abs(left).bit_length(), abs(right).bit_length())
+    if operator_ == "*":
+        bits = abs(left).bit_length() + abs(right).bit_length()
+    elif operator_ in ("+", "-"):
+        bits += 1
+    if bits > MAX_INT_BITS:
+        raise SecurityError(f"integer larger than {MAX_INT_BITS} bits")
+
+
+def _charged(value: Any) -> Any:
+    """Count a built string or container (its length) against the budget; check the time."""
+    _budget().charge(len(value) if isinstance(value, (str, list, tuple, dict)) else 0)
+    return value
+
+
+def _charging(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose result counts against the budget (Jinja's pass-arg marks kept)."""
+
+    @functools.wraps(function)
+    def charged_filter(*args: Any, **kwargs: Any) -> Any:
+        return _charged(function(*args, **kwargs))
+
+    return charged_filter
 
 
 def _finalize(value: Any) -> Any:
@@ -244,14 +359,14 @@ def _filter_join(value: Any, separator: str = "") -> str:
         raise _TextInterpolationError(f"join needs a list, got {_describe(value)}")
     texts = [str(_finalize(item)) for item in value]
     _check_size(sum(map(len, texts)) + len(str(separator)) * len(texts), "join")
-    return str(separator).join(texts)
+    return _charged(str(separator).join(texts))
 
 
 def _filter_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
     text, old, new = str(_finalize(value)), str(old), str(new)
     occurrences = text.count(old) if count is None else min(text.count(old), max(count, 0))
     _check_size(len(text) + occurrences * (len(new) - len(old)), "replace")
-    return text.replace(old, new, -1 if count is None else count)
+    return _charged(text.replace(old, new, -1 if count is None else count))
 
 
 def _filter_string(value: Any) -> str:
@@ -261,8 +376,10 @@ def _filter_string(value: Any) -> str:
 def _filter_tojson(value: Any) -> str:
     _check_size(_size(value), "tojson")
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        return _charged(
+            json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        )
+    except (TypeError, ValueError, RecursionError) as exc:
         raise _TextInterpolationError(f"tojson: {exc}") from None
 
 
@@ -289,8 +406,11 @@ def _to_int(value: Any) -> int:
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError("not a whole number")
-        return int(value)
-    return int(value)
+        value = int(value)
+    number = int(value)
+    if abs(number).bit_length() > MAX_INT_BITS:
+        raise ValueError(f"larger than {MAX_INT_BITS} bits")
+    return number
 
 
 SAFE_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
@@ -323,7 +443,7 @@ def _build_environment() -> _MappingEnvironment:
     )
     env.globals.clear()
     env.filters.clear()
-    env.filters.update(SAFE_FILTERS)
+    env.filters.update({name: _charging(function) for name, function in SAFE_FILTERS.items()})
     return env
 
 
@@ -360,7 +480,12 @@ def parse_template(source: str) -> ParsedTemplate:
     Syntax errors, unknown filters, forbidden names and forbidden tags are all found here,
     before any data is seen.
     """
-    ast = ENV.parse(source)
+    check_nesting(ENV.lex(source), MAX_TEMPLATE_DEPTH)
+    try:
+        ast = ENV.parse(source)
+    except RecursionError:  # e.g. thousands of '-' or 'not': the parser gave up
+        raise SecurityError(too_deep(MAX_TEMPLATE_DEPTH)) from None
+    check_depth(ast, MAX_TEMPLATE_DEPTH)
     for node in ast.find_all(_FORBIDDEN_NODES):
         raise SecurityError(f"'{type(node).__name__.lower()}' is not allowed in mappings")
     if any(loop.recursive for loop in ast.find_all(nodes.For)):
@@ -369,7 +494,13 @@ def parse_template(source: str) -> ParsedTemplate:
     names.update(n.name for n in ast.find_all(nodes.Name) if n.name == "self" and n.ctx == "load")
     for name in sorted(names - CONTEXT_NAMES - {"loop"}):
         raise SecurityError(f"unknown name '{name}' (a mapping can use: trigger, steps)")
-    template = ENV.from_string(source)  # unknown filters / tests fail here
+    with render_budget():
+        check_constants(ast, ENV)  # bombs such as {{ 9**9**9 }}, before any data is seen
+    try:
+        template = ENV.from_string(source)  # unknown filters / tests fail here
+    except (RecursionError, SyntaxError) as exc:  # Python's limits, e.g. 20 nested loops
+        reason = getattr(exc, "msg", None) or "recursion limit"
+        raise SecurityError(f"the template nests too deeply to compile ({reason})") from None
     native = _native_expression(source.strip())
     return ParsedTemplate(
         source, ast, template, native[1] if native else None, native[0] if native else None
@@ -551,20 +682,17 @@ def render_string(source: str, context: Mapping[str, Any], *, location: str) -> 
     """Render one string: native value for a lone ``{{ expr }}``, text otherwise."""
     if not is_template(source):
         return source
-    with _mapping_errors(location):
+    with _mapping_errors(location), render_budget() as budget:
         parsed = parse_template(source)
         if parsed.expression is not None:
             result = _compiled_expression(parsed.expression)(**context)
             return _native(result)
-        token = _LOOP_BUDGET.set([MAX_LOOP_ITERATIONS])
-        try:
-            pieces, size = [], 0
-            for piece in parsed.template.generate(context):
-                size += len(piece)
-                _check_size(size, "output")
-                pieces.append(piece)
-        finally:
-            _LOOP_BUDGET.reset(token)
+        pieces, size = [], 0
+        for piece in parsed.template.generate(context):
+            size += len(piece)
+            _check_size(size, "output")
+            budget.charge(len(piece))
+            pieces.append(piece)
         return "".join(pieces)
 
 
@@ -640,7 +768,12 @@ def describe_template_error(exc: BaseException) -> str:
 __all__ = [
     "CONTEXT_NAMES",
     "ENV",
+    "MAX_INT_BITS",
+    "MAX_LOOP_ITERATIONS",
     "MAX_OUTPUT_CHARS",
+    "MAX_RENDER_SECONDS",
+    "MAX_RENDER_WORK",
+    "MAX_TEMPLATE_DEPTH",
     "SAFE_FILTERS",
     "SAFE_METHODS",
     "ParsedTemplate",
