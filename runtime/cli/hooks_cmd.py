@@ -9,7 +9,7 @@
   re-creates subscriptions whose webhook is gone or disabled after failures.
 - ``lsq webhook replay FILE --to URL``: POSTs a saved delivery body to a receiver URL
   (``.../hooks/<instance>``) with the instance's secret header from the state store, for
-  debugging and backfill; exit 0 only when the receiver answers 200 ``Status: Success``.
+  debugging and backfill (see :mod:`runtime.cli.webhook_replay`).
 
 The state store is ``--state FILE``, else ``$LSQ_STATE_DB``, else ``.lsq/state.sqlite3``
 (or the PostgreSQL database of ``--database``).
@@ -18,11 +18,10 @@ The state store is ``--state FILE``, else ``$LSQ_STATE_DB``, else ``.lsq/state.s
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from runtime.cli import webhook_replay
 from runtime.cli.arguments import base_url, header_value
 from runtime.cli.common import (
     add_connection_option,
@@ -32,10 +31,7 @@ from runtime.cli.common import (
     print_json,
     read_json_object,
 )
-from runtime.errors import ConfigurationError
-from runtime.text import json_text
 
-REPLAY_TIMEOUT = 30.0
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
 
 
@@ -87,7 +83,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "application/x-www-form-urlencoded")
     replay.add_argument("--state", metavar="FILE", help="state store (default: $LSQ_STATE_DB)")
     add_json_option(replay)
-    replay.set_defaults(func=run_replay)
+    replay.set_defaults(func=webhook_replay.run_replay)
 
 
 def _add_target(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -173,60 +169,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_replay(args: argparse.Namespace) -> int:
-    import requests
-
-    from runtime.engine.receiver import HOOK_PATH_PREFIX, SECRET_HEADER
-    from runtime.store.state import is_instance_id
-
-    body = _read_body(args.file)
-    path = urlsplit(args.to).path
-    instance = path.rsplit(HOOK_PATH_PREFIX, 1)[-1].rstrip("/") if HOOK_PATH_PREFIX in path else ""
-    if not is_instance_id(instance):
-        raise ConfigurationError(f"--to {args.to!r} is not a receiver URL",
-                                 hint="use <base>/hooks/<instance id> (see `lsq hooks list`)")
-    with open_state_store(args) as store:
-        subscription = store.get_subscription(instance)
-    if subscription is None:
-        raise ConfigurationError(f"no subscription for {instance} in the state store",
-                                 hint="replay to an instance subscribed from this state store")
-    if not _may_receive_secret(args.to, subscription.receiver_url):
-        raise ConfigurationError(
-            f"--to {args.to!r} is neither this subscription's receiver nor on this machine",
-            hint=f"the secret is sent only to {subscription.receiver_url} or a loopback address",
-        )
-    content_type = args.content_type or _guess_content_type(body)
-    try:
-        reply = requests.post(
-            args.to, data=body, timeout=REPLAY_TIMEOUT, allow_redirects=False,
-            headers={"Content-Type": content_type, SECRET_HEADER: subscription.secret},
-        )
-    except requests.RequestException as problem:
-        raise ConfigurationError(f"cannot reach {urlsplit(args.to).netloc}: "
-                                 f"{type(problem).__name__}") from None
-    answer = _json_or_text(reply)
-    ok = reply.status_code == 200 and isinstance(answer, dict) and answer.get("Status") == "Success"
-    if args.json:
-        print_json({"status": reply.status_code, "body": answer, "ok": ok}, compact=True)
-    else:
-        print(f"HTTP {reply.status_code} {json_text(answer)}")
-    return 0 if ok else 1
-
-
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _may_receive_secret(target: str, registered: str) -> bool:
-    """The subscription secret goes only to its registered receiver (same scheme, host and
-    port) or to a receiver on this machine (loopback), never to an arbitrary URL."""
-    from runtime.api.hosts import is_loopback
-
-    wanted, given = urlsplit(registered), urlsplit(target)
-    if given.scheme not in {"http", "https"} or not given.hostname:
-        return False
-    same_origin = (given.scheme, given.hostname, given.port) == (
-        wanted.scheme, wanted.hostname, wanted.port)
-    return same_origin or is_loopback(given.hostname)
 
 
 class _session:
@@ -267,28 +210,3 @@ def _target(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             args.connection = workflow.connection
         return workflow.trigger.key, dict(workflow.trigger.config)
     return target, read_json_object(args.config, "-c")
-
-
-def _read_body(name: str) -> bytes:
-    from runtime.cli import UsageError
-    from runtime.inputs import MAX_REPLAY_BODY_BYTES, UnreadableInput, read_input
-
-    try:
-        return read_input(name, limit=MAX_REPLAY_BODY_BYTES, what="stdin" if name == "-" else name)
-    except UnreadableInput as problem:
-        raise UsageError(str(problem)) from None
-
-
-def _guess_content_type(body: bytes) -> str:
-    try:
-        json.loads(body)
-    except (ValueError, RecursionError):
-        return "application/x-www-form-urlencoded"
-    return "application/json"
-
-
-def _json_or_text(reply: Any) -> Any:
-    try:
-        return reply.json()
-    except ValueError:
-        return reply.text[:500]

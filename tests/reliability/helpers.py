@@ -21,11 +21,12 @@ class CliResult:
     err: str
 
 
-def run_cli(argv: Sequence[str], stdin: str = "") -> CliResult:
+def run_cli(argv: Sequence[str], stdin: str | bytes = "") -> CliResult:
     """``main(argv)`` with captured stdout/stderr; an escaping exception fails the caller."""
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
+    data = stdin.encode("utf-8", "surrogatepass") if isinstance(stdin, str) else stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(list(argv))
@@ -35,8 +36,10 @@ def run_cli(argv: Sequence[str], stdin: str = "") -> CliResult:
 
 
 def assert_contract(result: CliResult, *, allowed: set[int] = EXIT_CODES) -> None:
-    """Exit code documented; failures say something on stderr; no traceback anywhere."""
+    """Exit code documented; failures say something on stderr; no traceback anywhere, and no
+    "internal error" (the CLI's last-resort line for a bug)."""
     assert result.code in allowed, (result.code, result.err[-500:])
+    assert "internal error" not in result.err, result.err[-800:]
     for marker in TRACEBACK_MARKERS:
         assert marker not in result.err, result.err[-800:]
         assert marker not in result.out, result.out[-800:]
