@@ -66,11 +66,8 @@ def _workflow_naming(connection: Path, scratch: Path) -> list[str]:
 
 def _manifest_root(path: Path, scratch: Path) -> list[str]:
     root = scratch / "root"
-    root.mkdir(exist_ok=True)
-    manifest = root / "connector.yaml"
-    if path.exists() or path.is_symlink() or path.name == "missing":
-        if not (manifest.exists() or manifest.is_symlink()):
-            manifest.symlink_to(path)
+    root.mkdir()
+    (root / "connector.yaml").symlink_to(path)
     return ["validate", "--root", str(root)]
 
 
