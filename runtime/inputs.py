@@ -28,8 +28,9 @@ MIB: Final = 1024 * KIB
 
 MAX_JSON_INPUT_BYTES: Final = 4 * MIB
 """``-i``, ``-c`` (inline, ``@file``, ``@-``) and ``lsq run --event``: one action input or event."""
-MAX_WORKFLOW_BYTES: Final = 1 * MIB
-"""A workflow file (``lsq validate``, ``run``, ``serve``, ``hooks``)."""
+MAX_WORKFLOW_BYTES: Final = 256 * KIB
+"""A workflow file (``lsq validate``, ``run``, ``serve``, ``hooks``): hand-written, a few KiB;
+the cap keeps parsing and checking it under a second or two."""
 MAX_CONNECTION_BYTES: Final = 64 * KIB
 """A connection file (``--connection``, or named by a workflow): a few lines."""
 MAX_MANIFEST_BYTES: Final = 4 * MIB

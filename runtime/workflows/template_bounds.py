@@ -3,14 +3,15 @@
 Run by :func:`runtime.workflows.templating.parse_template` before a template is compiled, so
 ``lsq validate`` reports what it finds and a run refuses the same template the same way:
 
-* :func:`check_nesting` (on the tokens, before parsing) and :func:`check_depth` (on the tree):
-  brackets and blocks, and the syntax tree, nest at most ``limit`` levels. Deeper templates
-  would exhaust the parser's, the compiler's or Python's recursion; they are refused with one
-  message instead.
+* :func:`check_tokens` (before parsing) and :func:`check_depth` (on the tree): brackets and
+  blocks, and the syntax tree, nest at most ``max_depth`` levels, and a template has at most
+  ``max_tokens`` tokens in its tags (text between tags does not count). Deeper templates would
+  exhaust the parser's, the compiler's or Python's recursion, and longer ones take seconds and
+  hundreds of MB to compile; they are refused with one message instead.
 * :func:`check_constants`: every expression made of constants only (literals, arithmetic,
   ``~``, plain filters, and names a top-level ``{% set %}`` binds once to such an expression)
   is evaluated with the environment's own bounded operators. One that breaks a bound
-  (``{{ 9**9**9 }}``, ``{{ 'x' * 10**9 }}``, a chain of ``{% set b = a * a %}``) raises the
+  (``{{ 9 ** 99999 }}``, ``{{ 'x' * 10**9 }}``, a chain of ``{% set b = a * a %}``) raises the
   :class:`SecurityError` that rendering would raise. Anything that depends on data is left to
   run time, where the same bounds apply.
 
@@ -29,6 +30,7 @@ from jinja2.sandbox import SecurityError
 _OPENING: Final = frozenset("([{")
 _CLOSING: Final = frozenset(")]}")
 _BLOCKS: Final = frozenset({"if", "for", "with", "filter", "macro", "call", "block"})
+_TEXT: Final = frozenset({"data", "whitespace", "comment", "raw_begin", "raw_end"})
 _UNKNOWN: Final = object()
 """The value of an expression that depends on data (or that a static check cannot compute)."""
 
@@ -48,14 +50,20 @@ def too_deep(limit: int) -> str:
     return f"the template nests more than {limit} levels (brackets, operators, filters, blocks)"
 
 
-def check_nesting(tokens: Iterable[tuple[int, str, str]], limit: int) -> None:
-    """Raise :class:`SecurityError` when brackets and blocks nest deeper than ``limit``.
+def check_tokens(tokens: Iterable[tuple[int, str, str]], max_depth: int, max_tokens: int) -> None:
+    """Raise :class:`SecurityError` when brackets and blocks nest deeper than ``max_depth`` or
+    the tags hold more than ``max_tokens`` tokens.
 
     ``tokens`` are the lexer's ``(line, type, value)``; counting them needs no recursion, so
-    the parser (about 14 Python frames per bracket) never sees a template this deep.
+    the parser (about 14 Python frames per bracket) never sees such a template.
     """
-    depth, after_block_start = 0, False
+    depth, count, after_block_start = 0, 0, False
     for _, kind, value in tokens:
+        if kind in _TEXT:
+            continue
+        count += 1
+        if count > max_tokens:
+            raise SecurityError(f"the template has more than {max_tokens} tokens in its tags")
         if kind == "operator" and value in _OPENING:
             depth += 1
         elif kind == "operator" and value in _CLOSING:
@@ -63,10 +71,9 @@ def check_nesting(tokens: Iterable[tuple[int, str, str]], limit: int) -> None:
         elif kind == "name" and after_block_start:
             depth += value in _BLOCKS
             depth -= value.startswith("end") and depth > 0
-        if depth > limit:
-            raise SecurityError(too_deep(limit))
-        if kind != "whitespace":
-            after_block_start = kind == "block_begin"
+        if depth > max_depth:
+            raise SecurityError(too_deep(max_depth))
+        after_block_start = kind == "block_begin"
 
 
 def check_depth(ast: nodes.Node, limit: int) -> None:
@@ -120,7 +127,7 @@ def _evaluate(node: nodes.Node, names: Mapping[str, Any], env: BoundedEnvironmen
     """The constant value of ``node``, or ``_UNKNOWN``; bounds broken raise SecurityError.
 
     Children are evaluated first, always: a constant bomb inside a data-dependent expression
-    (``trigger.x ~ 9**9**9``) is found too. Recursion is bounded by :func:`check_depth`.
+    (``trigger.x ~ 9 ** 99999``) is found too. Recursion is bounded by :func:`check_depth`.
     """
     children = [_evaluate(child, names, env) for child in node.iter_child_nodes()]
     if isinstance(node, nodes.Const):
@@ -168,4 +175,4 @@ def _attempt(compute: Any) -> Any:
         return _UNKNOWN
 
 
-__all__ = ["BoundedEnvironment", "check_constants", "check_depth", "check_nesting", "too_deep"]
+__all__ = ["BoundedEnvironment", "check_constants", "check_depth", "check_tokens", "too_deep"]

@@ -31,8 +31,9 @@ Rules:
   :data:`MAX_RENDER_WORK`; every integer arithmetic builds stays under :data:`MAX_INT_BITS`;
   ``{% for %}`` loops run at most :data:`MAX_LOOP_ITERATIONS` times; rendering stops after
   :data:`MAX_RENDER_SECONDS`; ``%`` string formatting is refused. A template nested deeper
-  than :data:`MAX_TEMPLATE_DEPTH` levels is refused when parsed, and so is one whose constant
-  expressions break a bound (``{{ 9**9**9 }}``): ``lsq validate`` reports both
+  than :data:`MAX_TEMPLATE_DEPTH` levels or with more than :data:`MAX_TEMPLATE_TOKENS` tokens
+  in its tags is refused when parsed, and so is one whose constant expressions break a bound
+  (``{{ 9 ** 99999 }}``): ``lsq validate`` reports both
   (:mod:`runtime.workflows.template_bounds`).
 * A string is a template when it contains ``{{`` or ``{%``; other strings are used as written.
 
@@ -77,7 +78,7 @@ from runtime.errors import MappingError
 from runtime.workflows.template_bounds import (
     check_constants,
     check_depth,
-    check_nesting,
+    check_tokens,
     too_deep,
 )
 
@@ -101,6 +102,9 @@ MAX_RENDER_SECONDS: Final = 2.0
 
 MAX_TEMPLATE_DEPTH: Final = 32
 """Upper bound on the nesting of brackets and blocks, and of a template's syntax tree."""
+
+MAX_TEMPLATE_TOKENS: Final = 10_000
+"""Upper bound on the tokens inside one template's tags (the text between tags is free)."""
 
 SAFE_METHODS: Final[Mapping[type, frozenset[str]]] = {
     str: frozenset(
@@ -242,7 +246,7 @@ class _MappingEnvironment(SandboxedEnvironment):
             raise SecurityError("'%' string formatting is not allowed; use '~' or filters")
         _check_int_operands(operator_, left, right)
         _budget().charge(size)
-        return self.binop_table[operator_](left, right)
+        return _check_int_result(self.binop_table[operator_](left, right))
 
     @staticmethod
     def charged(value: Any) -> Any:
@@ -296,23 +300,28 @@ def _check_size(size: int, what: str) -> None:
 
 def _check_power(base: Any, exponent: Any) -> None:
     if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1:
-        if exponent > 0 and abs(base).bit_length() * exponent > MAX_INT_BITS:
+        if exponent > 0 and exponent * math.log2(abs(base)) > MAX_INT_BITS + 1:
             raise SecurityError(f"power would exceed {MAX_INT_BITS} bits")
     elif isinstance(exponent, (int, float)) and abs(exponent) > MAX_INT_BITS:
         raise SecurityError(f"exponent larger than {MAX_INT_BITS}")
 
 
 def _check_int_operands(operator_: str, left: Any, right: Any) -> None:
-    """Refuse integer arithmetic on, or growing to, more than MAX_INT_BITS bits."""
+    """Refuse integer arithmetic on more than MAX_INT_BITS bits, or that would build more
+    than one bit beyond it (the result is checked exactly: :func:`_check_int_result`)."""
     if not (isinstance(left, int) and isinstance(right, int)):
         return
     bits = max(abs(left).bit_length(), abs(right).bit_length())
     if operator_ == "*":
-        bits = abs(left).bit_length() + abs(right).bit_length()
-    elif operator_ in ("+", "-"):
-        bits += 1
+        bits = abs(left).bit_length() + abs(right).bit_length() - 1
     if bits > MAX_INT_BITS:
         raise SecurityError(f"integer larger than {MAX_INT_BITS} bits")
+
+
+def _check_int_result(value: Any) -> Any:
+    if isinstance(value, int) and abs(value).bit_length() > MAX_INT_BITS:
+        raise SecurityError(f"integer larger than {MAX_INT_BITS} bits")
+    return value
 
 
 def _charged(value: Any) -> Any:
@@ -397,7 +406,8 @@ def _strict_number(convert: Callable[[Any], Any], kind: str) -> Callable[..., An
         except (TypeError, ValueError, OverflowError):
             if default is not missing:
                 return default
-            raise _TextInterpolationError(f"cannot convert {value!r} to {kind}") from None
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
+            raise _TextInterpolationError(f"cannot convert {shown} to {kind}") from None
 
     return number_filter
 
@@ -409,7 +419,7 @@ def _to_int(value: Any) -> int:
         value = int(value)
     number = int(value)
     if abs(number).bit_length() > MAX_INT_BITS:
-        raise ValueError(f"larger than {MAX_INT_BITS} bits")
+        raise SecurityError(f"integer larger than {MAX_INT_BITS} bits")
     return number
 
 
@@ -480,7 +490,7 @@ def parse_template(source: str) -> ParsedTemplate:
     Syntax errors, unknown filters, forbidden names and forbidden tags are all found here,
     before any data is seen.
     """
-    check_nesting(ENV.lex(source), MAX_TEMPLATE_DEPTH)
+    check_tokens(ENV.lex(source), MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_TOKENS)
     try:
         ast = ENV.parse(source)
     except RecursionError:  # e.g. thousands of '-' or 'not': the parser gave up
@@ -495,7 +505,7 @@ def parse_template(source: str) -> ParsedTemplate:
     for name in sorted(names - CONTEXT_NAMES - {"loop"}):
         raise SecurityError(f"unknown name '{name}' (a mapping can use: trigger, steps)")
     with render_budget():
-        check_constants(ast, ENV)  # bombs such as {{ 9**9**9 }}, before any data is seen
+        check_constants(ast, ENV)  # bombs such as {{ 9 ** 99999 }}, before any data is seen
     try:
         template = ENV.from_string(source)  # unknown filters / tests fail here
     except (RecursionError, SyntaxError) as exc:  # Python's limits, e.g. 20 nested loops
@@ -774,6 +784,7 @@ __all__ = [
     "MAX_RENDER_SECONDS",
     "MAX_RENDER_WORK",
     "MAX_TEMPLATE_DEPTH",
+    "MAX_TEMPLATE_TOKENS",
     "SAFE_FILTERS",
     "SAFE_METHODS",
     "ParsedTemplate",
