@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -93,19 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except sqlite3.Error as problem:
-        # The store names the file in its own errors (ConnectorError, above); this is the
-        # one line for anything it did not foresee.
-        print(f"error: {unusable_database(args, problem)}", file=sys.stderr)
-        return 1
-    except Exception as problem:  # a bug: one line for the user, the traceback at DEBUG
+    except Exception as problem:
+        sqlite3 = sys.modules.get("sqlite3")  # imported by the stores (not by every command)
+        if sqlite3 is not None and isinstance(problem, sqlite3.Error):
+            # The store names the file in its own errors (ConnectorError, above); this is
+            # the one line for anything it did not foresee.
+            print(f"error: {unusable_database(args, problem)}", file=sys.stderr)
+            return 1
+        # a bug: one line for the user, the traceback at DEBUG
         logging.getLogger(__name__).debug("lsq failed", exc_info=True)
         print(f"internal error: {type(problem).__name__} (please report it; --log-level DEBUG "
               "shows where)", file=sys.stderr)
         return 1
 
 
-def unusable_database(args: argparse.Namespace, problem: sqlite3.Error) -> str:
+def unusable_database(args: argparse.Namespace, problem: Exception) -> str:
     """One line for a database error: what SQLite said and which files are in use."""
     from runtime.store.history import default_history_path
     from runtime.store.state import default_state_path

@@ -21,7 +21,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from runtime.cli import webhook_replay
 from runtime.cli.arguments import base_url, header_value
 from runtime.cli.common import (
     add_connection_option,
@@ -83,7 +82,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                              "application/x-www-form-urlencoded")
     replay.add_argument("--state", metavar="FILE", help="state store (default: $LSQ_STATE_DB)")
     add_json_option(replay)
-    replay.set_defaults(func=webhook_replay.run_replay)
+    replay.set_defaults(func=run_replay)
 
 
 def _add_target(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -210,3 +209,9 @@ def _target(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             args.connection = workflow.connection
         return workflow.trigger.key, dict(workflow.trigger.config)
     return target, read_json_object(args.config, "-c")
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from runtime.cli.webhook_replay import run_replay as replay  # only this command needs it
+
+    return replay(args)
