@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
-from runtime.text import escape_surrogates
+from runtime.text import storable_text
 
 
 class ConnectorError(Exception):
@@ -42,10 +42,10 @@ class ConnectorError(Exception):
     retriable: ClassVar[bool] = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        message = escape_surrogates(str(message))
+        message = storable_text(str(message))
         super().__init__(message)
         self.message = message
-        self.hint = None if hint is None else escape_surrogates(str(hint))
+        self.hint = None if hint is None else storable_text(str(hint))
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
@@ -71,7 +71,7 @@ class _ProblemsError(ConnectorError):
     """An error that reports several ``location: message`` problems at once."""
 
     def __init__(self, message: str, problems: Iterable[str] = (), *, hint: str | None = None):
-        self.problems = [escape_surrogates(str(problem)) for problem in problems]
+        self.problems = [storable_text(str(problem)) for problem in problems]
         detail = "; ".join(self.problems)
         super().__init__(f"{message}: {detail}" if detail else message, hint=hint)
 

@@ -87,9 +87,8 @@ def read_input(
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise UnreadableInput(what, "it is a directory", hint="name a file")
-        if stat.S_ISREG(mode):
-            return _checked_size(_read_file(fd, limit + 1, what), limit, what)
-        return _checked_size(_read_stream(fd, limit + 1, what), limit, what)
+        stream = not stat.S_ISREG(mode)
+        return _checked_size(_read_fd(fd, limit + 1, what, stream=stream), limit, what)
     finally:
         os.close(fd)
 
@@ -134,36 +133,23 @@ def _too_large(what: str, limit: int) -> UnreadableInput:
     )
 
 
-def _read_file(fd: int, most: int, what: str) -> bytes:
+def _read_fd(fd: int, most: int, what: str, *, stream: bool) -> bytes:
+    """Up to ``most`` bytes of ``fd``. A ``stream`` (FIFO, device, socket) is polled: it must
+    send something at least every STREAM_IDLE_SECONDS."""
+    poller = select.poll() if stream else None
+    if poller is not None:
+        poller.register(fd, select.POLLIN)
     chunks: list[bytes] = []
     size = 0
     while size < most:
-        try:
-            chunk = os.read(fd, min(_CHUNK, most - size))
-        except OSError as problem:
-            raise UnreadableInput(what, _reason(problem)) from None
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _read_stream(fd: int, most: int, what: str) -> bytes:
-    """A FIFO, device or socket: wait at most STREAM_IDLE_SECONDS for each piece."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    chunks: list[bytes] = []
-    size = 0
-    while size < most:
-        if not poller.poll(STREAM_IDLE_SECONDS * 1000):
+        if poller is not None and not poller.poll(STREAM_IDLE_SECONDS * 1000):
             raise UnreadableInput(
                 what, f"no data for {STREAM_IDLE_SECONDS:g} s",
                 hint="is anything writing to it?",
             )
         try:
             chunk = os.read(fd, min(_CHUNK, most - size))
-        except BlockingIOError:
+        except BlockingIOError:  # woken without data: poll again
             continue
         except OSError as problem:
             raise UnreadableInput(what, _reason(problem)) from None

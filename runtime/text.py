@@ -1,15 +1,16 @@
-"""Text from outside that is not valid Unicode: lone surrogates.
+"""Text from outside that cannot go everywhere: lone surrogates (and NUL).
 
 Python strings may hold a lone UTF-16 surrogate (U+D800..U+DFFF, half of an emoji's pair): a
 JSON ``"\\ud83d"`` escape from LeadSquared or a webhook decodes to one, and so do the
 undecodable bytes of a command-line argument or environment variable. Such a string cannot be
 encoded as UTF-8, so SQLite, a UTF-8 stream or an HTTP body raises when it meets one.
+PostgreSQL text also refuses NUL (U+0000).
 
-Two ways to handle it, each used at an edge: data that must survive (events, API answers,
-run history) is kept faithfully with the surrogate written as its JSON escape
-(:func:`json_text`, :func:`escape_surrogates`); input a person typed gets a clear error naming
-where the bad text is (:func:`find_lone_surrogate`). This module imports nothing of the
-connector (every layer may use it).
+Two ways to handle them, each used at an edge: data that must survive (events, API answers,
+run history, keys and error messages made from them) is kept faithfully with the character
+written as its escape (:func:`json_text`, :func:`storable_text`); input a person typed gets
+a clear error naming where the bad text is (:func:`find_lone_surrogate`). This module imports
+nothing of the connector (every layer may use it).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from typing import Any, Final
 
 LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 """One surrogate code point (in a Python str every surrogate is a lone one)."""
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
-def escape_surrogates(text: str) -> str:
-    """``text`` with each lone surrogate written as its escape ``\\udXXX`` (else unchanged)."""
-    if LONE_SURROGATE.search(text) is None:
+def storable_text(text: str) -> str:
+    """``text`` with each lone surrogate and NUL written as its escape ``\\udXXX`` /
+    ``\\u0000`` (else unchanged): valid UTF-8, accepted by SQLite and PostgreSQL text."""
+    if _UNSTORABLE.search(text) is None:
         return text
-    return LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def json_text(value: Any, **options: Any) -> str:
@@ -36,7 +39,7 @@ def json_text(value: Any, **options: Any) -> str:
     A lone surrogate can only occur inside a JSON string, where ``\\udXXX`` is exactly the
     escape ``ensure_ascii=True`` would write: the text loads back to the same value.
     """
-    return escape_surrogates(json.dumps(value, ensure_ascii=False, **options))
+    return storable_text(json.dumps(value, ensure_ascii=False, **options))
 
 
 def find_lone_surrogate(value: Any, where: str = "$") -> str | None:
@@ -57,4 +60,4 @@ def find_lone_surrogate(value: Any, where: str = "$") -> str | None:
     return None
 
 
-__all__ = ["LONE_SURROGATE", "escape_surrogates", "find_lone_surrogate", "json_text"]
+__all__ = ["LONE_SURROGATE", "find_lone_surrogate", "json_text", "storable_text"]

@@ -28,7 +28,7 @@ from runtime.cli import (
 )
 from runtime.cli.arguments import add_global_options
 from runtime.errors import ConnectorError, error_line
-from runtime.text import LONE_SURROGATE, escape_surrogates
+from runtime.text import LONE_SURROGATE, storable_text
 
 COMMAND_MODULES = (
     sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, state_cmd,
@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_output()
     undecodable = next((arg for arg in argv if LONE_SURROGATE.search(arg)), None)
     if undecodable is not None:
-        print(f"lsq: argument {escape_surrogates(undecodable)!r} is not valid UTF-8 text",
+        print(f"lsq: argument {storable_text(undecodable)!r} is not valid UTF-8 text",
               file=sys.stderr)
         return 2
     try:

@@ -91,7 +91,7 @@ from runtime.plugin.polling_contract import (
     TimeBasedSource,
 )
 from runtime.store.state import START_KEY, StateBatch, StateStore
-from runtime.text import escape_surrogates
+from runtime.text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -413,7 +413,7 @@ class PollingEngine:
                 if member_id in (None, ""):
                     skipped += 1
                     continue
-                members.setdefault(escape_surrogates(str(member_id)), item)
+                members.setdefault(storable_text(str(member_id)), item)
             if not result.has_more:
                 complete = True
                 scan = {**scan, "page": scan["page"] + 1}
@@ -499,7 +499,7 @@ def _place(source: TimeBasedSource, item: Mapping[str, Any]) -> tuple[datetime, 
         logger.warning("polled item without %s or %s skipped", source.ID_FIELD, source.TIME_FIELD)
         return None
     try:
-        return parse_datetime(raw_time), escape_surrogates(str(item_id))
+        return parse_datetime(raw_time), storable_text(str(item_id))
     except InputValidationError:
         logger.warning("polled item %s has an unreadable %s; skipped", item_id, source.TIME_FIELD)
         return None

@@ -39,7 +39,7 @@ from werkzeug.http import parse_options_header
 from runtime.errors import StorageUnavailable
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, is_instance_id, trigger_key_of
-from runtime.text import escape_surrogates, json_text
+from runtime.text import json_text, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def event_key_of(
             )
         else:
             if key:
-                return escape_surrogates(str(key))
+                return storable_text(str(key))
     return canonical_event_key(event)
 
 

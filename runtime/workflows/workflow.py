@@ -31,7 +31,7 @@ from runtime.workflows.workflow_checks import (
     workflow_schema,
 )
 
-MAX_WORKFLOW_STEPS = 100
+MAX_WORKFLOW_STEPS = 250
 """Most steps in one workflow."""
 MAX_WORKFLOW_TEMPLATES = 500
 """Most template strings in one workflow (checking one takes a few milliseconds)."""

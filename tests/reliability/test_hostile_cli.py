@@ -26,6 +26,9 @@ WORDS = st.sampled_from([
     "--instance", "--trigger", "--since", "--limit", "--to", "--log-level", "DEBUG", "NOPE",
     "@", "@-", "@/nonexistent", "{}", "[]", "{", "null", '{"a":1}', "-", "--", "0", "-1",
     "x" * 300, "\x00", "é", "--help", "--port", "99999", "--out",
+    # argument checks and text that is not UTF-8 (tests/reliability/test_cli_arguments.py)
+    "65536", "-5", "nan", "inf", "--poll-interval", "--content-type", "--public-url",
+    "--receiver-url", "--database", "info", "\udcff", '{"a": "\\ud83d"}', "@/dev/zero",
 ])
 SAFE_FIRST = st.sampled_from(["validate", "invoke", "auth", "fields", "runs", "state", "hooks",
                               "webhook", "docs", "run", "NOPE", "--log-level"])
@@ -68,7 +71,8 @@ JSON_INPUTS = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["{", "[]", "null", "1", '"x"', '{"a":', "{}", '{"lead_id": 1}',
                      '{"fields": {"EmailAddress": []}}', '{"a": NaN}', "[" * 3000, "\ufeff{}",
-                     '{"email": "' + "x" * 10000 + '"}', "{\"a\": 1e999}"]),
+                     '{"email": "' + "x" * 10000 + '"}', "{\"a\": 1e999}",
+                     '{"email": "\\ud83d@example.com"}', '{"\\udfff": 1}']),
 )
 
 

@@ -29,7 +29,7 @@ from runtime.sandbox import RunningSandbox
 from runtime.store.history import HistoryStore
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, Subscription, instance_id
-from runtime.text import escape_surrogates, find_lone_surrogate, json_text
+from runtime.text import find_lone_surrogate, json_text, storable_text
 from runtime.workflows.runner import ClientPool, WorkflowRunner
 from runtime.workflows.workflow import ManifestSchemas, load_workflow
 from tests.fakes import write_connection_file
@@ -79,7 +79,7 @@ def test_an_argument_that_is_not_utf8_is_a_usage_error(cli_env: Path, argv: list
     result = run_cli(argv)
     assert_contract(result)
     assert result.code == 2
-    shown = escape_surrogates(next(arg for arg in argv if UNDECODABLE in arg))
+    shown = storable_text(next(arg for arg in argv if UNDECODABLE in arg))
     assert result.err.splitlines() == [f"lsq: argument {shown!r} is not valid UTF-8 text"]
 
 
@@ -199,11 +199,13 @@ def test_errors_quoting_half_an_emoji_are_valid_text() -> None:
     assert isinstance(problem, ConnectorError)
 
 
-@pytest.mark.parametrize("value", [HALF, {"a": [HALF, {"b" + HALF: 1}]}, "plain", ["é", "😀"]])
+@pytest.mark.parametrize("value", [HALF, {"a": [HALF, {"b" + HALF: 1}]}, "plain", ["é", "😀"],
+                                   "nul\x00"])
 def test_json_text_round_trips_and_is_valid_utf8(value: object) -> None:
     text = json_text(value)
     text.encode("utf-8")
     assert json.loads(text) == value
+    assert "\x00" not in text
     assert (find_lone_surrogate(value) is None) == (text == json.dumps(value, ensure_ascii=False))
 
 
@@ -226,13 +228,15 @@ def receiver(tmp_path: Path) -> Iterator[tuple[WebhookReceiver, StateStore]]:
      {"Status": "Success"}, {"ProspectID": "p1", "FirstName": HALF}),
     (b'{"ProspectID": "p\\ud83d", "FirstName": "x"}', "application/json",
      {"Status": "Success"}, {"ProspectID": "p" + HALF, "FirstName": "x"}),
+    (b'{"ProspectID": "p\\u0000", "FirstName": "x"}', "application/json",
+     {"Status": "Success"}, {"ProspectID": "p\x00", "FirstName": "x"}),  # NUL: PostgreSQL text
     (b"ProspectID=p2&FirstName=%ED%A0%BD", "application/x-www-form-urlencoded",
      {"Status": "Success"}, {"ProspectID": "p2", "FirstName": "\ufffd\ufffd\ufffd"}),
     (b"ProspectID=p3&FirstName=\xff\xfe", "application/x-www-form-urlencoded",
      {"Status": "Error", "StatusReason": "Body is not valid text in its charset"}, None),
     (b'{"ProspectID": "p4", "FirstName": "\xed\xa0\xbd"}', "application/json",
      {"Status": "Error", "StatusReason": "Body is not valid text in its charset"}, None),
-], ids=["json-escape", "json-escape-in-the-key", "form-percent", "form-raw-bytes",
+], ids=["json-escape", "json-escape-in-the-key", "nul-in-the-key", "form-percent", "form-raw-bytes",
         "json-raw-surrogate-bytes"])
 def test_webhook_payloads_are_stored_faithfully_or_kept_as_failed(
     receiver: tuple[WebhookReceiver, StateStore], body: bytes, content_type: str,
