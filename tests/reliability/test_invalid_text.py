@@ -212,7 +212,7 @@ def test_json_text_round_trips_and_is_valid_utf8(value: object) -> None:
 # ---------------------------------------------------------------- webhooks: stored, then run
 
 
-INSTANCE = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
+INSTANCE = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from runtime.engine.receiver import (
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, Subscription, instance_id
 
-INSTANCE = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
+INSTANCE = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
 SECRET = "limits-secret-0123456789abcdef"
 TOO_DEEP = f"Body JSON is nested too deeply (more than {MAX_BODY_DEPTH} levels)"
 TOO_MANY = f"Body has more than {MAX_BODY_FIELDS} fields"

@@ -25,7 +25,7 @@ from runtime.store.state import StateStore, Subscription, instance_id
 
 from .helpers import assert_contract, run_cli
 
-INSTANCE = instance_id("new_lead", {}, api_host="api-in21.leadsquared.com", access_key="k")
+INSTANCE = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
 PATH = hook_path(INSTANCE)
 REGISTERED = f"https://hooks.example.com{PATH}"
 SECRET = "replay-secret-0123456789abcdefXYZ"
