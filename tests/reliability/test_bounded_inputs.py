@@ -133,13 +133,16 @@ def _one_line(result: CliResult) -> str:
     return text.splitlines()[-1] if text else ""
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("entry", INPUTS, ids=[entry.name for entry in INPUTS])
+CASES = [  # a replay body is bytes: any bytes are a body, so it has no not-UTF-8 case
+    pytest.param(entry, kind, id=f"{entry.name}-{kind}")
+    for entry in INPUTS for kind in KINDS if entry.text or kind != "not-utf8"
+]
+
+
+@pytest.mark.parametrize(("entry", "kind"), CASES)
 def test_every_file_input_is_bounded(
     cli_env: Path, monkeypatch: pytest.MonkeyPatch, entry: Input, kind: str
 ) -> None:
-    if kind == "not-utf8" and not entry.text:
-        pytest.skip("a replay body is bytes: any bytes are a body")
     monkeypatch.setattr(inputs, "STREAM_IDLE_SECONDS", IDLE_SECONDS)
     make, says = KINDS[kind]
     hostile = make(cli_env / ("missing" if kind == "missing" else "hostile"), entry.limit)
