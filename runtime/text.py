@@ -28,9 +28,18 @@ _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 def storable_text(text: str) -> str:
     """``text`` with each lone surrogate and NUL written as its escape ``\\udXXX`` /
     ``\\u0000`` (else unchanged): valid UTF-8, accepted by SQLite and PostgreSQL text."""
-    if _UNSTORABLE.search(text) is None:
-        return text
+    if "\x00" not in text and (text.isascii() or _encodes(text)):
+        return text  # the usual case, checked in C (a regex scan costs as much as json.dumps)
     return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def _encodes(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8: it fails only on a surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def json_text(value: Any, **options: Any) -> str:

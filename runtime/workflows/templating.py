@@ -65,7 +65,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from jinja2 import StrictUndefined, Template, TemplateError, Undefined, nodes
@@ -131,13 +131,15 @@ _JSON_SCALARS: Final = (str, int, float, bool, type(None))
 _ARITHMETIC: Final = frozenset({"*", "**", "%", "+", "-", "//", "/"})
 
 
-@dataclass
 class _Budget:
     """What is left for rendering one value: loop iterations, work, time."""
 
-    iterations: int = MAX_LOOP_ITERATIONS
-    work: int = MAX_RENDER_WORK
-    deadline: float = field(default_factory=lambda: time.monotonic() + MAX_RENDER_SECONDS)
+    __slots__ = ("deadline", "iterations", "work")
+
+    def __init__(self) -> None:
+        self.iterations = MAX_LOOP_ITERATIONS
+        self.work = MAX_RENDER_WORK
+        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
 
     def charge(self, size: int) -> None:
         """Count ``size`` characters or items built; refuse past the work or time bound."""
@@ -692,18 +694,22 @@ def render_string(source: str, context: Mapping[str, Any], *, location: str) -> 
     """Render one string: native value for a lone ``{{ expr }}``, text otherwise."""
     if not is_template(source):
         return source
-    with _mapping_errors(location), render_budget() as budget:
-        parsed = parse_template(source)
-        if parsed.expression is not None:
-            result = _compiled_expression(parsed.expression)(**context)
-            return _native(result)
-        pieces, size = [], 0
-        for piece in parsed.template.generate(context):
-            size += len(piece)
-            _check_size(size, "output")
-            budget.charge(len(piece))
-            pieces.append(piece)
-        return "".join(pieces)
+    budget = _Budget()
+    token = _BUDGET.set(budget)  # (not render_budget(): a context manager costs microseconds)
+    try:
+        with _mapping_errors(location):
+            parsed = parse_template(source)
+            if parsed.expression is not None:
+                return _native(_compiled_expression(parsed.expression)(**context))
+            pieces, size = [], 0
+            for piece in parsed.template.generate(context):
+                size += len(piece)
+                _check_size(size, "output")
+                budget.charge(len(piece))
+                pieces.append(piece)
+            return "".join(pieces)
+    finally:
+        _BUDGET.reset(token)
 
 
 def evaluate_condition(when: str | bool, context: Mapping[str, Any], *, location: str) -> bool:
