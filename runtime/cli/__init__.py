@@ -1,7 +1,10 @@
 """The ``lsq`` command line: one module per command group, each with ``register(subparsers)``.
 
 Exit codes: 0 success, 1 a connector error (one line on stderr, no traceback), 2 a usage
-error. ``main(argv)`` returns the code, so tests call it directly.
+error (a bad option value, or an argument that is not UTF-8 text). ``main(argv)`` returns the
+code, so tests call it directly. Global options (:mod:`runtime.cli.arguments`) go before or
+after the command. Output never fails on text that is not valid Unicode (it prints escaped),
+and an exception nobody foresaw prints one ``internal error`` line (its traceback at DEBUG).
 """
 
 from __future__ import annotations
