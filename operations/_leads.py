@@ -120,6 +120,19 @@ def delete_error(error: PermanentApiError) -> PermanentApiError:
 
 # -- lookups (each returns flat lead records, best match first) -------------------------------
 
+def lead_id_of(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> str:
+    """The lead given as ``lead_id``, or the id of the lead with ``lead_email`` (looked up:
+    InputValidationError when no lead has it)."""
+    if "lead_id" in inputs:
+        return str(inputs["lead_id"])
+    matches = by_email(client, inputs["lead_email"])
+    if not matches:
+        raise InputValidationError(
+            "lead not found", [f"lead_email: no lead has EmailAddress '{inputs['lead_email']}'"]
+        )
+    return str(matches[0]["ProspectID"])
+
+
 def by_id(client: LeadSquaredClient, lead_id: str) -> list[dict[str, Any]]:
     """Leads.GetById?id=: LIKELY ``[]`` for an unknown id (reference §14); read under either
     variant: an MXInvalidEntityException (as Lead.Update answers an unknown lead) is none too."""

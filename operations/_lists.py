@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from runtime.errors import InputValidationError
 
-from . import _leads
-
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
 
@@ -105,18 +103,6 @@ def static_list(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[st
             "added to or removed from static lists only (its members follow its rules)"
         ], hint="use a static list, or create one with create_list")
     return found
-
-
-def lead_id(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> str:
-    """The lead given as ``lead_id``, or the id of the lead with ``lead_email``."""
-    if "lead_id" in inputs:
-        return str(inputs["lead_id"])
-    matches = _leads.by_email(client, inputs["lead_email"])
-    if not matches:
-        raise InputValidationError(
-            "lead not found", [f"lead_email: no lead has EmailAddress '{inputs['lead_email']}'"]
-        )
-    return str(matches[0]["ProspectID"])
 
 
 def list_record(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._lists import ADD, lead_id, static_list
+from ._leads import lead_id_of
+from ._lists import ADD, static_list
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Add the lead; ``added`` is false when it was already a member (AffectedRows 0)."""
     target = static_list(client, inputs)
-    lead = lead_id(client, inputs)
+    lead = lead_id_of(client, inputs)
     answer = client.post(ADD, None, params={"listId": target["ListId"], "leadId": lead})
     message = answer.get("Message") if isinstance(answer, Mapping) else None
     # LIKELY: AffectedRows is 0 when the lead was already in the list; absent means added.

@@ -178,8 +178,8 @@ def test_generation_is_fast_and_offline(
     started = time.perf_counter()
     files = render_docs(read_manifest(built.root))
     assert time.perf_counter() - started < 2.0
-    assert len(files) == 1 + 27 + 10
-    assert "It offers 10 triggers (4 polling, 6 instant) and 27 actions." in files["README.md"]
+    assert len(files) == 1 + 33 + 12
+    assert "It offers 12 triggers (5 polling, 7 instant) and 33 actions." in files["README.md"]
 
 
 # -- overview ------------------------------------------------------------------------------

@@ -128,10 +128,19 @@ class LeadSquaredClient:
         return IDENTITIES.get(self._fingerprint, self._fetch_identity)
 
     def get(
-        self, operation: str, params: Mapping[str, Any] | None = None, *, bulk: bool = False
+        self,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        bulk: bool = False,
+        creates: bool = False,
     ) -> Any:
-        """GET ``operation`` with query ``params``; returns the parsed JSON answer."""
-        return self._call("GET", operation, params, None, bulk=bulk, creates=False)
+        """GET ``operation`` with query ``params``; returns the parsed JSON answer.
+
+        ``creates=True`` for a GET that is not known to be safe to repeat (api_call's writes):
+        it is never resent once it may have reached LeadSquared.
+        """
+        return self._call("GET", operation, params, None, bulk=bulk, creates=creates)
 
     def post(
         self,

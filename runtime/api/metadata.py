@@ -1,5 +1,5 @@
 """Per-client cached lookups of the account's set-up: lead fields, users, task types,
-opportunity types.
+opportunity types, lead activity types and their fields.
 
 Each list is fetched once (under a lock, so concurrent callers share one request) and kept
 until :meth:`AccountMetadata.refresh`. The checks raise :class:`InputValidationError` with
@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from runtime.api import lead_activity
 from runtime.errors import InputValidationError, PermanentApiError
 
 
@@ -33,8 +34,9 @@ FIRST_OPPORTUNITY_CODE = 12000
 #: codes are given out consecutively; the scan stops at the first code that does not exist, and
 #: reads at most this many codes. A type past a gap or past the limit is found by its code.
 OPPORTUNITY_TYPE_SCAN_LIMIT = 20
-#: UNKNOWN in the reference: how GetOpportunityTypeMetadata answers an unknown code; chosen: these
-#: MX types (or an answer without EventCode) mean "no such type"; other errors are raised.
+#: UNKNOWN in the reference: how GetOpportunityTypeMetadata and GetActivitySetting answer an unknown
+#: code; chosen: these MX types (or an answer without the type) mean "no such type"; other errors
+#: are raised.
 MISSING_TYPE_EXCEPTIONS = frozenset({"MXInvalidEntityException", "MXInvalidDataTypeException"})
 #: Attributes a lead write may carry that are not fields (reference §2.4).
 PSEUDO_ATTRIBUTES = frozenset({"SearchBy"})
@@ -42,6 +44,9 @@ PSEUDO_ATTRIBUTES = frozenset({"SearchBy"})
 TASK_CATEGORIES: dict[int, str] = {0: "appointment", 1: "to-do"}
 _CATEGORY_NAMES = {"appointment": 0, "to-do": 1, "todo": 1, "to_do": 1}
 ACTIVE_USER = 0  # Users.Get StatusCode: 0 = active, 1 = inactive (reference §11)
+#: Activity fields every lead activity type has (the docs' Update example sends both). UNKNOWN
+#: whether GetActivitySetting lists them among a type's Fields: they are accepted either way.
+STANDARD_ACTIVITY_FIELDS = frozenset({"Status", "Owner"})
 
 
 class AccountMetadata:
@@ -182,6 +187,83 @@ class AccountMetadata:
             [f"{location}: '{name_or_id}' {why}; valid: {', '.join(choices) or 'none'}"],
         )
 
+    # -- lead activity types ---------------------------------------------------------------
+
+    def lead_activity_types(self) -> list[dict[str, Any]]:
+        """ActivityTypes.Get (reference §4.8): ``{ActivityEvent, DisplayName, ActivityEventName,
+        EventType, ...}`` with ActivityEvent as an integer."""
+        return self._cached("lead_activity_types", lambda: [
+            kind for kind in map(_activity_type, _list(self._client.get(lead_activity.TYPES)))
+            if kind is not None
+        ])
+
+    def lead_activity_setting(self, code: int) -> dict[str, Any] | None:
+        """GetActivitySetting?code= (§4.8): the type's DisplayName and Fields, or None when
+        LeadSquared has no such type. UNKNOWN in the reference: the answer's shape; LIKELY (a
+        client's live-checked code) ``{DisplayName, Score, Fields: [{SchemaName, DisplayName,
+        DataType, IsMandatory, ...}]}``; an answer without Fields lists none."""
+        return self._cached(f"lead_activity_setting:{code}",
+                            lambda: self._fetch_activity_setting(code))
+
+    def resolve_lead_activity_type(
+        self, code_or_name: int | str, location: str = "activity_type"
+    ) -> dict[str, Any]:
+        """The type with this code (201, "201") or display name (any case).
+
+        UNKNOWN whether ActivityTypes.Get lists every type (system ones too): a code it does not
+        list is accepted when GetActivitySetting describes a type with that code.
+        """
+        code = lead_activity.type_code(code_or_name, location)
+        kinds = self.lead_activity_types()
+        if code is not None:
+            found = next((k for k in kinds if k["ActivityEvent"] == code), None)
+            if found is None and (setting := self.lead_activity_setting(code)) is not None:
+                found = _activity_type({**setting, "ActivityEvent": code})
+        else:
+            wanted = str(code_or_name).strip().lower()
+            found = next((k for k in kinds if wanted in _activity_names(k)), None)
+        if found is not None:
+            return found
+        what = f"code {code}" if code is not None else f"'{code_or_name}'"
+        names = {str(k["DisplayName"]): k for k in kinds}
+        close = difflib.get_close_matches(str(code_or_name), list(names), n=3, cutoff=0.6)
+        choices = close or list(names)
+        listed = ", ".join(f"{name} ({names[name]['ActivityEvent']})" for name in choices)
+        lead = "did you mean" if close else "known types:"
+        raise InputValidationError(
+            "unknown lead activity type",
+            [f"{location}: {what} is not a lead activity type of this account; "
+             f"{lead} {listed or 'none found'}{'?' if close else ''}"],
+            hint="give the type's code or display name, as ActivityTypes.Get lists them "
+                 "(Settings > Leads > Activities and Scores)",
+        )
+
+    def check_lead_activity_fields(
+        self, kind: dict[str, Any], names: Iterable[str], location: str = "fields"
+    ) -> None:
+        """Raise InputValidationError for a name that is not a field of the type (with the
+        closest names); Status and Owner are always accepted."""
+        setting = self.lead_activity_setting(int(kind["ActivityEvent"])) or {}
+        valid = {str(f["SchemaName"]) for f in setting.get("Fields") or []}
+        self.check_record_fields(
+            [name for name in names if name not in STANDARD_ACTIVITY_FIELDS],
+            valid | STANDARD_ACTIVITY_FIELDS, location=location,
+            record=f"lead activity type ({kind['DisplayName']})", listed_by="GetActivitySetting",
+        )
+
+    def _fetch_activity_setting(self, code: int) -> dict[str, Any] | None:
+        try:
+            answer = self._client.get(lead_activity.TYPE_SETTING, {"code": code})
+        except PermanentApiError as error:
+            if error.exception_type in MISSING_TYPE_EXCEPTIONS:
+                return None
+            raise
+        if not isinstance(answer, dict) or not answer:
+            return None
+        fields = answer.get("Fields")
+        return {**answer, "Fields": [f for f in fields if isinstance(f, dict)
+                                     and f.get("SchemaName")] if isinstance(fields, list) else []}
+
     # -- opportunity types -----------------------------------------------------------------
 
     def opportunity_type(self, code: int) -> dict[str, Any] | None:
@@ -258,6 +340,21 @@ def _opportunity_type(answer: Any) -> dict[str, Any] | None:
         "CanDelete": bool(answer.get("CanDelete")),
         "Fields": [f for f in fields if isinstance(f, dict)] if isinstance(fields, list) else [],
     }
+
+
+def _activity_type(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """An ActivityTypes.Get item with ActivityEvent as an integer and a DisplayName."""
+    code = _int(raw.get("ActivityEvent", raw.get("EventCode")), None)
+    if code is None:
+        return None
+    name = raw.get("DisplayName") or raw.get("ActivityEventName") or str(code)
+    return {**raw, "ActivityEvent": code, "DisplayName": name}
+
+
+def _activity_names(kind: dict[str, Any]) -> set[str]:
+    """The names a type answers to: its display name and its event name, in lower case."""
+    return {str(kind[key]).strip().lower() for key in ("DisplayName", "ActivityEventName")
+            if kind.get(key)}
 
 
 def _suggest(name: str, valid: Iterable[str], listed_by: str = "LeadsMetaData.Get") -> str:

@@ -3,8 +3,8 @@
 stdio by default (the MCP client starts ``lsq mcp`` and owns its stdin and stdout, so every
 note goes to stderr); ``--http [HOST:]PORT`` serves streamable HTTP at ``/mcp`` instead. The
 connection comes from ``--connection``, else the ``LSQ_*`` environment, else the embedded
-sandbox. ``--read-only`` offers only the find tools; ``--no-delete`` leaves out the
-destructive ones (deletes, remove from list). Needs the ``mcp`` extra.
+sandbox. ``--read-only`` offers only the reads (find and list tools); ``--no-delete`` leaves out
+the destructive ones (deletes, remove from list, api_call). Needs the ``mcp`` extra.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ DEFAULT_HTTP_HOST = "127.0.0.1"
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("mcp", help="serve the actions as MCP tools (stdio or HTTP)")
-    parser.add_argument("--read-only", action="store_true", help="offer only the find tools")
+    parser.add_argument(
+        "--read-only", action="store_true", help="offer only the read tools (find_*, list_*)"
+    )
     parser.add_argument(
         "--no-delete", action="store_true",
-        help="leave out the destructive tools (delete_*, remove_lead_from_list)",
+        help="leave out the destructive tools (delete_*, remove_lead_from_list, api_call)",
     )
     parser.add_argument(
         "--http", metavar="[HOST:]PORT",

@@ -47,7 +47,8 @@ ENDPOINT_EXCEPTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple
         (r"LeadManagement\.svc/Lead\.(CreateOrUpdate|Update)$",
          ("MXUnknownAttributeException", "MXMandatoryAttributeMissingException")),
         (r"(Update|Delete|ToStaticList|FromStaticList)", ("MXInvalidEntityException",)),
-        (r"(OpportunityManagement\.svc/(Capture|Update)|CompanyActivity\.svc/(Create|Update))$",
+        (r"(OpportunityManagement\.svc/(Capture|Update)|CompanyActivity\.svc/(Create|Update)"
+         r"|ProspectActivity\.svc/(Create|CustomActivity/Update))$",
          ("MXInvalidActivityFieldsException",)),
         (r"EmailMarketing\.svc/", ("MXMailDeliveryException",)),
         (r"Delete", ("MXUnauthorizedRequestException",)),
@@ -62,7 +63,8 @@ ENDPOINT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
 CREATE_ENDPOINTS = re.compile(
     r"^POST (LeadManagement\.svc/Lead\.(Create|Capture)|CompanyManagement\.svc/Company\.Create"
     r"|OpportunityManagement\.svc/Capture|CompanyActivity\.svc/Create|Task\.svc/Create"
-    r"|LeadSegmentation\.svc/CreateEmptyList|Webhook\.svc/Create)$"
+    r"|LeadSegmentation\.svc/CreateEmptyList|Webhook\.svc/Create|ProspectActivity\.svc/Create)$"
+    r"|^GET or POST \{Service\}"  # api_call: every call but a documented read is a write
 )
 #: The LeadSquared webhook event behind each instant trigger (reference §12.1).
 WEBHOOK_EVENTS = {
@@ -76,6 +78,9 @@ WEBHOOK_EVENTS = {
     " code is read back from LeadSquared (Webhook.svc/Retrieve), not assumed",
     "opportunity_updated": "opportunity update, for the configured opportunity type; the event"
     " code is read back from LeadSquared (Webhook.svc/Retrieve), not assumed",
+    "lead_activity_posted": "lead activity create (`WebhookEvent` 2, read back as"
+    " LeadActivity_Post_Create), for the configured activity type; the payload is an array of"
+    " activities, each one event",
 }
 #: Inputs that reference this schema name lead fields; they are checked before any write.
 LEAD_FIELDS_SCHEMA = "common/lead_fields.json"

@@ -23,9 +23,13 @@ class Effect:
 
 
 #: By verb. An update or upsert overwrites only the fields given (no record is removed), so it
-#: is not destructive; a create, add or send makes something new each time.
+#: is not destructive; a create, add or send makes something new each time. ``api`` is
+#: api_call: it calls any path with GET or POST, and LeadSquared's deletes are GETs and its
+#: creates POSTs, so one tool annotation can only be the riskiest kind (a host that wants reads
+#: only leaves it out, as ``lsq mcp --read-only`` and ``--no-delete`` do).
 VERB_EFFECTS: dict[str, Effect] = {
     "find": Effect(read_only=True, destructive=False, idempotent=True),
+    "list": Effect(read_only=True, destructive=False, idempotent=True),
     "delete": Effect(read_only=False, destructive=True, idempotent=True),
     "remove": Effect(read_only=False, destructive=True, idempotent=True),
     "update": Effect(read_only=False, destructive=False, idempotent=True),
@@ -33,6 +37,7 @@ VERB_EFFECTS: dict[str, Effect] = {
     "create": Effect(read_only=False, destructive=False, idempotent=False),
     "add": Effect(read_only=False, destructive=False, idempotent=False),
     "send": Effect(read_only=False, destructive=False, idempotent=False),
+    "api": Effect(read_only=False, destructive=True, idempotent=False),
 }
 #: A verb not in the table is assumed to be the riskiest kind.
 UNKNOWN_EFFECT = Effect(read_only=False, destructive=True, idempotent=False)

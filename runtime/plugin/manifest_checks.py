@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from runtime.plugin.operation import Manifest, Operation
 
 #: Naming rules by role (STYLE "Naming"): snake_case; verb-object actions; new_/past-tense triggers.
+#: ``api_call`` (the generic call of any API path) is the one action named by what it is.
 KEY_RULES = {
     "action": (
-        re.compile(r"^(create|upsert|update|find|delete|add|remove|send)_[a-z0-9]+(_[a-z0-9]+)*$"),
-        "an action key is snake_case verb_object, e.g. create_lead, add_lead_to_list",
+        re.compile(r"^((create|upsert|update|find|list|delete|add|remove|send)_[a-z0-9]+(_[a-z0-9]+)*"
+                   r"|api_call)$"),
+        "an action key is snake_case verb_object, e.g. create_lead, add_lead_to_list, list_users",
     ),
     "trigger": (
         re.compile(r"^(new_[a-z0-9]+(_[a-z0-9]+)*|[a-z0-9]+(_[a-z0-9]+)*_[a-z]+ed(_[a-z0-9]+)*)$"),

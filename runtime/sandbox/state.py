@@ -51,6 +51,8 @@ class Tenant:
     companies: dict[str, dict[str, Any]] = field(default_factory=dict)
     account_activity_types: dict[int, dict[str, Any]] = field(default_factory=dict)
     account_activities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lead_activity_types: dict[int, dict[str, Any]] = field(default_factory=dict)
+    lead_activities: dict[str, dict[str, Any]] = field(default_factory=dict)
     opportunity_types: dict[int, dict[str, Any]] = field(default_factory=dict)
     opportunities: dict[str, dict[str, Any]] = field(default_factory=dict)
     task_types: list[dict[str, Any]] = field(default_factory=list)

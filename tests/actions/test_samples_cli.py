@@ -29,6 +29,7 @@ FRESH: dict[str, dict[str, Callable[[Tenant], Any]]] = {
     "create_list": {"list_id": lambda t: t.lists},
     "send_email": {"email_id": lambda t: {sent["Id"] for sent in t.outbox}},
     "create_account_activity": {"activity_id": lambda t: t.account_activities},
+    "create_lead_activity": {"activity_id": lambda t: t.lead_activities},
     "create_task": {"task_id": lambda t: t.tasks},
     "create_appointment": {"task_id": lambda t: t.tasks},
 }

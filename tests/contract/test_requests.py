@@ -21,11 +21,12 @@ import pytest
 from runtime.api.client import LeadSquaredClient
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
-from tests.seed_ids import ACME, ARJUN, MEERA, NEHA, NEWSLETTER, PRIYA
+from tests.seed_ids import ACME, ARJUN, MEERA, NEHA, NEWSLETTER, PRIYA, RAVI
 
 OPPORTUNITY = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
 TASK = "2f7c9e14-6d8b-4a3e-8c55-000000000f01"
 ACTIVITY = "5e2b8d41-7a9c-4f03-b6e2-000000000a01"
+LEAD_ACTIVITY = "8e3c1a57-2d4b-4f6e-9a10-000000000b01"
 
 Request = tuple[str, str, dict[str, str], Any]
 
@@ -45,6 +46,8 @@ USERS = get("UserManagement.svc/Users.Get")
 LEAD_FIELDS = get("LeadManagement.svc/LeadsMetaData.Get")
 TASK_TYPES = get("Task.svc/RetrieveTaskType")
 NEW_BUSINESS = get("OpportunityManagement.svc/GetOpportunityTypeMetadata", code="12000")
+ACTIVITY_TYPES = get("ProspectActivity.svc/ActivityTypes.Get")
+PRODUCT_DEMO_FIELDS = get("ProspectActivity.svc/CustomActivity/GetActivitySetting", code="201")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,24 @@ class Contract:
 
 
 CASES = [
+    Contract("api_call", {
+        "path": "LeadManagement.svc/Leads.GetByEmailaddress",
+        "method": "GET",
+        "query": {"emailaddress": "priya.sharma@example.com"},
+    }, [
+        get("LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="priya.sharma@example.com"),
+    ]),
+    Contract("api_call", {
+        "path": "ProspectActivity.svc/Retrieve",
+        "method": "POST",
+        "query": {"leadId": PRIYA},
+        "body": {"Parameter": {"ActivityEvent": 201}, "Paging": {"Offset": "0", "RowCount": "5"}},
+    }, [
+        post("ProspectActivity.svc/Retrieve", {
+            "Parameter": {"ActivityEvent": 201},
+            "Paging": {"Offset": "0", "RowCount": "5"},
+        }, leadId=PRIYA),
+    ]),
     Contract("add_lead_to_list", {"list_id": NEWSLETTER, "lead_id": ARJUN}, [
         get("LeadManagement.svc/Lists.Get", PageIndex="1"),
         post("LeadManagement.svc/AddLeadToStaticList", None, listId=NEWSLETTER, leadId=ARJUN),
@@ -168,6 +189,38 @@ CASES = [
             {"Attribute": "mx_City", "Value": "Pune"},
             {"Attribute": "mx_Budget", "Value": "2500000"},
         ]),
+    ]),
+    Contract("create_lead_activity", {
+        "lead_id": PRIYA,
+        "activity_type": "Product Demo",
+        "note": "Pricing demo",
+        "activity_date_time": "2030-01-02T15:30:00+05:30",
+        "fields": {"Status": "Completed", "Owner": "Meera.Sales@example.com",
+                   "mx_Custom_1": "Interested", "mx_Custom_2": 3},
+    }, [
+        ACTIVITY_TYPES,
+        PRODUCT_DEMO_FIELDS,
+        USERS,
+        post("ProspectActivity.svc/Create", {
+            "RelatedProspectId": PRIYA,
+            "ActivityEvent": 201,
+            "ActivityNote": "Pricing demo",
+            "ActivityDateTime": "2030-01-02 10:00:00",
+            "Fields": [
+                {"SchemaName": "Status", "Value": "Completed"},
+                {"SchemaName": "Owner", "Value": MEERA},
+                {"SchemaName": "mx_Custom_1", "Value": "Interested"},
+                {"SchemaName": "mx_Custom_2", "Value": "3"},
+            ],
+        }),
+    ]),
+    Contract("create_lead_activity", {
+        "lead_email": "arjun.mehta@example.com",
+        "activity_type": 203,
+    }, [
+        ACTIVITY_TYPES,
+        get("LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="arjun.mehta@example.com"),
+        post("ProspectActivity.svc/Create", {"RelatedProspectId": ARJUN, "ActivityEvent": 203}),
     ]),
     Contract("create_list", {
         "name": "Webinar May",
@@ -370,6 +423,28 @@ CASES = [
             "Paging": {"PageIndex": 1, "PageSize": 100},
         }),
     ]),
+    Contract("find_lead_activity", {"activity_id": LEAD_ACTIVITY, "fail_if_not_found": True}, [
+        get("ProspectActivity.svc/GetActivityDetails", activityId=LEAD_ACTIVITY),
+    ]),
+    Contract("find_lead_activity", {
+        "lead_id": PRIYA,
+        "activity_type": "webinar attended",
+        "from_date": "2025-01-01T00:00:00Z",
+        "to_date": "2025-12-31 23:59:59",
+        "page": 2,
+        "page_size": 10,
+    }, [
+        ACTIVITY_TYPES,
+        post("ProspectActivity.svc/Retrieve", {
+            "Parameter": {"ActivityEvent": 203},
+            "Paging": {"Offset": "0", "RowCount": "1000"},
+        }, leadId=PRIYA),
+    ]),
+    Contract("find_lead_activity", {"lead_email": "priya.sharma@example.com"}, [
+        get("LeadManagement.svc/Leads.GetByEmailaddress", emailaddress="priya.sharma@example.com"),
+        post("ProspectActivity.svc/Retrieve", {"Paging": {"Offset": "0", "RowCount": "1000"}},
+             leadId=PRIYA),
+    ]),
     Contract("find_list", {
         "name": "Hot Leads",
         "list_type": "dynamic",
@@ -393,6 +468,14 @@ CASES = [
     Contract("find_task", {"lead_id": PRIYA}, [
         get("LeadManagement.svc/RetrieveTaskByLeadId", leadId=PRIYA),
     ]),
+    Contract("find_user", {"user_id": RAVI, "fail_if_not_found": True}, [
+        get("UserManagement.svc/User/Retrieve/ByUserId", userId=RAVI),
+    ]),
+    Contract("find_user", {"email": "Ravi.Sales@example.com"}, [
+        get("UserManagement.svc/User/Retrieve/ByEmailAddress",
+            emailAddress="Ravi.Sales@example.com"),
+    ]),
+    Contract("list_users", {"status": "all", "role": "sales_user"}, [USERS]),
     Contract("remove_lead_from_list", {"list_id": NEWSLETTER, "lead_id": PRIYA}, [
         get("LeadManagement.svc/Lists.Get", PageIndex="1"),
         get("LeadSegmentation.svc/RemoveLeadFromStaticList", ListId=NEWSLETTER, LeadID=PRIYA),
@@ -485,6 +568,28 @@ CASES = [
             {"Attribute": "LastName", "Value": "Sharma-Iyer"},
             {"Attribute": "mx_City", "Value": None},
         ], leadId=PRIYA, postUpdatedLead="false"),
+    ]),
+    Contract("update_lead_activity", {
+        "activity_id": LEAD_ACTIVITY,
+        "activity_type": "Product Demo",
+        "note": "Rescheduled",
+        "fields": {"mx_Custom_1": "Ready to buy", "Owner": "meera.sales@example.com"},
+    }, [
+        ACTIVITY_TYPES,
+        PRODUCT_DEMO_FIELDS,
+        USERS,
+        get("ProspectActivity.svc/GetActivityDetails", activityId=LEAD_ACTIVITY),
+        post("ProspectActivity.svc/CustomActivity/Update", {
+            "ProspectActivityId": LEAD_ACTIVITY,
+            "ActivityEvent": 201,
+            "ActivityNote": "Rescheduled",
+            "Fields": [  # the set fields not given are sent unchanged, then the changes
+                {"SchemaName": "mx_Custom_2", "Value": "3"},
+                {"SchemaName": "Status", "Value": "Completed"},
+                {"SchemaName": "mx_Custom_1", "Value": "Ready to buy"},
+                {"SchemaName": "Owner", "Value": MEERA},
+            ],
+        }),
     ]),
     Contract("update_opportunity", {
         "opportunity_id": OPPORTUNITY,

@@ -126,7 +126,7 @@ def test_the_readme_host_runs_from_the_installed_wheel(
     done = _run(installed, empty_dir, "host.py")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "LeadSquared 27 actions, e.g. create_lead"
+    assert lines[0] == "LeadSquared 33 actions, e.g. create_lead"
     assert lines[1].startswith("find_lead: ")
     assert lines[2] == "new_account: ['Acme Corp', 'Initech Solutions']"
     assert lines[3].startswith("new_lead: ")
@@ -152,7 +152,7 @@ def test_the_installed_copy_is_what_runs(installed: Installed, empty_dir: Path) 
     ("args", "expected"),
     [
         (["validate"], "connector.yaml: valid"),
-        (["docs", "--check"], "up to date (38 files)"),
+        (["docs", "--check"], "up to date (46 files)"),
         (["invoke", "action", "find_list", "-i", '{"name": "Newsletter"}', "--json"],
          '"found": true'),
     ],

@@ -35,7 +35,7 @@ def _refs(schema: Any) -> list[str]:
 def test_every_operation_is_listed_in_manifest_order(manifest: Manifest) -> None:
     assert list(SPECS) == [op.key for op in manifest.operations]
     kinds = [spec.kind for spec in SPECS.values()]
-    assert (kinds.count("action"), kinds.count("polling"), kinds.count("instant")) == (27, 4, 6)
+    assert (kinds.count("action"), kinds.count("polling"), kinds.count("instant")) == (33, 5, 7)
     assert {spec.role for spec in SPECS.values() if spec.kind != "action"} == {"trigger"}
 
 

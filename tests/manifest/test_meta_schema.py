@@ -134,7 +134,8 @@ def test_there_are_bad_manifests() -> None:
     assert len(BAD) >= 10
 
 
-# -- catalog facts the meta-schema encodes (the issue fixes keys, groups and kinds) ----------
+# -- catalog facts the meta-schema encodes (the issues fix keys, groups and kinds: the first
+# 27 actions and 10 triggers, then issue 18's lead activities, users and api_call) ------------
 
 CATALOG_ACTIONS = {
     "Leads": {"create_lead", "upsert_lead", "update_lead", "find_lead", "delete_lead"},
@@ -144,12 +145,16 @@ CATALOG_ACTIONS = {
     "Lists": {"create_list", "add_lead_to_list", "remove_lead_from_list", "find_list"},
     "Emails": {"send_email"},
     "Activities": {"create_account_activity", "update_account_activity",
-                   "find_account_activity", "delete_account_activity"},
+                   "find_account_activity", "delete_account_activity",
+                   "create_lead_activity", "update_lead_activity", "find_lead_activity"},
     "Tasks": {"create_task", "update_task", "find_task", "delete_task", "create_appointment"},
+    "Users": {"find_user", "list_users"},
+    "Other": {"api_call"},
 }
 CATALOG_TRIGGERS = {
     "new_lead": ("Leads", "instant"), "lead_updated": ("Leads", "instant"),
     "lead_added_to_list": ("Leads", "polling"), "new_account_activity": ("Leads", "polling"),
+    "new_lead_activity": ("Leads", "polling"), "lead_activity_posted": ("Leads", "instant"),
     "new_account": ("Companies", "polling"), "account_updated": ("Companies", "polling"),
     "new_task": ("Tasks", "instant"), "task_updated": ("Tasks", "instant"),
     "new_opportunity": ("Opportunities", "instant"),
@@ -167,10 +172,10 @@ def conditional_enums(definition: str, field: str) -> dict[str, set[str]]:
 
 def test_action_keys_and_groups_are_the_catalog() -> None:
     assert set(DEFS["action_key"]["enum"]) == set().union(*CATALOG_ACTIONS.values())
-    assert len(DEFS["action_key"]["enum"]) == 27
+    assert len(DEFS["action_key"]["enum"]) == 33
     assert conditional_enums("action", "group") == CATALOG_ACTIONS
     assert DEFS["group"]["enum"] == ["Leads", "Opportunities", "Companies", "Lists", "Emails",
-                                     "Activities", "Tasks"]
+                                     "Activities", "Tasks", "Users", "Other"]
 
 
 def test_trigger_keys_groups_and_kinds_are_the_catalog() -> None:

@@ -42,9 +42,10 @@ def session(manifest: Manifest, client: LeadSquaredClient, script: Script, **fla
     ("flags", "left_out"),
     [
         ({}, set()),
+        # api_call can call any path (LeadSquared's deletes are GETs): it is destructive too.
         ({"no_delete": True}, {"delete_lead", "delete_opportunity", "delete_account",
                                "delete_account_activity", "delete_task",
-                               "remove_lead_from_list"}),
+                               "remove_lead_from_list", "api_call"}),
     ],
 )
 def test_no_delete_leaves_out_the_destructive_tools(flags: dict[str, bool], left_out: set) -> None:
@@ -54,7 +55,16 @@ def test_no_delete_leaves_out_the_destructive_tools(flags: dict[str, bool], left
 
 def test_read_only_wins_over_no_delete() -> None:
     both = tools_for(SPECS, read_only=True, no_delete=True)
-    assert set(both) == {key for key in both if key.startswith("find_")} and len(both) == 6
+    assert set(both) == {key for key in both if key.startswith(("find_", "list_"))}
+    assert len(both) == 9  # 7 finds and list_users; never api_call
+
+
+def test_api_call_is_annotated_as_the_riskiest_kind() -> None:
+    tool = tools_for(SPECS)["api_call"]
+    assert tool.annotations is not None
+    hints = (tool.annotations.read_only_hint, tool.annotations.destructive_hint,
+             tool.annotations.idempotent_hint)
+    assert hints == (False, True, False)
 
 
 def test_an_unexpected_exception_is_one_line_and_logged(

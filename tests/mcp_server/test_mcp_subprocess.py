@@ -1,4 +1,4 @@
-"""``lsq mcp`` as a subprocess, driven by the MCP SDK's own client over stdio: 27 tools with
+"""``lsq mcp`` as a subprocess, driven by the MCP SDK's own client over stdio: 33 tools with
 schemas and annotations, find_lead and upsert_lead against the embedded sandbox, a bad input as
 a tool error naming the field, the lead-fields resource, and ``--read-only``; then the same
 server over streamable HTTP.
@@ -84,10 +84,10 @@ def read_only(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return run_session(["--read-only"], tmp_path_factory.mktemp("mcp-ro"), read_only_session)
 
 
-def test_27_tools_with_titles_descriptions_and_both_schemas(full: dict[str, Any]) -> None:
+def test_33_tools_with_titles_descriptions_and_both_schemas(full: dict[str, Any]) -> None:
     tools = {tool.name: tool for tool in full["tools"]}
     specs = {spec.key: spec for spec in list_operations() if spec.role == "action"}
-    assert list(tools) == list(specs) and len(tools) == 27
+    assert list(tools) == list(specs) and len(tools) == 33
     for key, spec in specs.items():
         tool = tools[key]
         assert (tool.title, tool.description) == (spec.display_name, spec.description)
@@ -111,10 +111,11 @@ def test_annotations_are_the_actions_effects(full: dict[str, Any]) -> None:
     def having(position: int) -> set[str]:
         return {name for name, hint in hints.items() if hint[position]}
 
-    assert having(0) == {name for name in hints if name.startswith("find_")}
+    assert having(0) == {name for name in hints if name.startswith(("find_", "list_"))}
     assert having(1) == {name for name in hints if name.startswith("delete_")} | {
-        "remove_lead_from_list"}
+        "remove_lead_from_list", "api_call"}  # api_call may call a (GET) delete
     assert {name for name in hints if name.startswith(("update_", "upsert_"))} <= having(2)
+    assert "api_call" not in having(2)  # nor is it safe to repeat in general
 
 
 def test_find_lead_returns_structured_content(full: dict[str, Any]) -> None:
@@ -163,10 +164,10 @@ def test_notes_go_to_stderr_not_the_protocol(full: dict[str, Any]) -> None:
     assert EMBEDDED_NOTE in full["stderr"]
 
 
-def test_read_only_lists_only_the_find_tools(read_only: dict[str, Any]) -> None:
+def test_read_only_lists_only_the_find_and_list_tools(read_only: dict[str, Any]) -> None:
     names = sorted(tool.name for tool in read_only["tools"])
-    assert names == ["find_account", "find_account_activity", "find_lead", "find_list",
-                     "find_opportunity", "find_task"]
+    assert names == ["find_account", "find_account_activity", "find_lead", "find_lead_activity",
+                     "find_list", "find_opportunity", "find_task", "find_user", "list_users"]
     assert read_only["delete_error"] == "unknown tool 'delete_lead' (left out by --read-only)"
 
 
@@ -206,6 +207,7 @@ def test_streamable_http_serves_the_same_tools(tmp_path: Path) -> None:
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=30)
-    assert len(names) == 21 and not any(name.startswith("delete_") for name in names)
+    assert len(names) == 26 and not any(name.startswith("delete_") for name in names)
+    assert "api_call" not in names
     assert found.structured_content["lead"]["ProspectID"] == PRIYA
     assert f"tools on http://127.0.0.1:{port}/mcp" in stderr

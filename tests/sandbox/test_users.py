@@ -17,15 +17,17 @@ def test_users_get_lists_every_user_with_documented_keys(raw_api):
     }
 
 
-def test_user_by_id(raw_api):
+def test_user_by_id_answers_the_documented_detail_shape(raw_api):
+    # The docs' sample (reference §11, S67): UserId (not ID), no StatusCode (active users only).
     [user] = raw_api.get("UserManagement.svc/User/Retrieve/ByUserId", userId=RAVI).json()
-    assert user["EmailAddress"] == "ravi.sales@example.com"
+    assert user["UserId"] == RAVI and user["EmailAddress"] == "ravi.sales@example.com"
+    assert "ID" not in user and "StatusCode" not in user
 
 
 def test_user_by_email_is_case_insensitive(raw_api):
     rows = raw_api.get("UserManagement.svc/User/Retrieve/ByEmailAddress",
                        emailAddress="RAVI.SALES@example.com").json()
-    assert [u["ID"] for u in rows] == [RAVI]
+    assert [u["UserId"] for u in rows] == [RAVI]
 
 
 def test_missing_user_is_empty_array(raw_api):

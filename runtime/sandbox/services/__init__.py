@@ -13,6 +13,7 @@ from runtime.sandbox.services import (
     accounts,
     auth,
     email,
+    lead_activities,
     lead_metadata,
     leads,
     leads_read,
@@ -24,10 +25,10 @@ from runtime.sandbox.services import (
     webhooks,
 )
 
-# Seeding runs in this order: lead_metadata must come before leads.
+# Seeding runs in this order: lead_metadata must come before leads, leads before lead_activities.
 SERVICE_MODULES: tuple[ModuleType, ...] = (
     auth, users, accounts, account_activities, lead_metadata, leads, leads_write,
-    leads_read, lists, email, tasks, opportunities,
+    leads_read, lead_activities, lists, email, tasks, opportunities,
     webhooks,
 )
 

@@ -325,9 +325,12 @@ def update_lead(
 
 
 def delete_lead(tenant: Tenant, lead_id: str) -> None:
-    """Hard delete (§4.6): the lead, its list memberships, its opportunities and the tasks
-    of the lead or of those opportunities."""
+    """Hard delete (§4.6): the lead, its list memberships, its activities, its opportunities and
+    the tasks of the lead or of those opportunities."""
     tenant.leads.pop(lead_id, None)
+    for activity_id in [i for i, a in tenant.lead_activities.items()
+                        if a["RelatedProspectId"] == lead_id]:
+        del tenant.lead_activities[activity_id]
     for members in tenant.list_members.values():
         if lead_id in members:
             members.remove(lead_id)

@@ -24,9 +24,11 @@ router = Router()
 
 # WebhookEvent code -> (event name that Retrieve shows, sandbox record event). The codes follow
 # the LIVE mapping (reference §12.1: 28 task delete, 29-31 opportunity create/update/delete),
-# not the docs' list. Names: Lead_Post_Update and Opportunity_Post_* are CONFIRMED from
-# Retrieve; UNKNOWN in the reference: the lead-create and task names, chosen alike.
+# not the docs' list; 2 (lead activity create) is in both. Names: Lead_Post_Update,
+# LeadActivity_Post_Create and Opportunity_Post_* are CONFIRMED from Retrieve; UNKNOWN in the
+# reference: the lead-create and task names, chosen alike.
 EVENTS: dict[int, tuple[str, str]] = {
+    2: ("LeadActivity_Post_Create", "lead_activity_create"),
     3: ("Lead_Post_Create", "lead_create"),
     6: ("Lead_Post_Update", "lead_update"),
     7: ("Task_Post_Create", "task_create"),
@@ -47,15 +49,17 @@ RETRIEVE_FIELDS = ("WebhookId", "EventCode", "URL", "Description", "WebhookPrope
 
 
 def matching_webhooks(tenant: Tenant, event: str, payload: Any) -> list[dict[str, Any]]:
-    """The tenant's enabled webhooks that ``event`` goes to (opportunities: by type code)."""
+    """The tenant's enabled webhooks that ``event`` goes to (opportunities and lead activities:
+    by type code; an activity payload is an array of items of one type)."""
     hooks = []
     for hook in tenant.webhooks.values():
         if hook["StatusCode"] != 0 or hook["Event"] != event:
             continue
-        if hook["WebhookEvent"] in OPPORTUNITY_CODES and (
-            not isinstance(payload, Mapping)
-            or str(payload.get("ActivityEvent")) not in hook["OpportunityEvents"]
-        ):
+        item = payload[0] if isinstance(payload, list) and payload else payload
+        code = str(item.get("ActivityEvent")) if isinstance(item, Mapping) else None
+        if hook["WebhookEvent"] in OPPORTUNITY_CODES and code not in hook["OpportunityEvents"]:
+            continue
+        if hook["WebhookEvent"] == LEAD_ACTIVITY_CODE and code != hook["ActivityEvent"]:
             continue
         hooks.append(hook)
     return hooks
@@ -124,6 +128,15 @@ def _opportunity_events(tenant: Tenant, body: Mapping[str, Any],
     return [str(code) for code in codes]
 
 
+def _activity_event(tenant: Tenant, body: Mapping[str, Any]) -> str:
+    """The lead activity type of an activity webhook (its top-level ActivityEvent, §12.2).
+    UNKNOWN in the reference: the error for a type the account lacks; chosen like opportunities'."""
+    code = str(body.get("ActivityEvent")).strip()
+    if not code.isdigit() or int(code) not in tenant.lead_activity_types:
+        raise invalid_entity(f"Activity type with event code '{code}' does not exist")
+    return code
+
+
 @router.route("Webhook.svc/Create", "POST", log_masker=lambda body: _mask_secrets(body))
 def create(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
@@ -146,6 +159,7 @@ def create(request: SandboxRequest) -> dict[str, Any]:
     opportunity_events = (
         _opportunity_events(tenant, body, properties) if code in OPPORTUNITY_CODES else []
     )
+    activity_event = _activity_event(tenant, body) if code == LEAD_ACTIVITY_CODE else None
     webhook_id = new_id()
     name, event = EVENTS[code]
     tenant.webhooks[webhook_id] = {
@@ -153,7 +167,8 @@ def create(request: SandboxRequest) -> dict[str, Any]:
         "URL": url, "Description": body.get("Description"), "Method": method,
         "ContentType": content_type, "WebhookProperties": raw_properties,
         "CustomHeaders": headers, "NotifyOnFailure": bool(body.get("NotifyOnFailure")),
-        "OpportunityEvents": opportunity_events, "StatusCode": 0, "ConsecutiveFailures": 0,
+        "OpportunityEvents": opportunity_events, "ActivityEvent": activity_event,
+        "StatusCode": 0, "ConsecutiveFailures": 0,
         "CreatedOn": format_date(request.now()),
     }
     return {"Status": "Success", "Message": {"Id": webhook_id}}
