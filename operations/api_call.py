@@ -108,7 +108,7 @@ def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def operation_path(path: str) -> str:
     """``path`` when it is an operation path after /v2/; InputValidationError otherwise."""
-    if not API_PATH.match(path):
+    if not API_PATH.fullmatch(path):  # fullmatch: "$" alone lets a final newline through
         raise InputValidationError("not a LeadSquared operation path", [
             f"path: '{path}' must be Service.svc/Operation after /v2/, e.g. "
             "LeadManagement.svc/Leads.GetByEmailaddress (no scheme, host, query or ..)"])
