@@ -74,6 +74,12 @@ class Sandbox:
         answer = self.client.post("CompanyActivity.svc/Create", body, creates=True)
         return str(answer["Message"]["Id"])
 
+    def log_lead_activity(self, lead_id: str, note: str, activity_event: int = 201) -> str:
+        body = {"RelatedProspectId": lead_id, "ActivityEvent": activity_event,
+                "ActivityNote": note}
+        answer = self.client.post("ProspectActivity.svc/Create", body, creates=True)
+        return str(answer["Message"]["Id"])
+
     def add_to_list(self, list_id: str, lead_id: str) -> None:
         self.client.post("LeadManagement.svc/AddLeadToStaticList", None,
                          params={"listId": list_id, "leadId": lead_id})

@@ -1,12 +1,16 @@
-"""The four polling triggers on the sandbox, its clock under test control, with counts: no
-miss and no duplicate for equal timestamps, bursts, late records, crashes and re-enabling;
-list snapshots; account activities for one account and for a company type under a budget."""
+"""The five polling triggers on the sandbox, its clock under test control, with counts. One table
+(TIME_TRIGGERS) runs the time-based ones through the same proofs: a baseline, then each new
+record once; no miss and no duplicate for equal timestamps and bursts larger than the budget;
+late records; a stop between fetch and commit; re-enabling; a start time. Then each trigger's
+own requests; list snapshots; account activities for a company type under a budget; lead
+activities whichever date the range bounds."""
 
 from __future__ import annotations
 
 import importlib
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,8 +21,8 @@ from runtime.engine.trigger_instance import trigger_instance
 from runtime.errors import InputValidationError
 from runtime.plugin.manifest import Manifest
 from runtime.store.state import StateStore
-from tests.seed_ids import ACME, INITECH, KAVYA, NEWSLETTER, PRIYA
-from triggers import _polling
+from tests.seed_ids import ACME, ARJUN, INITECH, KAVYA, NEWSLETTER, PRIYA
+from triggers import _lead_activities, _polling
 
 from .polling_support import (
     T0,
@@ -73,24 +77,205 @@ def logged_bodies(lsq: Sandbox, operation: str) -> list[Any]:
     return [entry["body"] for entry in log if entry["operation"] == operation]
 
 
-# -- new_account ------------------------------------------------------------------------------
+# -- the proofs every time-based trigger keeps (one table) --------------------------------
 
 
-def test_new_account_first_poll_is_a_baseline_then_each_new_account_fires_once(
-    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
+@dataclass(frozen=True)
+class TimeTrigger:
+    """A time-based polling trigger and how a test makes the records it watches."""
+
+    key: str
+    config: dict[str, Any]
+    other: dict[str, Any]
+    """The config of another instance (another type or account): its own state."""
+    page_size: tuple[Any, str]
+    """The module attribute holding the trigger's page size (patched small)."""
+    event_id: str
+    """The event property naming the record."""
+    seeded: tuple[str, ...]
+    """The default seed's records posted since SINCE, oldest first."""
+    make: Callable[[Sandbox, str], str]
+    """A new record, named ``name``, that the instance sees; returns its id."""
+    make_other: Callable[[Sandbox], object]
+    """A new record the instance must not see (another type or account)."""
+    sorted_reads: bool = True
+    """The read sorts oldest first, so a query cut by the budget is cut in time too and events
+    come oldest first across polls (CompanyActivity.svc/Retrieve has no sort: within a poll)."""
+
+
+SINCE = "2025-01-01T00:00:00Z"
+ACME_ACTIVITY = "5e2b8d41-7a9c-4f03-b6e2-000000000a01"
+DEMOS = ("8e3c1a57-2d4b-4f6e-9a10-000000000b01", "8e3c1a57-2d4b-4f6e-9a10-000000000b03")
+TIME_TRIGGERS = [
+    TimeTrigger("new_account", COMPANY, {"company_type": "Partners"},
+                (_polling, "COMPANY_PAGE_SIZE"), "account_id", (ACME, INITECH),
+                lambda lsq, name: lsq.create_account(name),
+                lambda lsq: lsq.create_account("Other", company_type="Partners")),
+    TimeTrigger("account_updated", COMPANY, {"company_type": "Partners"},
+                (_polling, "COMPANY_PAGE_SIZE"), "account_id", (INITECH, ACME),
+                lambda lsq, name: lsq.create_account(name),  # a new account is a change
+                lambda lsq: lsq.create_account("Other", company_type="Partners")),
+    TimeTrigger("new_account_activity", {"account_id": ACME}, {"account_id": INITECH},
+                (_polling, "ACTIVITY_PAGE_SIZE"), "activity_id", (ACME_ACTIVITY,),
+                lambda lsq, name: lsq.log_activity(ACME, name),
+                lambda lsq: lsq.log_activity(INITECH, "Other"), sorted_reads=False),
+    TimeTrigger("new_lead_activity", {"activity_type": "Product Demo"},
+                {"activity_type": "Webinar Attended"},
+                (_lead_activities, "PAGE_SIZE"), "activity_id", DEMOS,
+                lambda lsq, name: lsq.log_lead_activity(PRIYA, name),
+                lambda lsq: lsq.log_lead_activity(PRIYA, "Other", activity_event=203)),
+]
+by_key = pytest.mark.parametrize("trigger", TIME_TRIGGERS, ids=lambda t: t.key)
+
+
+@by_key
+def test_the_first_poll_is_a_baseline_then_each_new_record_fires_once(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    trigger: TimeTrigger,
+) -> None:
+    engine = make_engine()
+    first = poll(lsq, engine, trigger.key, trigger.config)
+    assert (first.baseline, first.emitted) == (True, 0)
+
+    lsq.advance(60)
+    alpha = trigger.make(lsq, "Alpha")
+    lsq.advance(60)
+    beta = trigger.make(lsq, "Beta")
+    trigger.make_other(lsq)
+    second = poll(lsq, engine, trigger.key, trigger.config)
+    assert (second.baseline, second.emitted) == (False, 2)
+    events = events_of(lsq, state_store, trigger_manifest, trigger.key, trigger.config)
+    assert [e[trigger.event_id] for e in events] == [alpha, beta]  # oldest first
+    assert poll(lsq, engine, trigger.key, trigger.config).emitted == 0
+    lsq.advance(3600)
+    assert poll(lsq, engine, trigger.key, trigger.config).emitted == 0
+
+
+@by_key
+def test_many_records_with_one_timestamp_and_a_burst_larger_than_the_budget(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    monkeypatch: pytest.MonkeyPatch, trigger: TimeTrigger,
+) -> None:
+    monkeypatch.setattr(*trigger.page_size, 5)
+    engine = make_engine(max_pages=2, max_calls=2)
+    poll(lsq, engine, trigger.key, trigger.config)
+    lsq.advance(30)
+    same_second = [trigger.make(lsq, f"Tie {n:02d}") for n in range(12)]  # frozen clock
+    lsq.advance(1)
+    later = [trigger.make(lsq, f"Later {n}") for n in range(3)]
+
+    results = poll_until_complete(lsq, engine, trigger.key, trigger.config)
+    assert [(r.emitted, r.complete) for r in results] == [(10, False), (5, True)]
+    assert all(r.calls <= 2 for r in results)
+    events = events_of(lsq, state_store, trigger_manifest, trigger.key, trigger.config)
+    assert Counter(e[trigger.event_id] for e in events) == Counter(same_second + later)
+    if trigger.sorted_reads:
+        assert {e[trigger.event_id] for e in events[-3:]} == set(later)  # oldest first
+    first_poll = [e[trigger.event_id] for e in events[:10]]
+    assert first_poll == sorted(first_poll, key=lambda i: (i not in same_second, i))  # ties by id
+
+    # The next query re-reads the overlap window (3 pages, over two polls): nothing new.
+    again = poll_until_complete(lsq, engine, trigger.key, trigger.config)
+    assert [r.emitted for r in again] == [0, 0]
+    assert len(inbox_payloads(state_store, again[0].instance_id)) == 15
+
+
+@by_key
+def test_a_late_record_with_an_older_timestamp_inside_the_overlap_fires_once(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    trigger: TimeTrigger,
+) -> None:
+    engine = make_engine()
+    poll(lsq, engine, trigger.key, trigger.config)
+    lsq.set_clock(T0 + minutes(5))
+    early = trigger.make(lsq, "Early")
+    assert poll(lsq, engine, trigger.key, trigger.config).emitted == 1
+    lsq.set_clock(T0 + minutes(2))  # a record that shows up late, stamped before "Early"
+    late = trigger.make(lsq, "Late")
+    lsq.set_clock(T0 + minutes(6))
+    result = poll(lsq, engine, trigger.key, trigger.config)
+    assert (result.emitted, len(result.keys)) == (1, 1)
+    assert result.keys[0].startswith(late)
+    assert poll(lsq, engine, trigger.key, trigger.config).emitted == 0
+    events = events_of(lsq, state_store, trigger_manifest, trigger.key, trigger.config)
+    assert [e[trigger.event_id] for e in events] == [early, late]
+
+
+@by_key
+def test_a_stop_between_fetching_and_committing_neither_loses_nor_repeats(
+    lsq: Sandbox, state_path: Any, trigger_manifest: Manifest, trigger: TimeTrigger,
+) -> None:
+    instance = trigger_instance(lsq.client, trigger.key, trigger.config)
+    source = module(trigger.key)
+    with StateStore(state_path, clock=lsq.now) as store:
+        engine = PollingEngine(store, clock=lsq.now)
+        engine.poll(instance, source, lsq.client, trigger.config)
+        lsq.advance(60)
+        created = [trigger.make(lsq, f"Crash {n}") for n in range(3)]
+        lost = engine.fetch(instance, source, lsq.client, trigger.config)
+        assert len(lost.events) == 3  # fetched, then the process "dies" before the commit
+        assert store.get_cursor(instance).version == 1  # type: ignore[union-attr]
+
+    with StateStore(state_path, clock=lsq.now) as restarted:
+        engine = PollingEngine(restarted, clock=lsq.now)
+        result = engine.poll(instance, source, lsq.client, trigger.config)
+        assert (result.baseline, result.emitted) == (False, 3)
+        stale = lost.commit()  # a late commit of the dead poll changes nothing
+        assert (stale.conflict, stale.emitted) == (True, 0)
+        events = events_of(lsq, restarted, trigger_manifest, trigger.key, trigger.config)
+        assert sorted(e[trigger.event_id] for e in events) == sorted(created)  # one second
+
+
+@by_key
+def test_reenabling_the_same_trigger_keeps_its_state(
+    lsq: Sandbox, state_path: Any, trigger_manifest: Manifest, trigger: TimeTrigger,
+) -> None:
+    source = module(trigger.key)
+    with StateStore(state_path, clock=lsq.now) as store:
+        instance = trigger_instance(lsq.client, trigger.key, trigger.config)
+        PollingEngine(store, clock=lsq.now).poll(instance, source, lsq.client, trigger.config)
+    lsq.advance(3600)  # disabled for an hour
+    while_off = trigger.make(lsq, "While Off")
+    lsq.advance(3600)
+
+    reconnected = type(lsq.client)(lsq.client.connection)  # a redeploy: new client, new store
+    with reconnected, StateStore(state_path, clock=lsq.now) as store:
+        again = trigger_instance(reconnected, trigger.key, dict(trigger.config))
+        assert again == instance
+        engine = PollingEngine(store, clock=lsq.now)
+        result = engine.poll(again, source, reconnected, trigger.config)
+        assert (result.baseline, result.emitted) == (False, 1)
+        assert result.keys[0].startswith(while_off)
+        other = trigger_instance(reconnected, trigger.key, trigger.other)
+        assert other != instance
+        assert engine.poll(other, source, reconnected, trigger.other).baseline is True
+
+
+@by_key
+def test_a_start_time_in_the_config_fires_for_existing_records(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    trigger: TimeTrigger,
+) -> None:
+    config = {**trigger.config, "since": SINCE}
+    result = poll(lsq, make_engine(), trigger.key, config, start=config["since"])
+    assert (result.baseline, result.emitted) == (False, len(trigger.seeded))
+    events = events_of(lsq, state_store, trigger_manifest, trigger.key, config)
+    assert tuple(e[trigger.event_id] for e in events) == trigger.seeded
+    assert module(trigger.key).event_key(events[0]) == result.keys[0]
+
+
+# -- each time-based trigger's own request ----------------------------------------------------
+
+
+def test_new_account_asks_company_get_for_its_type_from_the_watermark(
+    lsq: Sandbox, make_engine: Engine
 ) -> None:
     engine = make_engine()
     first = poll(lsq, engine, "new_account", COMPANY)
-    assert (first.baseline, first.emitted, first.calls) == (True, 0, 1)
-
+    assert first.calls == 1
     lsq.advance(60)
-    alpha = lsq.create_account("Alpha Traders")
-    lsq.advance(60)
-    beta = lsq.create_account("Beta Foods")
-    lsq.create_account("Gamma Partners", company_type="Partners")  # another type
     lsq.clear_log()
-    second = poll(lsq, engine, "new_account", COMPANY)
-    assert (second.baseline, second.emitted) == (False, 2)
+    poll(lsq, engine, "new_account", COMPANY)
     [body] = logged_bodies(lsq, "CompanyManagement.svc/Company.Get")
     assert body["Query"]["CompanyType"] == {"CompanyTypeName": "Company"}
     assert body["Query"]["DateRange"]["DateField"] == "CreatedOn"
@@ -98,118 +283,18 @@ def test_new_account_first_poll_is_a_baseline_then_each_new_account_fires_once(
     assert body["Sorting"] == {"ColumnName": "CreatedOn", "Direction": "0"}
     assert body["Paging"] == {"PageIndex": 1, "PageSize": _polling.COMPANY_PAGE_SIZE}
 
-    events = events_of(lsq, state_store, trigger_manifest, "new_account", COMPANY)
-    assert [e["account_id"] for e in events] == [alpha, beta]  # oldest first
-    assert events[0] | {"CompanyId": alpha, "CompanyName": "Alpha Traders",
-                        "CompanyType": "Company", "CreatedOn": "2025-06-01 12:01:00"} == events[0]
-    assert poll(lsq, engine, "new_account", COMPANY).emitted == 0
-    lsq.advance(3600)
-    assert poll(lsq, engine, "new_account", COMPANY).emitted == 0
 
-
-def test_many_accounts_with_one_timestamp_and_a_burst_larger_than_the_budget(
-    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(_polling, "COMPANY_PAGE_SIZE", 5)
-    engine = make_engine(max_pages=2, max_calls=2)
-    poll(lsq, engine, "new_account", COMPANY)
-    lsq.advance(30)
-    same_second = [lsq.create_account(f"Tie {n:02d}") for n in range(12)]  # frozen clock
-    lsq.advance(1)
-    later = [lsq.create_account(f"Later {n}") for n in range(3)]
-
-    results = poll_until_complete(lsq, engine, "new_account", COMPANY)
-    assert [(r.emitted, r.complete) for r in results] == [(10, False), (5, True)]
-    assert all(r.calls <= 2 for r in results)
-    events = events_of(lsq, state_store, trigger_manifest, "new_account", COMPANY)
-    assert Counter(e["account_id"] for e in events) == Counter(same_second + later)
-    assert {e["account_id"] for e in events[-3:]} == set(later)  # oldest first, ties by id
-
-    # The next query re-reads the overlap window (3 pages, over two polls): nothing new.
-    again = poll_until_complete(lsq, engine, "new_account", COMPANY)
-    assert [r.emitted for r in again] == [0, 0]
-    assert len(inbox_payloads(state_store, again[0].instance_id)) == 15
-
-
-def test_a_late_account_with_an_older_timestamp_inside_the_overlap_fires_once(
+def test_new_account_events_are_the_flat_accounts(
     lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
 ) -> None:
     engine = make_engine()
     poll(lsq, engine, "new_account", COMPANY)
-    lsq.set_clock(T0 + minutes(5))
-    early = lsq.create_account("Early")
-    assert poll(lsq, engine, "new_account", COMPANY).emitted == 1
-    lsq.set_clock(T0 + minutes(2))  # a record that shows up late, stamped before "Early"
-    late = lsq.create_account("Late")
-    lsq.set_clock(T0 + minutes(6))
-    result = poll(lsq, engine, "new_account", COMPANY)
-    assert (result.emitted, len(result.keys)) == (1, 1)
-    assert result.keys[0].startswith(late)
-    assert poll(lsq, engine, "new_account", COMPANY).emitted == 0
-    events = events_of(lsq, state_store, trigger_manifest, "new_account", COMPANY)
-    assert [e["account_id"] for e in events] == [early, late]
-
-
-def test_a_stop_between_fetching_and_committing_neither_loses_nor_repeats(
-    lsq: Sandbox, make_engine: Engine, state_path: Any, trigger_manifest: Manifest
-) -> None:
-    instance = trigger_instance(lsq.client, "new_account", COMPANY)
-    source = module("new_account")
-    with StateStore(state_path, clock=lsq.now) as store:
-        engine = PollingEngine(store, clock=lsq.now)
-        engine.poll(instance, source, lsq.client, COMPANY)
-        lsq.advance(60)
-        created = [lsq.create_account(f"Crash {n}") for n in range(3)]
-        lost = engine.fetch(instance, source, lsq.client, COMPANY)
-        assert len(lost.events) == 3  # fetched, then the process "dies" before the commit
-        assert store.get_cursor(instance).version == 1  # type: ignore[union-attr]
-
-    with StateStore(state_path, clock=lsq.now) as restarted:
-        engine = PollingEngine(restarted, clock=lsq.now)
-        result = engine.poll(instance, source, lsq.client, COMPANY)
-        assert (result.baseline, result.emitted) == (False, 3)
-        stale = lost.commit()  # a late commit of the dead poll changes nothing
-        assert (stale.conflict, stale.emitted) == (True, 0)
-        events = events_of(lsq, restarted, trigger_manifest, "new_account", COMPANY)
-        assert sorted(e["account_id"] for e in events) == sorted(created)  # one second
-
-
-def test_reenabling_the_same_trigger_keeps_its_state(
-    lsq: Sandbox, state_path: Any, trigger_manifest: Manifest
-) -> None:
-    source = module("new_account")
-    with StateStore(state_path, clock=lsq.now) as store:
-        instance = trigger_instance(lsq.client, "new_account", COMPANY)
-        PollingEngine(store, clock=lsq.now).poll(instance, source, lsq.client, COMPANY)
-    lsq.advance(3600)  # disabled for an hour
-    while_off = lsq.create_account("While Off")
-    lsq.advance(3600)
-
-    reconnected = type(lsq.client)(lsq.client.connection)  # a redeploy: new client, new store
-    with reconnected, StateStore(state_path, clock=lsq.now) as store:
-        again = trigger_instance(reconnected, "new_account", dict(COMPANY))
-        assert again == instance
-        engine = PollingEngine(store, clock=lsq.now)
-        result = engine.poll(again, source, reconnected, COMPANY)
-        assert (result.baseline, result.emitted) == (False, 1)
-        assert result.keys[0].startswith(while_off)
-        partners = {"company_type": "Partners"}
-        other = trigger_instance(reconnected, "new_account", partners)
-        assert other != instance
-        assert engine.poll(other, source, reconnected, partners).baseline is True
-
-
-def test_a_start_time_in_the_config_fires_for_existing_accounts(
-    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
-) -> None:
-    config = {"company_type": "Company", "since": "2025-01-01T00:00:00Z"}
-    result = poll(lsq, make_engine(), "new_account", config, start=config["since"])
-    assert (result.baseline, result.emitted) == (False, 2)
-    events = events_of(lsq, state_store, trigger_manifest, "new_account", config)
-    assert [(e["CompanyName"], e["CreatedOn"]) for e in events] == [
-        ("Acme Corp", "2025-01-10 09:30:00"), ("Initech Solutions", "2025-02-14 06:15:00")]
-    assert module("new_account").event_key(events[0]) == result.keys[0]
+    lsq.advance(60)
+    alpha = lsq.create_account("Alpha Traders")
+    poll(lsq, engine, "new_account", COMPANY)
+    [event] = events_of(lsq, state_store, trigger_manifest, "new_account", COMPANY)
+    assert event | {"CompanyId": alpha, "CompanyName": "Alpha Traders",
+                    "CompanyType": "Company", "CreatedOn": "2025-06-01 12:01:00"} == event
 
 
 # -- account_updated --------------------------------------------------------------------------
@@ -386,6 +471,57 @@ def test_new_account_activity_for_a_company_type_within_the_call_budget(
     assert {e["account_id"] for e in events} == {first, last}
 
 
+# -- new_lead_activity ------------------------------------------------------------------------
+
+
+def test_new_lead_activity_asks_for_its_type_from_the_watermark(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest
+) -> None:
+    engine = make_engine()
+    lsq.clear_log()
+    first = poll(lsq, engine, "new_lead_activity", {"activity_type": "product demo"})
+    assert first.calls == 2  # the type's name looked up once per client, then a page
+    assert lsq.operations()[-2:] == ["ProspectActivity.svc/ActivityTypes.Get",
+                                     "ProspectActivity.svc/CustomActivity/RetrieveByActivityEvent"]
+    lsq.advance(60)
+    made = lsq.log_lead_activity(ARJUN, "Demo for Arjun")
+    lsq.clear_log()
+    second = poll(lsq, engine, "new_lead_activity", {"activity_type": "product demo"})
+    assert (second.calls, second.emitted) == (1, 1)
+    [body] = logged_bodies(lsq, "ProspectActivity.svc/CustomActivity/RetrieveByActivityEvent")
+    assert body == {
+        "Parameter": {"FromDate": "2025-06-01 11:50:00", "ToDate": "2099-12-31 23:59:59",
+                      "ActivityEvent": 201},
+        "Sorting": {"ColumnName": "CreatedOn", "Direction": "0"},
+        "Paging": {"PageIndex": 1, "PageSize": 100},
+    }
+    [event] = events_of(lsq, state_store, trigger_manifest, "new_lead_activity",
+                        {"activity_type": "product demo"})
+    assert (event["activity_id"], event["lead_id"], event["ActivityEvent"]) == (made, ARJUN, 201)
+    assert (event["ActivityEventName"], event["ActivityNote"]) == ("Product Demo",
+                                                                    "Demo for Arjun")
+    assert event["CreatedOn"] == "2025-06-01 12:01:00"
+
+
+@pytest.mark.parametrize("range_field", ["CreatedOn", "ModifiedOn"])
+def test_new_lead_activity_finds_new_activities_whichever_date_the_range_bounds(
+    lsq: Sandbox, make_engine: Engine, state_store: StateStore, trigger_manifest: Manifest,
+    range_field: str,
+) -> None:
+    # UNKNOWN in the reference: which date RetrieveByActivityEvent's FromDate/ToDate bound.
+    lsq.running.app.state.tenants["41872"].settings["lead_activity_range_field"] = range_field
+    config = {"activity_type": 201}
+    engine = make_engine()
+    assert poll(lsq, engine, "new_lead_activity", config).baseline
+    lsq.advance(60)
+    new = lsq.log_lead_activity(PRIYA, "A new demo")
+    lsq.client.post("ProspectActivity.svc/CustomActivity/Update", {  # an old one, changed now
+        "ProspectActivityId": DEMOS[0], "ActivityEvent": 201, "ActivityNote": "edited"})
+    result = poll(lsq, engine, "new_lead_activity", config)
+    assert result.emitted == 1 and result.keys[0].startswith(new)  # the edit is not new
+    assert poll(lsq, engine, "new_lead_activity", config).emitted == 0
+
+
 # -- sample(): recent real records for `lsq run` ----------------------------------------------
 
 
@@ -396,14 +532,18 @@ def test_new_account_activity_for_a_company_type_within_the_call_budget(
      ["5b0a1e2c-7d3f-4c8e-a1b2-000000000204", "5b0a1e2c-7d3f-4c8e-a1b2-000000000202"]),
     ("new_account_activity", {"company_type": "Company"},
      ["5e2b8d41-7a9c-4f03-b6e2-000000000a01"]),
-], ids=["new_account", "account_updated", "lead_added_to_list", "new_account_activity"])
+    ("new_lead_activity", {"activity_type": "Product Demo"}, list(reversed(DEMOS))),
+    ("lead_activity_posted", {"activity_type": 201}, list(reversed(DEMOS))),
+], ids=["new_account", "account_updated", "lead_added_to_list", "new_account_activity",
+        "new_lead_activity", "lead_activity_posted"])
 def test_samples_are_recent_real_records_in_the_event_shape(
     lsq: Sandbox, trigger_manifest: Manifest, key: str, config: dict[str, Any],
     expected: list[str],
 ) -> None:
     events = module(key).sample(lsq.client, config, 2)
     ids = {"new_account": "account_id", "account_updated": "account_id",
-           "lead_added_to_list": "lead_id", "new_account_activity": "activity_id"}[key]
+           "lead_added_to_list": "lead_id", "new_account_activity": "activity_id",
+           "new_lead_activity": "activity_id", "lead_activity_posted": "activity_id"}[key]
     assert [e[ids] for e in events] == expected
     for event in events:
         assert trigger_manifest.trigger(key).output_problems(event) == []
