@@ -20,7 +20,8 @@ from runtime.errors import ConnectorError, InputValidationError
 if TYPE_CHECKING:
     from runtime.api.metadata import AccountMetadata
 
-KINDS = ("lead_field", "opportunity_field", "task_field", "opportunity_type", "task_type", "user")
+KINDS = ("lead_field", "opportunity_field", "task_field", "opportunity_type", "task_type", "user",
+         "lead_activity_type", "lead_activity_field")
 NAMES = "x-accountNames"
 SCOPE = "x-accountScope"
 CUSTOM_FIELDS = "x-customFields"
@@ -69,6 +70,15 @@ def _task_field(metadata: AccountMetadata, name: Any, scope: Any) -> bool:
     return True
 
 
+def _lead_activity_field(metadata: AccountMetadata, name: Any, scope: Any) -> bool:
+    kind = _quietly(lambda: metadata.resolve_lead_activity_type(scope)) if scope is not None \
+        else None
+    if kind is None:
+        return False
+    metadata.check_lead_activity_fields(kind, [str(name)], location="_")
+    return True
+
+
 CHECKS: dict[str, Check] = {
     "lead_field": _lead_field,
     "opportunity_field": _opportunity_field,
@@ -76,6 +86,8 @@ CHECKS: dict[str, Check] = {
     "opportunity_type": lambda m, name, scope: m.resolve_opportunity_type(name, location="_"),
     "task_type": lambda m, name, scope: m.resolve_task_type(str(name), location="_"),
     "user": lambda m, name, scope: m.resolve_user(str(name), location="_"),
+    "lead_activity_type": lambda m, name, scope: m.resolve_lead_activity_type(name, location="_"),
+    "lead_activity_field": _lead_activity_field,
 }
 """How each kind is looked up (a new kind of name: one entry here, one in the schemas)."""
 

@@ -62,6 +62,12 @@ def test_schemas_stand_alone_and_fit_the_samples(key: str, manifest: Manifest) -
         ("create_lead", False, False, False),
         ("add_lead_to_list", False, False, False),
         ("send_email", False, False, False),
+        ("find_lead_activity", True, False, True),
+        ("find_user", True, False, True),
+        ("list_users", True, False, True),
+        ("create_lead_activity", False, False, False),
+        ("update_lead_activity", False, False, True),
+        ("api_call", False, True, False),  # any path: a GET may delete, a POST may create
     ],
 )
 def test_an_action_effect_follows_its_verb(

@@ -14,7 +14,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -241,13 +241,55 @@ POLL_SCRIPT = textwrap.dedent("""
 """)
 
 
+LEAD_ACTIVITY_WORKFLOW = """\
+name: Note every product demo on the lead
+trigger:
+  key: new_lead_activity
+  config: {activity_type: Product Demo}
+steps:
+  - id: note
+    action: update_lead
+    input:
+      lead_id: "{{ trigger.lead_id }}"
+      fields: {Notes: "{{ trigger.ActivityNote }}"}
+"""
+
+
+def _accounts(manifest: Any, client: LeadSquaredClient) -> list[str]:
+    """Three changes Account Updated fires for (sync_accounts.yaml): new accounts."""
+    return [invoke_action(manifest, "create_account", {
+        "company_type": "Company", "fields": {"CompanyName": f"Crash Co {n}"}}, client,
+    )["account_id"] for n in range(3)]
+
+
+def _lead_activities(manifest: Any, client: LeadSquaredClient) -> list[str]:
+    """Three activities New Lead Activity fires for."""
+    return [invoke_action(manifest, "create_lead_activity", {
+        "lead_id": "5b0a1e2c-7d3f-4c8e-a1b2-000000000201", "activity_type": "Product Demo",
+        "note": f"Crash demo {n}"}, client)["activity_id"] for n in range(3)]
+
+
+#: Polling workflows whose poll is killed: (name, workflow file text or example, cause).
+POLLED = [
+    ("account_updated", "sync_accounts.yaml", _accounts),
+    ("new_lead_activity", LEAD_ACTIVITY_WORKFLOW, _lead_activities),
+]
+
+
+@pytest.mark.parametrize(("trigger", "workflow_file", "cause"), POLLED,
+                         ids=[name for name, _, _ in POLLED])
 @pytest.mark.parametrize("when", ["before-commit", "after-commit"])
 def test_a_poll_killed_around_its_commit_loses_and_repeats_nothing(
-    tmp_path: Path, fast_sandbox: RunningSandbox, when: str
+    tmp_path: Path, fast_sandbox: RunningSandbox, when: str, trigger: str, workflow_file: str,
+    cause: Callable[[Any, LeadSquaredClient], list[str]],
 ) -> None:
     manifest = load_manifest()
-    workflow_path = EXAMPLES / "sync_accounts.yaml"
+    workflow_path = EXAMPLES / workflow_file
+    if not workflow_file.endswith(".yaml"):
+        workflow_path = tmp_path / f"{trigger}.yaml"
+        workflow_path.write_text(workflow_file, encoding="utf-8")
     workflow = load_workflow(workflow_path, ManifestSchemas(manifest))
+    assert workflow.trigger.key == trigger
     connection = Connection(access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
                             api_host=DEFAULT_API_HOST, base_url=fast_sandbox.base_url,
                             rate_limit=100_000)
@@ -258,12 +300,8 @@ def test_a_poll_killed_around_its_commit_loses_and_repeats_nothing(
         module = trigger_module(manifest, workflow.trigger.key)
         engine = PollingEngine(store)
         assert engine.poll(instance, module, client, config).baseline
-        time.sleep(1.1)  # changes stamped after the baseline (ModifiedOn has whole seconds)
-        changed = []
-        for n in range(3):
-            account = invoke_action(manifest, "create_account", {
-                "company_type": "Company", "fields": {"CompanyName": f"Crash Co {n}"}}, client)
-            changed.append(account["account_id"])
+        time.sleep(1.1)  # changes stamped after the baseline (dates have whole seconds)
+        changed = cause(manifest, client)
 
         killed = subprocess.run(
             [sys.executable, "-c", POLL_SCRIPT, str(connection_file(tmp_path, fast_sandbox)),

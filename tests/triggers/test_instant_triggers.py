@@ -1,4 +1,4 @@
-"""The six instant triggers end to end: the sandbox delivers to a real receiver, the inbox
+"""The seven instant triggers end to end: the sandbox delivers to a real receiver, the inbox
 keeps each delivery once, and ``events()`` gives the trigger's output shape."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .webhook_fixtures import (
 pytest_plugins = ["tests.triggers.webhook_fixtures"]
 
 INSTANT = ("new_lead", "lead_updated", "new_task", "task_updated", "new_opportunity",
-           "opportunity_updated")
+           "opportunity_updated", "lead_activity_posted")
 OPPORTUNITY = {"opportunity_type": 12000}
 
 
@@ -296,6 +296,72 @@ def test_a_deleted_opportunity_yields_no_event(
     module = manifest.trigger("new_opportunity").handler_module()
     gone = {"ProspectActivityId": "00000000-0000-4000-8000-00000000dead", "ActivityEvent": 12000}
     assert module.events(client, OPPORTUNITY, gone) == []
+
+
+# -- lead activities ------------------------------------------------------------------------------
+
+DEMOS = {"activity_type": "Product Demo"}
+
+
+def post_activity(client: LeadSquaredClient, code: int, note: str) -> str:
+    body = {"RelatedProspectId": SEED_LEAD, "ActivityEvent": code, "ActivityNote": note,
+            "Fields": [{"SchemaName": "Status", "Value": "Completed"}]}
+    return client.post("ProspectActivity.svc/Create", body, creates=True)["Message"]["Id"]
+
+
+def test_lead_activity_posted_fires_for_its_type_only(
+    sandbox: RunningSandbox, client: LeadSquaredClient, subs: Subscriptions, receiver: str,
+    inbox: Inbox, manifest: Manifest,
+) -> None:
+    result = subs.subscribe("lead_activity_posted", DEMOS, receiver)
+    assert result.event_code == "2"
+    [hook] = sandbox.app.state.tenants["41872"].webhooks.values()
+    assert (hook["EventCode"], hook["ActivityEvent"]) == ("LeadActivity_Post_Create", "201")
+    post_activity(client, 203, "a webinar: another type")
+    wanted = post_activity(client, 201, "Demo on site")
+    flush(sandbox)
+    [delivery] = deliveries(sandbox)  # the webhook is made for one type
+    assert isinstance(delivery["payload"], list)  # activity payloads are arrays (§12.3)
+    assert [item.event_key for item in inbox.items()] == [wanted]
+    [event] = run_events(manifest, client, inbox, "lead_activity_posted", DEMOS)
+    assert (event["activity_id"], event["lead_id"]) == (wanted, SEED_LEAD)
+    assert (event["ActivityEvent"], event["ActivityEventName"]) == (201, "Product Demo")
+    assert (event["ActivityNote"], event["Status"]) == ("Demo on site", "Completed")
+    # An item of another type (a batch, or another webhook's) gives no event.
+    module = manifest.trigger("lead_activity_posted").handler_module()
+    other = {"ProspectActivityId": wanted, "RelatedProspectId": SEED_LEAD, "ActivityEvent": 203}
+    assert module.events(client, DEMOS, other) == []
+
+
+def test_a_batch_of_activities_is_one_event_each(
+    client: LeadSquaredClient, subs: Subscriptions, receiver: str, store: StateStore,
+    inbox: Inbox, manifest: Manifest,
+) -> None:
+    result = subs.subscribe("lead_activity_posted", DEMOS, receiver)
+    secret = store.get_subscription(result.instance_id).secret
+    batch = [{"ProspectActivityId": f"8e3c1a57-2d4b-4f6e-9a10-00000000ba0{n}",
+              "RelatedProspectId": SEED_LEAD, "ActivityEvent": "201",
+              "ActivityEventName": "Product Demo", "CreatedOn": f"2025-06-01 10:0{n}:00",
+              "CreatedBy": OWNER, "Data": {"Note": f"demo {n}", "mx_Custom_1": "Interested"}}
+             for n in range(3)]
+    for _ in range(2):  # LeadSquared sends the batch again: stored once
+        reply = requests.post(result.receiver_url, json=batch, headers={SECRET_HEADER: secret},
+                              timeout=5)
+        assert reply.status_code == 200
+    assert [item.event_key for item in inbox.items()] == [a["ProspectActivityId"] for a in batch]
+    events = run_events(manifest, client, inbox, "lead_activity_posted", DEMOS)
+    assert [(e["ActivityNote"], e["mx_Custom_1"]) for e in events] == [
+        (f"demo {n}", "Interested") for n in range(3)]
+
+
+def test_lead_activity_webhook_fields(client: LeadSquaredClient, manifest: Manifest) -> None:
+    module = manifest.trigger("lead_activity_posted").handler_module()
+    fields = module.webhook(client, {"activity_type": "deal won"})
+    assert fields == {"WebhookEvent": "2", "ActivityEvent": "202", "WebhookProperties": json.dumps(
+        {"ActivityEvent": "202", "ActivityData": "[]", "WebPageNames": "[]"})}
+    assert module.event_codes({"activity_type": 202, "webhook_event_code": 9}) == ("9",)
+    with pytest.raises(InputValidationError, match="'Demo' is not a lead activity type"):
+        module.webhook(client, {"activity_type": "Demo"})
 
 
 # -- samples and webhook fields -------------------------------------------------------------------

@@ -202,3 +202,31 @@ def test_segment_and_enrich_a_lead_added_to_the_list(
     lead = raw_api.get("LeadManagement.svc/Leads.GetByEmailaddress", emailaddress=KAVYA).json()[0]
     assert lead["Notes"] == "Newsletter subscriber (source: Email Campaign)"
     assert lead["mx_City"] == "Chennai"
+
+
+def test_deal_won_activity_for_a_won_opportunity(
+    serve: Callable[[str], WorkflowService], manifest: Manifest, client: LeadSquaredClient,
+    raw_api: RawApi,
+) -> None:
+    service = serve("deal_won_activity")
+    lead = invoke_action(manifest, "create_lead", {"fields": {
+        "FirstName": "Ines", "EmailAddress": "ines.won@example.com"}}, client)["lead_id"]
+    deal = invoke_action(manifest, "create_opportunity", {
+        "lead_id": lead, "opportunity_type": "New Business", "owner": "ravi.sales@example.com",
+        "fields": {"mx_Custom_1": "Umbrella rollout", "mx_Custom_3": 420000},
+    }, client)["opportunity_id"]
+    invoke_action(manifest, "update_opportunity", {"opportunity_id": deal, "status": "Won"},
+                  client)
+
+    run = run_of(service)
+    assert run.event["opportunity_id"] == deal
+    assert [(s.step_id, s.status) for s in run.steps] == [("owner", "succeeded"),
+                                                           ("won", "succeeded")]
+    answer = raw_api.post("ProspectActivity.svc/Retrieve", {"Parameter": {"ActivityEvent": 202}},
+                          leadId=lead).json()
+    (activity,) = answer["ProspectActivities"]
+    data = {pair["Key"]: pair["Value"] for pair in activity["Data"]}
+    assert (activity["EventName"], data["mx_Custom_1"], data["mx_Custom_2"]) == (
+        "Deal Won", "Umbrella rollout", "420000")
+    assert (data["Owner"], data["Status"]) == (RAVI, "Completed")
+    assert data["ActivityEvent_Note"] == "Won by Ravi: Umbrella rollout"

@@ -1,6 +1,6 @@
 """`lsq validate` rejects the mistakes a new user makes, before anything runs.
 
-A corpus of mutations of the four examples, each the kind of mistake the README's promise
+A corpus of mutations of the five examples, each the kind of mistake the README's promise
 covers: a misspelt trigger or step field, a missing or doubled input where inputs go
 together, a constant of the wrong shape, and a name of the account's set-up (a custom field, a
 task or opportunity type, a user) that the account does not have. Each mutated example must
@@ -81,6 +81,8 @@ class Mutation:
 
 
 W, OF, S, E = "welcome_email", "opportunity_follow_up", "sync_accounts", "segment_and_enrich"
+DW = "deal_won_activity"
+WON = "steps.1.input"
 WELCOME, TASK = "steps.0.input", "steps.0.input"
 MIRROR, COPY = "steps.0.input", "steps.1.input"
 LEAD, ENRICH = "steps.0.input", "steps.1.input"
@@ -194,6 +196,18 @@ MUTATIONS = [
              "trigger.config", "list_id and list_name are both given: keep only one"),
     Mutation("no-list", E, drop("trigger.config.list_name"),
              "trigger.config", "add list_id or list_name"),
+    # -- deal_won_activity: Updated Opportunity -> Find User -> Create Lead Activity
+    Mutation("activity-type-typo", DW, put(f"{WON}.activity_type", "Deal Wonn"),
+             "won.input.activity_type", "did you mean Deal Won (202)?"),
+    Mutation("activity-field-of-another-type", DW, put(f"{WON}.fields.mx_Custom_5", "x"),
+             "won.input.fields.mx_Custom_5", "not a field of this lead activity type (Deal Won); "
+             "did you mean"),
+    Mutation("activity-field-display-name", DW, put(f"{WON}.fields.Deal Value", "1"),
+             "won.input.fields.Deal Value", "Status, Owner or a custom field mx_Custom_<n>"),
+    Mutation("user-output-typo", DW, put(f"{WON}.note", "{{ steps.owner.user.FristName }}"),
+             "won.input.note", "did you mean 'FirstName'?"),
+    Mutation("lead-and-email", DW, put(f"{WON}.lead_email", "ines@example.com"),
+             "won.input", "keep only one"),
 ]
 
 
@@ -233,13 +247,13 @@ def check(
     return run
 
 
-def test_the_corpus_covers_the_four_examples_with_thirty_mutations_or_more() -> None:
-    assert {m.example for m in MUTATIONS} == {W, OF, S, E}
+def test_the_corpus_covers_the_five_examples_with_thirty_mutations_or_more() -> None:
+    assert {m.example for m in MUTATIONS} == {W, OF, S, E, DW}
     assert len(MUTATIONS) >= 30
     assert len({m.id for m in MUTATIONS}) == len(MUTATIONS)
 
 
-@pytest.mark.parametrize("example", [W, OF, S, E])
+@pytest.mark.parametrize("example", [W, OF, S, E, DW])
 def test_the_examples_are_valid(example: str, check: Callable[..., list[str]]) -> None:
     assert check(example, None) == []
 
