@@ -104,7 +104,7 @@ def test_key_breaking_the_naming_rule(connector: TmpConnector) -> None:
     problems = checks.keys_follow_naming_rules(dataclasses.replace(manifest, actions=(renamed,)))
     assert problems == [
         "actions.lead_create.key: 'lead_create' breaks the naming rule: an action key is "
-        "snake_case verb_object, e.g. create_lead, add_lead_to_list",
+        "snake_case verb_object, e.g. create_lead, add_lead_to_list, list_users",
     ]
 
 
