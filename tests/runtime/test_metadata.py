@@ -12,7 +12,7 @@ from runtime.api.governor import RateGovernor
 from runtime.api.metadata import LEAD_FIELDS_OP, TASK_TYPES_OP, USERS_OP
 from runtime.errors import InputValidationError
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
-from tests.fakes import ok
+from tests.fakes import mx_error, ok
 
 FIELDS = [
     {"SchemaName": name, "DisplayName": name, "DataType": "Text"}
@@ -168,3 +168,75 @@ def test_sandbox_lookups(sandbox_metadata):
     )
     meeting = sandbox_metadata.resolve_task_type("Meeting", "appointment")
     assert (meeting["Id"], meeting["Category"]) == ("8d3f6a10-4b2c-4e7d-9f01-00000000e001", 0)
+
+
+# -- lead activity types -----------------------------------------------------------------------
+
+ACTIVITY_TYPES_OP = "ProspectActivity.svc/ActivityTypes.Get"
+ACTIVITY_SETTING_OP = "ProspectActivity.svc/CustomActivity/GetActivitySetting"
+ACTIVITY_TYPES = [
+    {"ActivityEvent": 201, "ActivityEventName": "Product_Demo", "DisplayName": "Product Demo"},
+    {"ActivityEvent": "202", "ActivityEventName": "Deal Won", "DisplayName": None},
+    {"DisplayName": "no code: ignored"},
+]
+DEMO_SETTING = {"DisplayName": "Product Demo", "Fields": [
+    {"SchemaName": "mx_Custom_1", "DisplayName": "Outcome"}, {"DisplayName": "no name"}]}
+
+
+def test_activity_types_resolve_by_code_display_name_or_event_name(fake, metadata):
+    fake.add("GET", ACTIVITY_TYPES_OP, ok(ACTIVITY_TYPES))
+    assert metadata.resolve_lead_activity_type(201)["DisplayName"] == "Product Demo"
+    assert metadata.resolve_lead_activity_type("product demo")["ActivityEvent"] == 201
+    assert metadata.resolve_lead_activity_type("PRODUCT_DEMO")["ActivityEvent"] == 201
+    assert metadata.resolve_lead_activity_type("202")["DisplayName"] == "Deal Won"
+    assert len(fake.calls) == 1  # listed once per client
+
+
+def test_a_code_the_list_lacks_counts_when_its_setting_describes_it(fake, metadata):
+    # UNKNOWN whether ActivityTypes.Get lists every type: GetActivitySetting decides.
+    fake.add("GET", ACTIVITY_TYPES_OP, ok(ACTIVITY_TYPES))
+    fake.add("GET", ACTIVITY_SETTING_OP, ok({"DisplayName": "Phone Call", "Fields": []}),
+             ok({}))
+    assert metadata.resolve_lead_activity_type(22)["DisplayName"] == "Phone Call"
+    with pytest.raises(InputValidationError) as raised:
+        metadata.resolve_lead_activity_type(23)
+    assert raised.value.problems == [
+        "activity_type: code 23 is not a lead activity type of this account; known types: "
+        "Product Demo (201), Deal Won (202)"]
+
+
+def test_an_unknown_type_name_suggests_the_closest(fake, metadata):
+    fake.add("GET", ACTIVITY_TYPES_OP, ok(ACTIVITY_TYPES))
+    with pytest.raises(InputValidationError) as raised:
+        metadata.resolve_lead_activity_type("Product Demos", location="config.activity_type")
+    assert raised.value.problems == [
+        "config.activity_type: 'Product Demos' is not a lead activity type of this account; "
+        "did you mean Product Demo (201)?"]
+
+
+def test_activity_fields_are_checked_against_the_type_status_and_owner_always_pass(
+    fake, metadata
+):
+    fake.add("GET", ACTIVITY_TYPES_OP, ok(ACTIVITY_TYPES))
+    fake.add("GET", ACTIVITY_SETTING_OP, ok(DEMO_SETTING))
+    kind = metadata.resolve_lead_activity_type(201)
+    metadata.check_lead_activity_fields(kind, ["mx_Custom_1", "Status", "Owner"])
+    with pytest.raises(InputValidationError) as raised:
+        metadata.check_lead_activity_fields(kind, ["mx_Custom1", "Outcome"])
+    assert raised.value.problems == [
+        "fields.mx_Custom1: not a field of this lead activity type (Product Demo); did you mean "
+        "mx_Custom_1?",
+        "fields.Outcome: not a field of this lead activity type (Product Demo); custom fields "
+        "start with mx_; valid fields are listed by GetActivitySetting",
+    ]
+    assert [call.params for call in fake.calls_to(ACTIVITY_SETTING_OP)] == [{"code": "201"}]
+
+
+def test_a_type_without_a_setting_has_no_custom_fields(fake, metadata):
+    fake.add("GET", ACTIVITY_TYPES_OP, ok(ACTIVITY_TYPES))
+    fake.add("GET", ACTIVITY_SETTING_OP,
+             mx_error("MXInvalidEntityException", "Activity Event '202' does not exist"))
+    kind = metadata.resolve_lead_activity_type(202)
+    metadata.check_lead_activity_fields(kind, ["Status"])
+    with pytest.raises(InputValidationError, match=r"fields\.mx_Custom_1: not a field"):
+        metadata.check_lead_activity_fields(kind, ["mx_Custom_1"])
