@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runtime.api.lsq_format import format_datetime, from_property_list
-from runtime.errors import InputValidationError, PermanentApiError, RecordNotFoundError
+from runtime.api.lsq_format import from_property_list, utc_text
+from runtime.errors import PermanentApiError, RecordNotFoundError
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -53,16 +53,7 @@ def normalise_dates(record: Mapping[str, Any], names: Collection[str]) -> dict[s
 
     A value that is empty or unreadable is kept as LeadSquared sent it, for the output check.
     """
-    return {name: _date(value) if name in names else value for name, value in record.items()}
-
-
-def _date(value: Any) -> Any:
-    if not isinstance(value, str) or not value.strip():
-        return value
-    try:
-        return format_datetime(value)
-    except InputValidationError:
-        return value
+    return {name: utc_text(value) if name in names else value for name, value in record.items()}
 
 
 def find_result(

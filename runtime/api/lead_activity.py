@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from runtime.api.lsq_format import format_datetime
+from runtime.api.lsq_format import utc_text
 from runtime.errors import InputValidationError
 
 CREATE = "ProspectActivity.svc/Create"
@@ -77,7 +77,7 @@ def activity_record(raw: Mapping[str, Any], **known: Any) -> dict[str, Any]:
     for name, value in known.items():
         record.setdefault(name, value)
     record["ActivityEvent"] = _code(record["ActivityEvent"])
-    return {name: _date(value) if name in DATE_PROPERTIES else _scalar(value)
+    return {name: utc_text(value) if name in DATE_PROPERTIES else _scalar(value)
             for name, value in record.items()}
 
 
@@ -120,15 +120,6 @@ def _code(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _date(value: Any) -> Any:
-    if not isinstance(value, str) or not value.strip():
-        return value
-    try:
-        return format_datetime(value)
-    except InputValidationError:
-        return value
 
 
 def _scalar(value: Any) -> Any:

@@ -125,6 +125,17 @@ def format_datetime(value: datetime | date | str) -> str:
             f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
 
 
+def utc_text(value: Any) -> Any:
+    """A date value of an answer as UTC ``yyyy-MM-dd HH:mm:ss``; an empty or unreadable one is
+    kept as LeadSquared sent it (for the output check to judge)."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    try:
+        return format_datetime(value)
+    except InputValidationError:
+        return value
+
+
 def parse_datetime(value: str | datetime) -> datetime:
     """Any LeadSquared date format (reference §2.1) or ISO 8601 -> an aware UTC datetime.
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from runtime.api.client import LeadSquaredClient
+from runtime.errors import InputValidationError
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 
@@ -21,3 +22,19 @@ def invoke(manifest: Manifest, client: LeadSquaredClient) -> Callable[..., dict[
         return invoke_action(manifest, key, inputs, client)
 
     return run
+
+
+@pytest.fixture
+def refused(
+    invoke: Callable[..., dict[str, Any]], request_log: Any
+) -> Callable[[str, Mapping[str, Any]], InputValidationError]:
+    """``refused(key, inputs)``: the InputValidationError the action raises, once it is checked
+    that nothing was sent to LeadSquared."""
+
+    def check(key: str, inputs: Mapping[str, Any]) -> InputValidationError:
+        with pytest.raises(InputValidationError) as raised:
+            invoke(key, inputs)
+        assert request_log.all() == []
+        return raised.value
+
+    return check

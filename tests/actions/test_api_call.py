@@ -41,6 +41,7 @@ from tests.fakes import (
 from tests.seed_ids import PRIYA
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+Refused = Callable[[str, dict[str, Any]], InputValidationError]
 
 #: Paths that try to leave https://{host}/v2/: schemes, hosts, userinfo, ports, dot segments,
 #: encodings, backslashes, queries, fragments, whitespace and control characters.
@@ -89,19 +90,14 @@ def test_the_schema_and_the_handler_check_one_rule(manifest: Manifest) -> None:
 
 
 @pytest.mark.parametrize("path", CRAFTED)
-def test_a_crafted_path_is_refused_before_any_request(
-    path: str, invoke: Invoke, request_log: Any, manifest: Manifest
-) -> None:
-    with pytest.raises(InputValidationError) as raised:
-        invoke("api_call", {"path": path})
-    assert "$.path" in str(raised.value)
+def test_a_crafted_path_is_refused_before_any_request(path: str, refused: Refused) -> None:
+    assert "$.path" in str(refused("api_call", {"path": path}))
     # The handler refuses it too, whoever calls it (no schema in front).
     fake = FakeLeadSquared()
     with fake, LeadSquaredClient(fake_connection(), session=fake.session()) as client, \
             pytest.raises(InputValidationError, match="path: "):
         api_call.run(client, {"path": path, "method": "GET"})
     assert fake.calls == []
-    assert request_log.all() == []
 
 
 @given(st.text(max_size=60))
@@ -124,11 +120,11 @@ def test_any_path_either_is_refused_or_stays_on_the_connection_host(path: str) -
 
 
 @pytest.mark.parametrize("name", ["accessKey", "SECRETKEY", "secretkey"])
-def test_keys_in_the_query_are_refused(name: str, invoke: Invoke, request_log: Any) -> None:
-    with pytest.raises(InputValidationError, match=f"query.{name}: the connection's keys"):
-        invoke("api_call", {"path": "LeadManagement.svc/Leads.GetById",
-                            "query": {"id": PRIYA, name: "x"}})
-    assert request_log.all() == []
+def test_keys_in_the_query_are_refused(name: str, refused: Refused) -> None:
+    error = refused("api_call", {"path": "LeadManagement.svc/Leads.GetById",
+                                 "query": {"id": PRIYA, name: "x"}})
+    assert error.problems == [f"query.{name}: the connection's keys are sent in headers; "
+                              "remove it"]
 
 
 def test_a_read_returns_the_answer_as_json(invoke: Invoke, request_log: Any) -> None:
@@ -280,9 +276,6 @@ def test_calls_share_the_accounts_rate_budget_and_bulk_paths_use_the_bulk_one(
     ids=["get-with-body", "body-too-large", "other-method", "nested-query", "bad-query-name"],
 )
 def test_bad_calls_are_refused_before_any_request(
-    invoke: Invoke, request_log: Any, inputs: dict[str, Any], named: str
+    refused: Refused, inputs: dict[str, Any], named: str
 ) -> None:
-    with pytest.raises(InputValidationError) as raised:
-        invoke("api_call", inputs)
-    assert named in str(raised.value)
-    assert request_log.all() == []
+    assert named in str(refused("api_call", inputs))

@@ -48,11 +48,16 @@ def us_datetime(moment: datetime) -> str:
 
 
 def activity_type(tenant: Tenant, code: Any) -> dict[str, Any]:
+    return kind_of(tenant.account_activity_types, code)
+
+
+def kind_of(types: Mapping[int, dict[str, Any]], code: Any) -> dict[str, Any]:
+    """The activity type (account or lead) with this ActivityEvent code."""
     try:
         number = int(code)
     except (TypeError, ValueError):
         raise mandatory_missing("ActivityEvent is mandatory") from None
-    found = tenant.account_activity_types.get(number)
+    found = types.get(number)
     if found is None:
         # UNKNOWN in the reference: the exception for an unknown activity code; chosen here.
         raise invalid_entity(f"Activity Event '{number}' does not exist")
@@ -77,6 +82,7 @@ def field_values(
         values[name] = as_text(pair.get("Value"))
     owner = values.get("Owner")
     if owner and owner not in tenant.users:
+        # LIKELY: Owner takes a user id (the docs' examples send a GUID; lead activities too).
         raise LsqError(FIELDS_ERROR, f"Field name : 'Owner' has an invalid user id '{owner}'.")
     merged = {**(current or {}), **values}
     for name, spec in known.items():
@@ -117,7 +123,12 @@ def new_activity(
 
 
 def find_activity(tenant: Tenant, activity_id: str) -> dict[str, Any]:
-    found = tenant.account_activities.get(activity_id)
+    return activity_of(tenant.account_activities, activity_id)
+
+
+def activity_of(activities: Mapping[str, dict[str, Any]], activity_id: str) -> dict[str, Any]:
+    """The activity (account or lead) with this id."""
+    found = activities.get(activity_id)
     if found is None:
         raise invalid_entity("Activity does not exist in the system")  # UNKNOWN: message
     return found

@@ -23,9 +23,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from runtime.sandbox.errors import LsqError, invalid_data, invalid_entity, mandatory_missing
+from runtime.sandbox.errors import invalid_data, invalid_entity, mandatory_missing
 from runtime.sandbox.request import SandboxRequest
 from runtime.sandbox.routing import Router
+from runtime.sandbox.services.account_activities import activity_of, field_values, kind_of
 from runtime.sandbox.services.accounts import (
     as_text,
     count_create,
@@ -39,7 +40,6 @@ from runtime.sandbox.state import Tenant, new_id
 
 router = Router()
 
-FIELDS_ERROR = "MXInvalidActivityFieldsException"  # CONFIRMED type for activity field errors
 STANDARD_FIELDS = ("Status", "Owner")  # every type's; the docs' Update example sends both
 NOTE_FIELD = "ActivityEvent_Note"  # the note's schema name in Fields lists (docs' examples)
 CUSTOM_TYPE = 2  # EventType of a custom activity type (reference §4.8)
@@ -53,15 +53,7 @@ LEAD_DETAILS = ("EmailAddress", "FirstName", "LastName", "Phone")  # Create by e
 
 
 def _type(tenant: Tenant, code: Any) -> dict[str, Any]:
-    try:
-        number = int(code)
-    except (TypeError, ValueError):
-        raise mandatory_missing("ActivityEvent is mandatory") from None
-    found = tenant.lead_activity_types.get(number)
-    if found is None:
-        # UNKNOWN in the reference: the error for an unknown activity code; chosen here.
-        raise invalid_entity(f"Activity Event '{number}' does not exist")
-    return found
+    return kind_of(tenant.lead_activity_types, code)
 
 
 def _values(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,33 +119,9 @@ def _field_specs(kind: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _field_values(
     tenant: Tenant, kind: Mapping[str, Any], fields: Any, current: Mapping[str, Any] | None
 ) -> dict[str, str | None]:
-    """``Fields: [{SchemaName, Value}]`` checked against the type; mandatory ones after merging
-    with ``current`` (None when creating)."""
-    if fields is None:
-        fields = []
-    if not isinstance(fields, list):
-        raise LsqError(FIELDS_ERROR, "Fields must be a list of {SchemaName, Value}")
-    known = {spec["SchemaName"]: spec for spec in _field_specs(kind)}
-    values: dict[str, str | None] = {}
-    for pair in fields:
-        name = pair.get("SchemaName") if isinstance(pair, Mapping) else None
-        if name not in known:
-            # UNKNOWN in the reference: wording for a field the type does not have.
-            raise LsqError(FIELDS_ERROR, f"Field name : '{name}' does not exist.")
-        values[name] = as_text(pair.get("Value"))
-    owner = values.get("Owner")
-    if owner and owner not in tenant.users:
-        # LIKELY: Owner takes a user id (the docs' examples send a GUID).
-        raise LsqError(FIELDS_ERROR, f"Field name : 'Owner' has an invalid user id '{owner}'.")
-    merged = {**(current or {}), **values}
-    for name, spec in known.items():
-        if spec.get("IsMandatory") and not merged.get(name):
-            raise LsqError(
-                FIELDS_ERROR,
-                f"Field name : '{name}' of datatype : '{spec.get('DataType', 'String')}' "
-                "is mandatory.",
-            )
-    return values
+    """``Fields: [{SchemaName, Value}]`` checked against the type's fields and Status and Owner
+    (as account activity fields are); mandatory ones after merging with ``current``."""
+    return field_values(tenant, {**kind, "Fields": _field_specs(kind)}, fields, current)
 
 
 def _lead_of(request: SandboxRequest, body: Mapping[str, Any]) -> str:
@@ -176,10 +144,7 @@ def _lead_of(request: SandboxRequest, body: Mapping[str, Any]) -> str:
 
 
 def find_activity(tenant: Tenant, activity_id: str) -> dict[str, Any]:
-    found = tenant.lead_activities.get(activity_id)
-    if found is None:
-        raise invalid_entity("Activity does not exist in the system")  # UNKNOWN: message
-    return found
+    return activity_of(tenant.lead_activities, activity_id)
 
 
 def _new_record(
