@@ -124,3 +124,30 @@ def test_positional_arguments_are_workflow_files(
     assert main(["validate", "--root", str(connector.root), "workflows/x.yaml"]) == 1
     out, _ = capsys.readouterr()
     assert "workflows/x.yaml: cannot read workflow file workflows/x.yaml" in out
+
+
+ORIGINAL_ACTIONS = {
+    "create_lead", "upsert_lead", "update_lead", "find_lead", "delete_lead", "create_opportunity",
+    "update_opportunity", "find_opportunity", "delete_opportunity", "create_account",
+    "update_account", "find_account", "delete_account", "create_list", "add_lead_to_list",
+    "remove_lead_from_list", "find_list", "send_email", "create_account_activity",
+    "update_account_activity", "find_account_activity", "delete_account_activity", "create_task",
+    "update_task", "find_task", "delete_task", "create_appointment",
+}
+ORIGINAL_TRIGGERS = {
+    "new_lead", "lead_updated", "lead_added_to_list", "new_account_activity", "new_account",
+    "account_updated", "new_task", "task_updated", "new_opportunity", "opportunity_updated",
+}
+
+
+def test_it_lists_the_new_operations_and_the_original_37_keep_their_keys(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["validate", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    actions, triggers = set(listed["actions"]), set(listed["triggers"])
+    assert actions - ORIGINAL_ACTIONS == {"create_lead_activity", "update_lead_activity",
+                                          "find_lead_activity", "find_user", "list_users",
+                                          "api_call"}
+    assert triggers - ORIGINAL_TRIGGERS == {"new_lead_activity", "lead_activity_posted"}
+    assert ORIGINAL_ACTIONS <= actions and ORIGINAL_TRIGGERS <= triggers
