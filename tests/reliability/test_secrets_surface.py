@@ -124,6 +124,16 @@ def test_no_secret_anywhere_the_cli_writes(
          "--connection", bad],
         ["invoke", "action", "update_lead", "-i",
          json.dumps({"lead_id": PRIYA, "fields": {"mx_Unknown": SECRET}}), "--connection", good],
+        ["invoke", "action", "api_call", "-i", json.dumps(
+            {"path": "Authentication.svc/UserByAccessKey.Get"}), "--connection", good],
+        ["invoke", "action", "api_call", "-i", json.dumps(
+            {"path": "LeadManagement.svc/Leads.GetById", "query": {"accessKey": SECRET}}),
+         "--connection", good],  # refused: keys travel in headers
+        ["invoke", "action", "api_call", "-i", json.dumps(
+            {"path": "LeadManagement.svc/Nothing.Here", "method": "POST", "body": {"k": SECRET}}),
+         "--connection", good],  # 404
+        ["invoke", "action", "api_call", "-i", json.dumps(
+            {"path": "UserManagement.svc/Users.Get"}), "--connection", bad],
         ["invoke", "trigger", "new_lead", "--connection", good],
         ["invoke", "trigger", "new_account", "--connection", good],
         ["invoke", "trigger", "new_lead", "--connection", bad],
