@@ -5,6 +5,10 @@ a bad input fails with every problem named and no request sent. Top-level ``defa
 of the input schema are filled in, so handlers can rely on them. The output is checked
 against ``schemas/actions/<key>.output.json``: a handler that breaks its contract raises
 OutputValidationError instead of handing bad data to the next workflow step.
+
+An error raised on the way names what the input held (``$.path: '…' does not match``); the
+connection's keys are masked in it, as the client masks them in its own errors, so a key pasted
+into an input (a URL copied with ``?secretKey=…``) is never shown back.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from runtime.errors import InputValidationError, OutputValidationError
+from runtime.errors import ConnectorError, InputValidationError, OutputValidationError
 
 if TYPE_CHECKING:
     from runtime.api.client import LeadSquaredClient
@@ -25,8 +29,12 @@ def invoke_action(
 ) -> dict[str, Any]:
     """Run action ``key`` with ``inputs`` through ``client``; returns its validated output."""
     action = manifest.action(key)
-    prepared = prepare_inputs(action, inputs)
-    output = action.handler()(client, prepared)
+    try:
+        prepared = prepare_inputs(action, inputs)
+        output = action.handler()(client, prepared)
+    except ConnectorError as problem:
+        _mask(problem, client)
+        raise
     problems = action.output_problems(output)
     if problems:
         raise OutputValidationError(
@@ -51,3 +59,16 @@ def prepare_inputs(operation: Operation, inputs: Any) -> dict[str, Any]:
         if name not in prepared and isinstance(spec, Mapping) and "default" in spec:
             prepared[name] = copy.deepcopy(spec["default"])
     return prepared
+
+
+def _mask(problem: ConnectorError, client: LeadSquaredClient) -> None:
+    """Mask the client's secrets in ``problem``'s message, hint and problems, in place."""
+    redactor = getattr(client, "redactor", None)
+    if redactor is None:
+        return
+    problem.message = redactor.text(problem.message)
+    problem.hint = redactor.text(problem.hint) if problem.hint else problem.hint
+    lines = getattr(problem, "problems", None)
+    if isinstance(lines, list):
+        lines[:] = [redactor.text(line) for line in lines]
+    problem.args = (problem.message,)

@@ -27,7 +27,7 @@ from runtime.errors import (
 )
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
-from runtime.sandbox import FaultPlan, RunningSandbox
+from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, FaultPlan, RunningSandbox
 from tests.fakes import (
     ACCESS_KEY,
     API_HOST,
@@ -230,6 +230,20 @@ def test_the_keys_never_show_in_the_output_errors_or_logs(
     for call in fake.calls:  # the keys went in headers, never in the URL
         assert call.headers["x-LSQ-AccessKey"] == ACCESS_KEY
         assert ACCESS_KEY not in call.url and quote(ACCESS_KEY, safe="") not in call.url
+
+
+@pytest.mark.parametrize("inputs", [
+    {"path": f"LeadManagement.svc/Leads.Get?accessKey={DEFAULT_ACCESS_KEY}"},
+    {"path": "LeadManagement.svc/Leads.GetById", "query": {"id": DEFAULT_SECRET_KEY * 60}},
+], ids=["key-in-the-path", "key-in-a-too-long-value"])
+def test_a_key_pasted_into_the_input_is_masked_in_the_error(
+    refused: Refused, inputs: dict[str, Any]
+) -> None:
+    error = refused("api_call", inputs)
+    shown = str(error) + json.dumps(error.to_dict())
+    assert "***" in shown
+    for secret in (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, quote(DEFAULT_ACCESS_KEY, safe="")):
+        assert secret not in shown
 
 
 def test_errors_are_the_clients_and_name_the_operation(invoke: Invoke) -> None:
