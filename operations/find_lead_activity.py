@@ -36,7 +36,7 @@ def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
     code = activity_type(client, inputs)["ActivityEvent"] if "activity_type" in inputs else None
     lead = lead_id_of(client, inputs)
     rows, total = of_lead(client, lead, code)
-    _check_complete(len(rows), total)
+    _check_complete(len(rows), total, typed=code is not None)
     matches = sorted((row for row in rows if _in_range(row, inputs)),
                      key=lambda row: (row.get("CreatedOn") or "", row["ProspectActivityId"]),
                      reverse=True)
@@ -50,13 +50,15 @@ def run(client: LeadSquaredClient, inputs: Mapping[str, Any]) -> dict[str, Any]:
             "record_count": len(matches), "has_more": start + size < len(matches)}
 
 
-def _check_complete(read: int, total: int) -> None:
+def _check_complete(read: int, total: int, *, typed: bool) -> None:
     """The answer holds every activity RecordCount promises (the newest are among them only
     then, whatever order LeadSquared answers in)."""
     if total > MAX_ROWS:
+        fix = ("they cannot be paged in order here; use api_call with "
+               "ProspectActivity.svc/Retrieve" if typed else "give an activity_type to narrow them")
         raise InputValidationError("too many activities to read", [
-            f"activity_type: the lead has {total} activities of the kind asked for, more than "
-            f"the {MAX_ROWS} one request reads; give an activity_type to narrow them"])
+            f"activity_type: the lead has {total} activities{' of this type' if typed else ''}, "
+            f"more than the {MAX_ROWS} one request reads; {fix}"])
     if read < total:
         raise PermanentApiError(
             f"LeadSquared answered {read} of the lead's {total} activities (it may cap "

@@ -292,3 +292,19 @@ def test_a_page_past_one_request_is_refused_before_any_request(
     with pytest.raises(InputValidationError, match="page: page 11 of 100 reaches past"):
         invoke("find_lead_activity", {"lead_id": PRIYA, "page": 11, "page_size": 100})
     assert request_log.all() == []
+
+
+def test_a_lead_with_more_activities_than_one_request_reads_is_an_input_error(
+    invoke: Invoke, sandbox: RunningSandbox
+) -> None:
+    activities = tenant(sandbox).lead_activities
+    arjuns = activities["8e3c1a57-2d4b-4f6e-9a10-000000000b03"]
+    for n in range(1000):  # copies in the store: a lead far busier than the seed's
+        activities[f"copy-{n}"] = {**arjuns, "ProspectActivityId": f"copy-{n}"}
+    with pytest.raises(InputValidationError) as raised:
+        invoke("find_lead_activity", {"lead_id": ARJUN})
+    assert raised.value.problems == [
+        "activity_type: the lead has 1001 activities, more than the 1000 one request reads; "
+        "give an activity_type to narrow them"]
+    # The other type's activities of the lead are few: that read answers.
+    assert invoke("find_lead_activity", {"lead_id": ARJUN, "activity_type": 203})["found"] is False
