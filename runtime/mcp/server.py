@@ -34,10 +34,10 @@ LEAD_FIELDS_URI = "leadsquared://lead-fields"
 MAX_ARGUMENTS_BYTES = 1024 * 1024
 INSTRUCTIONS = (
     "Tools act on one LeadSquared account (leads, opportunities, accounts, lists, tasks, "
-    "activities, emails). Lead fields are named by schema name: standard ones like "
+    "activities, emails, users). Lead fields are named by schema name: standard ones like "
     "EmailAddress, custom ones start with mx_; read the resource " + LEAD_FIELDS_URI + " for "
     "this account's fields before writing custom fields. Prefer upsert_lead to create_lead to "
-    "avoid duplicates."
+    "avoid duplicates. api_call reaches any other v2 operation; prefer the specific tools."
 )
 
 
