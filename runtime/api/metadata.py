@@ -225,10 +225,11 @@ class AccountMetadata:
         if found is not None:
             return found
         what = f"code {code}" if code is not None else f"'{code_or_name}'"
-        names = {str(k["DisplayName"]): k for k in kinds}
-        close = difflib.get_close_matches(str(code_or_name), list(names), n=3, cutoff=0.6)
-        choices = close or list(names)
-        listed = ", ".join(f"{name} ({names[name]['ActivityEvent']})" for name in choices)
+        names = {str(k["DisplayName"]).lower(): k for k in kinds}
+        close = difflib.get_close_matches(str(code_or_name).strip().lower(), list(names), n=3,
+                                          cutoff=0.6)
+        listed = ", ".join(f"{names[name]['DisplayName']} ({names[name]['ActivityEvent']})"
+                           for name in close or names)
         lead = "did you mean" if close else "known types:"
         raise InputValidationError(
             "unknown lead activity type",
