@@ -150,4 +150,4 @@ def test_it_lists_the_new_operations_and_the_original_37_keep_their_keys(
                                           "find_lead_activity", "find_user", "list_users",
                                           "api_call"}
     assert triggers - ORIGINAL_TRIGGERS == {"new_lead_activity", "lead_activity_posted"}
-    assert ORIGINAL_ACTIONS <= actions and ORIGINAL_TRIGGERS <= triggers
+    assert actions >= ORIGINAL_ACTIONS and triggers >= ORIGINAL_TRIGGERS
