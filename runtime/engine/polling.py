@@ -84,10 +84,12 @@ from typing import Any
 
 from runtime.api.lsq_format import parse_datetime
 from runtime.clock import from_iso, to_iso
+from runtime.engine.time_cursor import Resume, TimeCursor, changes_for, whole_second
 from runtime.errors import ConfigurationError, InputValidationError
 from runtime.plugin.polling_contract import (
     DEFAULT_OVERLAP,
     MembershipSource,
+    Page,
     TimeBasedSource,
 )
 from runtime.store.state import START_KEY, StateBatch, StateStore
@@ -139,55 +141,6 @@ class PollResult:
 
 
 @dataclass
-class _Resume:
-    since: datetime
-    page: Any  # 1-based number, or a source's next_page token
-    max_time: datetime | None
-    emit: bool
-    started: datetime | None = None  # when the query began (caps a FAN_OUT watermark)
-
-
-@dataclass
-class _TimeCursor:
-    watermark: datetime | None
-    floor: datetime | None
-    seen: set[tuple[str, str]]
-    resume: _Resume | None
-
-    def to_json(self) -> dict[str, Any]:
-        resume = self.resume
-        return {
-            "kind": "time",
-            "watermark": _iso_or_none(self.watermark),
-            "floor": _iso_or_none(self.floor),
-            "seen": [list(entry) for entry in sorted(self.seen)],
-            "resume": None if resume is None else {
-                "since": to_iso(resume.since),
-                "page": resume.page,
-                "max_time": _iso_or_none(resume.max_time),
-                "emit": resume.emit,
-                "started": _iso_or_none(resume.started),
-            },
-        }
-
-    @classmethod
-    def from_json(cls, value: Mapping[str, Any]) -> _TimeCursor:
-        resume = value.get("resume")
-        return cls(
-            watermark=_time_or_none(value.get("watermark")),
-            floor=_time_or_none(value.get("floor")),
-            seen={(str(t), str(i)) for t, i in value.get("seen", [])},
-            resume=None if not resume else _Resume(
-                since=from_iso(resume["since"]),
-                page=resume["page"],
-                max_time=_time_or_none(resume.get("max_time")),
-                emit=bool(resume["emit"]),
-                started=_time_or_none(resume.get("started")),
-            ),
-        )
-
-
-@dataclass
 class PendingPoll:
     """A fetched, not yet committed poll: inspect ``events``, then :meth:`commit` once.
 
@@ -205,6 +158,7 @@ class PendingPoll:
     skipped: int
     _cursor: dict[str, Any] = field(repr=False)
     _version: int = field(repr=False)
+    _quiet: list[str] = field(default_factory=list, repr=False)  # keys to record as seen only
     _committed: bool = field(default=False, repr=False)
 
     def commit(self, emit: Emit | None = None) -> PollResult:
@@ -220,6 +174,8 @@ class PendingPoll:
                 emit(events)
         with store.batch() as batch:
             handed = [e for e in events if _hand_on(batch, self.instance_id, e, emit)]
+            for key in self._quiet:
+                batch.record_key(self.instance_id, key)
             version = batch.write_cursor(self.instance_id, self._cursor, self._version)
         if version is None:
             logger.warning("poll %s: cursor changed by another poller; not written",
@@ -235,6 +191,36 @@ class PendingPoll:
             skipped=self.skipped,
             conflict=version is None,
         )
+
+
+@dataclass
+class _Read:
+    """What one poll read of a query: versions at or after ``since`` by (time, id)."""
+
+    since: datetime
+    max_time: datetime | None
+    fetched: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    pages: int = 0
+    calls: int = 0
+    skipped: int = 0
+    total: int | None = None  # the last page's count of the whole query, when given
+    fan_out: bool = False
+    settled: bool = False  # a probe that accounted for every record the server counts
+    accounted: tuple[list[tuple[str, str]], dict[str, int]] | None = None
+
+    def add(self, source: TimeBasedSource, result: Page) -> None:
+        self.pages, self.calls = self.pages + 1, self.calls + result.calls
+        self.total, self.fan_out = result.total, bool(getattr(source, "FAN_OUT", False))
+        for item in result.items:
+            placed = _place(source, item)
+            if placed is None:
+                self.skipped += 1
+                continue
+            moment, item_id = placed
+            if moment < self.since:
+                continue
+            self.fetched.setdefault((to_iso(moment), item_id), item)
+            self.max_time = moment if self.max_time is None else max(self.max_time, moment)
 
 
 class _Conflict(Exception):
@@ -294,89 +280,151 @@ class PollingEngine:
         record = self.store.get_cursor(instance)
         version = record.version if record else 0
         cursor = self._load_time_cursor(record.value if record else None, start)
-        resume = cursor.resume or _Resume(self._next_since(cursor), 1, None, True)
+        probe = None
+        if cursor.resume is None:
+            probe = self._probe(instance, source, client, config, cursor, budget)
+            if probe is not None and probe.settled:
+                return self._pending(instance, version, cursor, probe, None, True)
+        resume = cursor.resume or Resume(self._next_since(cursor), 1, None, True)
         if resume.started is None:
             resume.started = self.clock()
-        page, pages, calls, skipped = resume.page, 0, 0, 0
-        max_time = resume.max_time
-        fetched: dict[tuple[str, str], Mapping[str, Any]] = {}
-        complete = True
+        read = _Read(resume.since, max_time=resume.max_time)
+        if probe is not None:
+            read.pages, read.calls = probe.pages, probe.calls
+        page, complete = resume.page, True
         while True:
-            if budget.exhausted(pages, calls):
+            if budget.exhausted(read.pages, read.calls):
                 complete = False
                 break
             result = source.fetch_page(client, config, resume.since, page)
-            pages, calls = pages + 1, calls + result.calls
+            read.add(source, result)
             if result.has_more:
                 page = page + 1 if result.next_page is None else result.next_page
-            for item in result.items:
-                placed = _place(source, item)
-                if placed is None:
-                    skipped += 1
-                    continue
-                moment, item_id = placed
-                if moment < resume.since:
-                    continue
-                fetched.setdefault((to_iso(moment), item_id), item)
-                max_time = moment if max_time is None else max(max_time, moment)
-            if not result.has_more:
+            else:
                 break
+        resume.skipped += read.skipped
+        resume.page, resume.max_time = page, read.max_time
+        return self._pending(instance, version, cursor, read, resume, complete)
+
+    def _probe(
+        self,
+        instance: str,
+        source: TimeBasedSource,
+        client: Any,
+        config: Mapping[str, Any],
+        cursor: TimeCursor,
+        budget: Budget,
+    ) -> _Read | None:
+        """Check the window newest first: settled when the server's count is what the window
+        holds plus the new versions read (one call when nothing changed)."""
+        newest = getattr(source, "fetch_newest", None)
+        if newest is None or cursor.watermark is None or getattr(source, "FAN_OUT", False):
+            return None
+        since = self._next_since(cursor)
+        cursor.prune(since)
+        read = _Read(since, max_time=None)
+        limit = max(1, budget.max_pages // 4)
+        while True:
+            result = newest(client, config, since, read.pages + 1)
+            read.add(source, result)
+            if result.total is None:
+                return read
+            new, changes = self._account(instance, cursor, read)
+            gap = result.total - cursor.expected() - sum(changes.values())
+            if gap == 0 or not result.has_more:
+                read.settled, read.total = True, result.total
+                read.accounted = (new, changes)
+                return read
+            room = (limit - read.pages) * max(len(result.items), 1)
+            if gap < 0 or gap > room or budget.exhausted(read.pages, read.calls):
+                return read
+
+    def _account(
+        self, instance: str, cursor: TimeCursor, read: _Read
+    ) -> tuple[list[tuple[str, str]], dict[str, int]]:
+        """The versions read that are not recorded yet (oldest first) and the window changes
+        recording them makes."""
+        keys = {f"{item_id}@{iso}": (iso, item_id) for iso, item_id in read.fetched}
+        recorded = self.store.recorded_keys(instance, keys) | (cursor.legacy & keys.keys())
+        new = sorted(entry for key, entry in keys.items() if key not in recorded)
+        ids = {item_id for _, item_id in new}
+        prior = self.store.latest_versions(instance, ids) if cursor.window and ids else {}
+        return new, changes_for(new, prior, read.since)
+
+    def _pending(
+        self,
+        instance: str,
+        version: int,
+        cursor: TimeCursor,
+        read: _Read,
+        resume: Resume | None,
+        complete: bool,
+    ) -> PendingPoll:
+        """Events, keys to record as seen, and the next cursor of a read."""
+        new, changes = read.accounted or self._account(instance, cursor, read)
+        emit = resume is None or resume.emit
+        started = to_iso(resume.started) if resume is not None and resume.started else ""
         # A baseline emits nothing it found, except records stamped after it started (a
         # baseline cut short by the budget can read those polls later).
-        started = to_iso(resume.started)
         events = [
-            PolledEvent(f"{item_id}@{iso}", item_id, from_iso(iso), fetched[(iso, item_id)])
-            for iso, item_id in sorted(fetched)
-            if (iso, item_id) not in cursor.seen and (resume.emit or iso > started)
+            PolledEvent(f"{item_id}@{iso}", item_id, from_iso(iso), read.fetched[(iso, item_id)])
+            for iso, item_id in new
+            if emit or iso > started
         ]
-        cursor.seen |= set(fetched)
+        emitted = {event.key for event in events}
+        quiet = [key for iso, item_id in new if (key := f"{item_id}@{iso}") not in emitted]
+        cursor.count(changes)
         if complete:
-            if getattr(source, "FAN_OUT", False) and max_time is not None:
+            max_time = read.max_time
+            if read.fan_out and resume is not None and resume.started and max_time is not None:
                 max_time = min(max_time, resume.started)
             candidates = [t for t in (cursor.watermark, max_time) if t is not None]
             cursor.watermark = max(candidates) if candidates else None
+            cursor.calibrate(read.total, resume.skipped if resume else read.skipped)
             cursor.resume = None
-            threshold = to_iso(self._next_since(cursor))
+            cursor.prune(self._next_since(cursor))
         else:
-            cursor.resume = _Resume(resume.since, page, max_time, resume.emit, resume.started)
-            threshold = to_iso(resume.since)
-        cursor.seen = {entry for entry in cursor.seen if entry[0] >= threshold}
+            cursor.resume = resume
         return PendingPoll(
             engine=self,
             instance_id=instance,
             events=events,
-            baseline=not resume.emit,
+            baseline=not emit,
             complete=complete,
-            pages=pages,
-            calls=calls,
-            skipped=skipped,
+            pages=read.pages,
+            calls=read.calls,
+            skipped=read.skipped,
             _cursor=cursor.to_json(),
             _version=version,
+            _quiet=[*quiet, *sorted(cursor.legacy)],
         )
 
     def _load_time_cursor(
         self, value: Mapping[str, Any] | None, start: datetime | None
-    ) -> _TimeCursor:
+    ) -> TimeCursor:
         if value and set(value) == {START_KEY}:
             start = from_iso(value[START_KEY])
         elif value:
             if value.get("kind") != "time":
                 raise ConfigurationError("this trigger instance's cursor is not a time cursor")
-            return _TimeCursor.from_json(value)
+            return TimeCursor.from_json(value)
         if start is not None:
             start = parse_datetime(start)
-            return _TimeCursor(None, start, set(), _Resume(start, 1, None, True))
+            return TimeCursor(None, start, resume=Resume(whole_second(start), 1, None, True))
         now = self.clock()
-        return _TimeCursor(now, None, set(), _Resume(now - self.overlap, 1, None, False))
+        return TimeCursor(now, None, resume=Resume(whole_second(now - self.overlap), 1, None,
+                                                   False))
 
-    def _next_since(self, cursor: _TimeCursor) -> datetime:
+    def _next_since(self, cursor: TimeCursor) -> datetime:
+        """Where the next query starts: the overlap before the watermark, never before the
+        start floor, on a whole second (the API's date resolution)."""
         candidates = [cursor.floor]
         if cursor.watermark is not None:
             candidates.append(cursor.watermark - self.overlap)
         present = [t for t in candidates if t is not None]
         if not present:
             raise ConfigurationError("a time cursor needs a watermark or a start time")
-        return max(present)
+        return whole_second(max(present))
 
     # -- membership snapshot ------------------------------------------------------------------
 
@@ -503,11 +551,3 @@ def _place(source: TimeBasedSource, item: Mapping[str, Any]) -> tuple[datetime, 
     except InputValidationError:
         logger.warning("polled item %s has an unreadable %s; skipped", item_id, source.TIME_FIELD)
         return None
-
-
-def _iso_or_none(moment: datetime | None) -> str | None:
-    return None if moment is None else to_iso(moment)
-
-
-def _time_or_none(text: str | None) -> datetime | None:
-    return None if not text else from_iso(text)
