@@ -4,17 +4,37 @@ A polling trigger module only declares how to fetch; the engine does the rest.
 
 Time-based triggers (:class:`TimeBasedSource`: ``ID_FIELD``, ``TIME_FIELD``, ``fetch_page``)
 ---------------------------------------------------------------------------------------------
-Cursor (JSON, in the state store under the trigger instance id)::
+Cursor (JSON, in the state store under the trigger instance id; see
+:mod:`runtime.engine.time_cursor`)::
 
     {"kind": "time", "watermark": iso, "floor": iso|null,
-     "seen": [[iso, id], ...],                      # every item fetched at or after the next since
-     "resume": {"since", "page", "max_time", "emit", "started"} | null}  # a query cut short
+     "window": {whole second iso: n, ...},  # records counted per second from since on
+     "adjust": int,                         # what the window cannot place (deletions, ...)
+     "resume": {"since", "page", "max_time", "emit", "started", "skipped"} | null}
 
 - Each query asks for items with ``time >= since`` where ``since = watermark - overlap``
-  (never before ``floor``, the start time a user asked for). The overlap (default 10 min)
-  catches late records whose timestamp is older than records already seen. Items older than
-  ``since`` are ignored, so ``seen`` only needs items at or after it and is pruned to exactly
-  that window: it stays small (it is never a fixed "last N ids" cache).
+  (never before ``floor``, the start time a user asked for), on a whole second (the API's
+  date resolution). The overlap (default 10 min) catches late records whose timestamp is
+  older than records already seen. Items older than ``since`` are ignored.
+- Which versions were seen is the dedupe table's record (``<id>@<time>`` keys, kept for
+  days): events when handed on, a baseline's records as seen-only keys. The cursor holds no
+  ids; ``window`` counts, per second at or after ``since``, the records whose newest
+  recorded version has that time (a new version of a record moves its count), so it has at
+  most one entry per second of the overlap however many records changed (a 10-minute
+  overlap: at most 601 entries, about 25 KB).
+- The check (sources with ``fetch_newest`` and a ``Page.total``): a poll with no query in
+  progress first reads the same query newest first. When the server's count equals the
+  window's count (plus ``adjust``) plus the new versions read so far, every record in the
+  window is accounted for: the poll ends there, so an unchanged window costs ONE call
+  however many records it holds, and a few new changes cost one page. It reads at most a
+  quarter of the page budget so, and gives up when records went missing (fewer than
+  counted), when more are new than it may read, or when a page shows nothing new (what
+  the count misses is deeper in the window: a late record); the poll then reads the query
+  oldest first (a catch-up or re-read, below). Late records are thus found by the count
+  and caught by the re-read; a re-read that completes takes the server's count as the truth
+  where the difference is explained (fewer: deletions, kept in ``adjust``; more, up to the
+  items without a usable id or time), and otherwise leaves the mismatch, so the next poll
+  reads the window again (a record offset paging skipped is found then).
 - Events are emitted oldest first, ties on equal timestamps broken by id. The event key is
   ``"<id>@<time>"``, so an updated record (new modified time) is a new event.
 - Budget: at most ``max_pages`` pages and ``max_calls`` API calls per poll. When it runs out
@@ -71,7 +91,10 @@ inbox mode, the events themselves (inbox rows, ``pending``).
   twice in inbox mode. Snapshot scans stop at a conflict.
 - Not covered: a record that appears later than ``overlap`` after records newer than it
   (raise ``overlap``), and a record skipped by offset pagination shifting under concurrent
-  deletions, when it is older than the final watermark minus the overlap.
+  deletions, when it is older than the final watermark minus the overlap. With the count
+  check: as many records deleted from the window as appear late in it between two polls
+  (the counts agree), and an API whose date range leaves out its first second (FromDate is
+  read as inclusive, LIKELY; otherwise polls stay correct but re-read the window more).
 """
 
 from __future__ import annotations
@@ -195,32 +218,47 @@ class PendingPoll:
 
 @dataclass
 class _Read:
-    """What one poll read of a query: versions at or after ``since`` by (time, id)."""
+    """What one poll read of a query: versions at or after ``since`` by (time, id), and the
+    ones not recorded yet (``new``) with their ids' newest recorded versions (``prior``)."""
 
     since: datetime
     max_time: datetime | None
     fetched: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    new: dict[tuple[str, str], None] = field(default_factory=dict)
+    prior: dict[str, str] = field(default_factory=dict)
     pages: int = 0
     calls: int = 0
     skipped: int = 0
     total: int | None = None  # the last page's count of the whole query, when given
     fan_out: bool = False
-    settled: bool = False  # a probe that accounted for every record the server counts
-    accounted: tuple[list[tuple[str, str]], dict[str, int]] | None = None
+    settled: bool = False  # every record the server counts is accounted for
 
-    def add(self, source: TimeBasedSource, result: Page) -> None:
+    def add(self, source: TimeBasedSource, result: Page) -> list[tuple[str, str]]:
+        """Take a page; returns the (time, id) entries it added."""
         self.pages, self.calls = self.pages + 1, self.calls + result.calls
         self.total, self.fan_out = result.total, bool(getattr(source, "FAN_OUT", False))
+        added = []
         for item in result.items:
             placed = _place(source, item)
             if placed is None:
                 self.skipped += 1
                 continue
             moment, item_id = placed
-            if moment < self.since:
+            if moment < self.since or (to_iso(moment), item_id) in self.fetched:
                 continue
-            self.fetched.setdefault((to_iso(moment), item_id), item)
+            self.fetched[(to_iso(moment), item_id)] = item
+            added.append((to_iso(moment), item_id))
             self.max_time = moment if self.max_time is None else max(self.max_time, moment)
+        return added
+
+    def changes(self) -> dict[str, int]:
+        return changes_for(self.new, self.prior, self.since)
+
+    def gap(self, cursor: TimeCursor) -> int | None:
+        """Records the server counts beyond those accounted for (None: no count given)."""
+        if self.total is None:
+            return None
+        return self.total - cursor.expected() - sum(self.changes().values())
 
 
 class _Conflict(Exception):
@@ -297,11 +335,11 @@ class PollingEngine:
                 complete = False
                 break
             result = source.fetch_page(client, config, resume.since, page)
-            read.add(source, result)
+            self._tally(instance, cursor, read, read.add(source, result))
             if result.has_more:
                 page = page + 1 if result.next_page is None else result.next_page
-            else:
-                break
+            if not result.has_more or read.gap(cursor) == 0:
+                break  # the end, or every record the server counts is accounted for
         resume.skipped += read.skipped
         resume.page, resume.max_time = page, read.max_time
         return self._pending(instance, version, cursor, read, resume, complete)
@@ -324,32 +362,37 @@ class PollingEngine:
         cursor.prune(since)
         read = _Read(since, max_time=None)
         limit = max(1, budget.max_pages // 4)
+        found = 0
         while True:
             result = newest(client, config, since, read.pages + 1)
-            read.add(source, result)
-            if result.total is None:
+            self._tally(instance, cursor, read, read.add(source, result))
+            gap = read.gap(cursor)
+            if gap is None:
                 return read
-            new, changes = self._account(instance, cursor, read)
-            gap = result.total - cursor.expected() - sum(changes.values())
             if gap == 0 or not result.has_more:
-                read.settled, read.total = True, result.total
-                read.accounted = (new, changes)
+                read.settled = True
                 return read
+            # Give up (and read oldest first) when records are gone (gap < 0), when more are
+            # new than the probe may read, or when this page had none: what is missing is
+            # deeper in the window (a late record), not at its newest end.
             room = (limit - read.pages) * max(len(result.items), 1)
-            if gap < 0 or gap > room or budget.exhausted(read.pages, read.calls):
+            found, before = len(read.new), found
+            if gap < 0 or gap > room or found == before or budget.exhausted(read.pages,
+                                                                               read.calls):
                 return read
 
-    def _account(
-        self, instance: str, cursor: TimeCursor, read: _Read
-    ) -> tuple[list[tuple[str, str]], dict[str, int]]:
-        """The versions read that are not recorded yet (oldest first) and the window changes
-        recording them makes."""
-        keys = {f"{item_id}@{iso}": (iso, item_id) for iso, item_id in read.fetched}
+    def _tally(
+        self, instance: str, cursor: TimeCursor, read: _Read, added: list[tuple[str, str]]
+    ) -> None:
+        """Note which of a page's versions are not recorded yet, and their ids' newest
+        recorded versions (needed only when the window counts anything)."""
+        keys = {f"{item_id}@{iso}": (iso, item_id) for iso, item_id in added}
         recorded = self.store.recorded_keys(instance, keys) | (cursor.legacy & keys.keys())
-        new = sorted(entry for key, entry in keys.items() if key not in recorded)
-        ids = {item_id for _, item_id in new}
-        prior = self.store.latest_versions(instance, ids) if cursor.window and ids else {}
-        return new, changes_for(new, prior, read.since)
+        fresh = [entry for key, entry in keys.items() if key not in recorded]
+        read.new.update(dict.fromkeys(fresh))
+        ids = {item_id for _, item_id in fresh if item_id not in read.prior}
+        if cursor.window and ids:
+            read.prior.update(self.store.latest_versions(instance, ids))
 
     def _pending(
         self,
@@ -361,7 +404,7 @@ class PollingEngine:
         complete: bool,
     ) -> PendingPoll:
         """Events, keys to record as seen, and the next cursor of a read."""
-        new, changes = read.accounted or self._account(instance, cursor, read)
+        new, changes = sorted(read.new), read.changes()
         emit = resume is None or resume.emit
         started = to_iso(resume.started) if resume is not None and resume.started else ""
         # A baseline emits nothing it found, except records stamped after it started (a
