@@ -4,7 +4,8 @@ Prints one JSON line ``{"base_url": ...}`` once it serves, then serves until kil
 ``--list-members N`` it first adds N leads to the default tenant and a static list
 "Benchmark Members" holding all of them, directly in the sandbox state (no API calls). With
 ``--accounts N`` it adds N + 1 accounts of the type "Company", last modified long ago; then
-SIGUSR1 changes the first N at once (ModifiedOn = the sandbox's now, one second) and SIGUSR2
+SIGUSR1 changes the first N at once (ModifiedOn = the sandbox's now, or spread evenly over
+the last ``--spread`` seconds) and SIGUSR2
 changes the last one with a ModifiedOn two minutes back (a change indexed late: older than
 the burst, seen only now); each signal answers one JSON line on stdout once done.
 """
@@ -48,15 +49,22 @@ def add_accounts(tenant: Tenant, count: int) -> None:
         tenant.companies[account_id(number)] = record
 
 
-def change_accounts(app: SandboxApp, count: int, *, late: bool) -> dict[str, object]:
-    """The first ``count`` accounts modified now, or (``late``) the last one two minutes back."""
+def change_accounts(
+    app: SandboxApp, count: int, *, late: bool, spread: int = 0
+) -> dict[str, object]:
+    """The first ``count`` accounts modified now (over the last ``spread`` seconds, oldest
+    first), or (``late``) the last one two minutes back."""
     with app.state.lock:
         tenant = next(iter(app.state.tenants.values()))
         now = app.state.clock.now()
-        stamp = format_date(now - LATE_BY if late else now)
-        for number in [count] if late else range(count):
-            tenant.companies[account_id(number)]["ModifiedOn"] = stamp
-    return {"changed": 1 if late else count, "ModifiedOn": stamp}
+        if late:
+            stamp = format_date(now - LATE_BY)
+            tenant.companies[account_id(count)]["ModifiedOn"] = stamp
+            return {"changed": 1, "ModifiedOn": stamp}
+        for number in range(count):
+            moment = now - timedelta(seconds=spread * (count - 1 - number) // max(count, 1))
+            tenant.companies[account_id(number)]["ModifiedOn"] = format_date(moment)
+    return {"changed": count, "ModifiedOn": format_date(now)}
 
 
 def add_big_list(tenant: Tenant, members: int) -> None:
@@ -92,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bulk-rate-limit", type=int, default=1)
     parser.add_argument("--list-members", type=int, default=0)
     parser.add_argument("--accounts", type=int, default=0)
+    parser.add_argument("--spread", type=int, default=0)
     args = parser.parse_args(argv)
     app = SandboxApp(rate_limit=args.rate_limit, bulk_rate_limit=args.bulk_rate_limit)
     if args.list_members:
@@ -102,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             add_accounts(next(iter(app.state.tenants.values())), args.accounts)
 
         def on_signal(number: int, frame: FrameType | None) -> None:
-            done = change_accounts(app, args.accounts, late=number == signal.SIGUSR2)
+            done = change_accounts(app, args.accounts, late=number == signal.SIGUSR2,
+                                   spread=args.spread)
             print(json.dumps(done), flush=True)
 
         signal.signal(signal.SIGUSR1, on_signal)
