@@ -30,11 +30,16 @@ Cursor (JSON, in the state store under the trigger instance id; see
   quarter of the page budget so, and gives up when records went missing (fewer than
   counted), when more are new than it may read, or when a page shows nothing new (what
   the count misses is deeper in the window: a late record); the poll then reads the query
-  oldest first (a catch-up or re-read, below). Late records are thus found by the count
-  and caught by the re-read; a re-read that completes takes the server's count as the truth
-  where the difference is explained (fewer: deletions, kept in ``adjust``; more, up to the
-  items without a usable id or time), and otherwise leaves the mismatch, so the next poll
-  reads the window again (a record offset paging skipped is found then).
+  oldest first (a catch-up or re-read, below), and stops as soon as the counts agree.
+  Late records are thus found by the count and caught by the re-read. In a window of more
+  than ``narrow_above`` records (default 10,000), the re-read starts at the latest second
+  from which the server still counts all the surplus, found by bisecting the window's
+  seconds (one counted newest-first call each, about 10 for 600 seconds); a narrowed read
+  that reaches its end without agreeing is followed by a re-read of the whole window. A
+  re-read that completes takes the server's count as the truth where the difference is
+  explained (fewer: deletions, kept in ``adjust``; more, up to the items without a usable
+  id or time), and otherwise leaves the mismatch, so the next poll reads the window again
+  (a record offset paging skipped is found then).
 - Events are emitted oldest first, ties on equal timestamps broken by id. The event key is
   ``"<id>@<time>"``, so an updated record (new modified time) is a new event.
 - Budget: at most ``max_pages`` pages and ``max_calls`` API calls per poll. When it runs out
@@ -92,9 +97,10 @@ inbox mode, the events themselves (inbox rows, ``pending``).
 - Not covered: a record that appears later than ``overlap`` after records newer than it
   (raise ``overlap``), and a record skipped by offset pagination shifting under concurrent
   deletions, when it is older than the final watermark minus the overlap. With the count
-  check: as many records deleted from the window as appear late in it between two polls
-  (the counts agree), and an API whose date range leaves out its first second (FromDate is
-  read as inclusive, LIKELY; otherwise polls stay correct but re-read the window more).
+  check: records deleted from the window while others appear late in it, when the counts
+  agree before the re-read has reached every late one (a deletion and a late record in the
+  same poll interval cancel out), and an API whose date range leaves out its first second
+  (FromDate is read as inclusive, LIKELY; otherwise polls stay correct but re-read more).
 """
 
 from __future__ import annotations
@@ -119,6 +125,10 @@ from runtime.store.state import START_KEY, StateBatch, StateStore
 from runtime.text import storable_text
 
 logger = logging.getLogger(__name__)
+
+#: A window holding more records than this is bisected by counts to find a late record
+#: (about 10 calls for 600 seconds) rather than re-read from its start (a page per 1,000).
+NARROW_ABOVE = 10_000
 
 @dataclass(frozen=True)
 class Budget:
@@ -223,6 +233,7 @@ class _Read:
 
     since: datetime
     max_time: datetime | None
+    window: datetime | None = None  # the window's start, when the query starts after it
     fetched: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     new: dict[tuple[str, str], None] = field(default_factory=dict)
     prior: dict[str, str] = field(default_factory=dict)
@@ -252,13 +263,19 @@ class _Read:
         return added
 
     def changes(self) -> dict[str, int]:
-        return changes_for(self.new, self.prior, self.since)
+        return changes_for(self.new, self.prior, self.window or self.since)
 
     def gap(self, cursor: TimeCursor) -> int | None:
         """Records the server counts beyond those accounted for (None: no count given)."""
         if self.total is None:
             return None
-        return self.total - cursor.expected() - sum(self.changes().values())
+        return self.total - _known(cursor, self.changes(), self.since)
+
+
+def _known(cursor: TimeCursor, changes: Mapping[str, int], since: datetime) -> int:
+    """Records at or after ``since`` the window accounts for, with a read's changes."""
+    threshold = to_iso(since)
+    return cursor.expected(since) + sum(n for second, n in changes.items() if second >= threshold)
 
 
 class _Conflict(Exception):
@@ -277,6 +294,7 @@ class PollingEngine:
         members_budget: Budget | None = None,
         removal_after_missed_scans: int = 2,
         clock: Callable[[], datetime] | None = None,
+        narrow_above: int = NARROW_ABOVE,
     ) -> None:
         if overlap < timedelta(0) or removal_after_missed_scans < 1:
             raise ConfigurationError("overlap must be >= 0 and removal_after_missed_scans >= 1")
@@ -286,6 +304,7 @@ class PollingEngine:
         self.members_budget = members_budget or Budget(max_pages=200, max_calls=200)
         self.removal_after_missed_scans = removal_after_missed_scans
         self.clock = clock or store.clock
+        self.narrow_above = narrow_above
 
     # -- time-based ---------------------------------------------------------------------------
 
@@ -318,15 +337,19 @@ class PollingEngine:
         record = self.store.get_cursor(instance)
         version = record.version if record else 0
         cursor = self._load_time_cursor(record.value if record else None, start)
-        probe = None
+        window = self._next_since(cursor)
+        probe = narrowed = None
         if cursor.resume is None:
             probe = self._probe(instance, source, client, config, cursor, budget)
             if probe is not None and probe.settled:
                 return self._pending(instance, version, cursor, probe, None, True)
-        resume = cursor.resume or Resume(self._next_since(cursor), 1, None, True)
+            if probe is not None:
+                narrowed = self._narrow(source, client, config, cursor, probe, budget)
+        resume = cursor.resume or Resume(narrowed or window, 1, None, True,
+                                         narrowed=narrowed is not None)
         if resume.started is None:
             resume.started = self.clock()
-        read = _Read(resume.since, max_time=resume.max_time)
+        read = _Read(resume.since, max_time=resume.max_time, window=min(window, resume.since))
         if probe is not None:
             read.pages, read.calls = probe.pages, probe.calls
         page, complete = resume.page, True
@@ -342,6 +365,11 @@ class PollingEngine:
                 break  # the end, or every record the server counts is accounted for
         resume.skipped += read.skipped
         resume.page, resume.max_time = page, read.max_time
+        if complete and resume.narrowed and read.gap(cursor) != 0:
+            # What the count found is not after the narrowed start (records deleted there
+            # too, say): the next poll re-reads the whole window.
+            resume = Resume(window, 1, read.max_time, True, resume.started, resume.skipped)
+            complete = False
         return self._pending(instance, version, cursor, read, resume, complete)
 
     def _probe(
@@ -380,6 +408,40 @@ class PollingEngine:
             if gap < 0 or gap > room or found == before or budget.exhausted(read.pages,
                                                                                read.calls):
                 return read
+
+    def _narrow(
+        self,
+        source: TimeBasedSource,
+        client: Any,
+        config: Mapping[str, Any],
+        cursor: TimeCursor,
+        probe: _Read,
+        budget: Budget,
+    ) -> datetime | None:
+        """Where to re-read from when the count shows records the check did not find (late
+        ones, deeper in the window): the latest second of the window from which the server
+        still counts all of them, by bisecting the window's seconds with one counted call
+        each. None (re-read it all) for a window of ``narrow_above`` records or fewer."""
+        gap = probe.gap(cursor)
+        if not gap or gap < 0 or cursor.adjust or cursor.expected() <= self.narrow_above:
+            return None
+        changes = probe.changes()
+        since = to_iso(probe.since)
+        bounds = [probe.since, *(from_iso(s) for s in sorted(cursor.window) if s > since)]
+        low, high = 0, len(bounds)  # the server counts `gap` more from bounds[low], fewer at high
+        while high - low > 1:
+            if budget.exhausted(probe.pages + 2, probe.calls + 2):
+                return None
+            middle = (low + high) // 2
+            result = source.fetch_newest(client, config, bounds[middle], 1)  # type: ignore[attr-defined]
+            probe.pages, probe.calls = probe.pages + 1, probe.calls + result.calls
+            if result.total is None:
+                return None
+            if result.total - _known(cursor, changes, bounds[middle]) >= gap:
+                low = middle
+            else:
+                high = middle
+        return bounds[low] if low else None
 
     def _tally(
         self, instance: str, cursor: TimeCursor, read: _Read, added: list[tuple[str, str]]
@@ -423,7 +485,8 @@ class PollingEngine:
                 max_time = min(max_time, resume.started)
             candidates = [t for t in (cursor.watermark, max_time) if t is not None]
             cursor.watermark = max(candidates) if candidates else None
-            cursor.calibrate(read.total, resume.skipped if resume else read.skipped)
+            if not (resume and resume.narrowed):
+                cursor.calibrate(read.total, resume.skipped if resume else read.skipped)
             cursor.resume = None
             cursor.prune(self._next_since(cursor))
         else:

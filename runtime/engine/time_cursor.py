@@ -40,11 +40,13 @@ class Resume:
     emit: bool
     started: datetime | None = None  # when the query began (caps a FAN_OUT watermark)
     skipped: int = 0  # unusable items the query met so far (they count on the server)
+    narrowed: bool = False  # starts after the window's start, where a count found a surplus
 
     def to_json(self) -> dict[str, Any]:
         return {
             "since": to_iso(self.since), "page": self.page, "max_time": iso_or_none(self.max_time),
             "emit": self.emit, "started": iso_or_none(self.started), "skipped": self.skipped,
+            "narrowed": self.narrowed,
         }
 
     @classmethod
@@ -53,6 +55,7 @@ class Resume:
             since=from_iso(value["since"]), page=value["page"],
             max_time=time_or_none(value.get("max_time")), emit=bool(value["emit"]),
             started=time_or_none(value.get("started")), skipped=int(value.get("skipped") or 0),
+            narrowed=bool(value.get("narrowed")),
         )
 
 
@@ -99,9 +102,11 @@ class TimeCursor:
             cursor.window[bucket(str(iso))] = cursor.window.get(bucket(str(iso)), 0) + 1
         return cursor
 
-    def expected(self) -> int:
-        """How many records the window's query should match on the server."""
-        return sum(self.window.values()) + self.adjust
+    def expected(self, since: datetime | None = None) -> int:
+        """How many records the window's query (or one from ``since`` on) should match on
+        the server."""
+        threshold = "" if since is None else to_iso(since)
+        return sum(n for second, n in self.window.items() if second >= threshold) + self.adjust
 
     def count(self, changes: Mapping[str, int]) -> None:
         """Apply per-second changes (never below zero: a miscount shows as a mismatch)."""

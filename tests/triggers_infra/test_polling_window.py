@@ -150,6 +150,50 @@ def test_a_late_record_after_a_small_change_is_still_caught(store, clock):
 
 
 @pytest.mark.parametrize("ties", TIES)
+def test_a_late_record_deep_in_a_large_window_is_found_by_bisecting_the_counts(
+    store, clock, ties
+):
+    source = CountedRecords(page_size=100, newest_size=100, ties=ties)
+    engine = baseline(store, clock, source, narrow_above=1000)
+    for n in range(3000):  # 10 a second over 300 seconds: 30 pages to re-read
+        source.put(f"acct{n:04d}", T0 + timedelta(seconds=31 + n // 10))
+    while not poll(engine, source).complete:
+        pass
+    source.put("late", T0 + timedelta(seconds=31 + 80))  # 80 s into the burst
+    result = poll(engine, source)
+    assert result.keys == ("late@2024-05-01T09:01:51.000000Z",)
+    # The check (nothing new on its page), 9 counted calls bisecting the 300 seconds, then
+    # the records from the late one's second on, oldest first, until the counts agree.
+    assert result.calls <= 1 + 9 + 1
+    assert [c for _, c in source.newest_calls[-9:]] == [1] * 9
+    assert poll(engine, source).calls == 1
+    assert inbox_ids(store).count("late") == 1
+
+
+def test_a_narrowed_re_read_that_cannot_agree_falls_back_to_the_whole_window(store, clock):
+    source = CountedRecords(page_size=100, newest_size=100)
+    engine = baseline(store, clock, source, narrow_above=1000)
+    for n in range(3000):
+        source.put(f"acct{n:04d}", T0 + timedelta(seconds=31 + n // 10))
+    while not poll(engine, source).complete:
+        pass
+    source.put("late-a", T0 + timedelta(seconds=81))
+    source.put("late-b", T0 + timedelta(seconds=81))
+    source.delete("acct2600")  # 2 more at 81 s, 1 fewer at 291 s: the count says 1 more
+    results = [poll(engine, source)]
+    while not results[-1].complete:
+        results.append(poll(engine, source))
+    keys = sorted(k.split("@")[0] for r in results for k in r.keys)
+    assert keys == ["late-a", "late-b"]
+    # The narrowed read (from 81 s) ends one short of agreeing, so the whole window is read
+    # again from its start (over the budget of 20 pages a poll): 25 + 30 pages and checks.
+    assert [r.complete for r in results] == [False] * 3 + [True]
+    assert store.get_cursor(INSTANCE).value["adjust"] == -1  # the deletion, as counted
+    assert poll(engine, source).calls == 1
+    assert len(inbox_ids(store)) == 3002 == len(set(inbox_ids(store)))
+
+
+@pytest.mark.parametrize("ties", TIES)
 def test_equal_timestamps_across_pages_and_polls_neither_repeat_nor_go_missing(
     store, clock, ties
 ):
