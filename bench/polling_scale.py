@@ -185,8 +185,8 @@ def run_accounts(result: Result, accounts: int, idle: int, spread: int) -> None:
         after, after_calls, _, _ = poll()
         result.add("a change indexed late", f"ModifiedOn {late} (inside the window): "
                    f"{late_events} event in {len(found)} polls, {late_calls} calls "
-                   f"({sum(w for _, _, w, _ in found):.1f} s: the check, then oldest first "
-                   f"until the counts agree); next idle poll {after_calls} call, "
+                   f"({sum(w for _, _, w, _ in found):.1f} s: the check, counted calls bisecting "
+                   f"the window, pages from there); next idle poll {after_calls} call, "
                    f"{after.emitted} events")
         if late_events != 1 or after_calls != 1 or after.emitted:
             misses.append("the late change was not emitted exactly once, then 1 call")
