@@ -527,9 +527,12 @@ class StateBatch:
 
 
 def _summarize_cursor(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A cursor without its potentially long id lists."""
-    summary = {k: v for k, v in value.items() if not isinstance(v, list)}
+    """A cursor without its potentially long id lists (their lengths instead) and with a
+    time cursor's window of counts as the records it counts (``window_records``)."""
+    summary = {k: v for k, v in value.items() if not isinstance(v, list) and k != "window"}
     summary.update({f"{k}_count": len(v) for k, v in value.items() if isinstance(v, list)})
+    if isinstance(value.get("window"), Mapping):
+        summary["window_records"] = sum(int(n) for n in value["window"].values())
     return summary
 
 

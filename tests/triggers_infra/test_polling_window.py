@@ -246,6 +246,8 @@ def test_the_window_is_pruned_as_the_watermark_moves_and_an_old_cursor_is_read(s
     source.put("later", T0 + timedelta(minutes=30))
     assert poll(engine, source).emitted == 1
     assert store.get_cursor(INSTANCE).value["window"] == {"2024-05-01T09:30:00.000000Z": 1}
+    [shown] = store.show()["instances"]  # `lsq state`: the count, not the window's seconds
+    assert shown["cursor"]["window_records"] == 1 and "window" not in shown["cursor"]
 
 
 # -- a stop around the commit ----------------------------------------------------------------
