@@ -32,7 +32,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,20 @@ def polling(key: str, inputs: dict[str, Any], **seed: int) -> Iterator[tuple[Any
         finally:
             store.close()
             client.close()
+
+
+Polled = tuple[Any, int, float, float]  # (PollResult, calls, wall s, CPU s)
+
+
+def until_complete(poll: Callable[[], Polled]) -> tuple[list[Polled], tuple[int, ...]]:
+    """Polls until one completes; with the sums of calls, pages, events, wall and CPU."""
+    polls = [poll()]
+    while not polls[-1][0].complete and len(polls) < 1000:
+        polls.append(poll())
+    sums = (sum(c for _, c, _, _ in polls), sum(p.pages for p, _, _, _ in polls),
+            sum(p.emitted for p, _, _, _ in polls), sum(w for _, _, w, _ in polls),
+            sum(u for _, _, _, u in polls))
+    return polls, sums  # type: ignore[return-value]
 
 
 def run(members: int, added: int, accounts: int, idle: int, spread: int) -> Result:
@@ -131,7 +145,7 @@ def run_accounts(result: Result, accounts: int, idle: int, spread: int) -> None:
                  accounts=accounts, spread=spread) as (sandbox, client, store, engine, module,
                                                        config, instance):
 
-        def poll() -> tuple[Any, int, float, float]:
+        def poll() -> Polled:
             sandbox.clear_log()
             wall, cpu = time.perf_counter(), time.process_time()
             done = engine.poll(instance, module, client, config)
@@ -148,19 +162,13 @@ def run_accounts(result: Result, accounts: int, idle: int, spread: int) -> None:
             misses.append("the first poll was not a baseline")
         time.sleep(1.1)  # the change is stamped on a later second than the baseline
         stamp = signal_change(signal.SIGUSR1)
-        catch_up = [poll()]
-        while not catch_up[-1][0].complete and len(catch_up) < 1000:
-            catch_up.append(poll())
-        calls = sum(c for _, c, _, _ in catch_up)
-        pages = sum(p.pages for p, _, _, _ in catch_up)
-        emitted = sum(p.emitted for p, _, _, _ in catch_up)
+        catch_up, (calls, pages, emitted, wall, cpu) = until_complete(poll)
         queued = store.counts()["inbox"]
         result.add(f"{accounts:,} accounts changed over {spread} s to {stamp}",
                    f"catch-up: {len(catch_up)} polls, {calls} calls = {pages} pages "
                    f"({math.ceil(accounts / PAGE_SIZE)} oldest-first + 1 newest-first check), "
-                   f"{emitted:,} events, {queued:,} in the inbox, "
-                   f"{sum(w for _, _, w, _ in catch_up):.1f} s wall, "
-                   f"{sum(c for _, _, _, c in catch_up):.1f} s CPU in this process")
+                   f"{emitted:,} events, {queued:,} in the inbox, {wall:.1f} s wall, "
+                   f"{cpu:.1f} s CPU in this process")
         if calls != pages or emitted != accounts or queued != accounts:
             misses.append("catch-up: calls != pages or not every account once")
 
@@ -177,15 +185,11 @@ def run_accounts(result: Result, accounts: int, idle: int, spread: int) -> None:
             misses.append(f"cursor {size} bytes >= {TARGET_CURSOR_BYTES}")
 
         late = signal_change(signal.SIGUSR2)
-        found = [poll()]
-        while not found[-1][0].complete and len(found) < 1000:
-            found.append(poll())
-        late_calls = sum(c for _, c, _, _ in found)
-        late_events = sum(p.emitted for p, _, _, _ in found)
+        found, (late_calls, _, late_events, late_wall, _) = until_complete(poll)
         after, after_calls, _, _ = poll()
         result.add("a change indexed late", f"ModifiedOn {late} (inside the window): "
                    f"{late_events} event in {len(found)} polls, {late_calls} calls "
-                   f"({sum(w for _, _, w, _ in found):.1f} s: the check, counted calls bisecting "
+                   f"({late_wall:.1f} s: the check, counted calls bisecting "
                    f"the window, pages from there); next idle poll {after_calls} call, "
                    f"{after.emitted} events")
         if late_events != 1 or after_calls != 1 or after.emitted:
