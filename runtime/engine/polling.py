@@ -237,6 +237,8 @@ class _Read:
     fetched: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     new: dict[tuple[str, str], None] = field(default_factory=dict)
     prior: dict[str, str] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)  # of ``new``
+    net: int = 0  # records from ``since`` on that ``new`` adds to the window's count
     pages: int = 0
     calls: int = 0
     skipped: int = 0
@@ -269,7 +271,7 @@ class _Read:
         """Records the server counts beyond those accounted for (None: no count given)."""
         if self.total is None:
             return None
-        return self.total - _known(cursor, self.changes(), self.since)
+        return self.total - cursor.expected(self.since) - self.net
 
 
 def _known(cursor: TimeCursor, changes: Mapping[str, int], since: datetime) -> int:
@@ -452,9 +454,14 @@ class PollingEngine:
         recorded = self.store.recorded_keys(instance, keys) | (cursor.legacy & keys.keys())
         fresh = [entry for key, entry in keys.items() if key not in recorded]
         read.new.update(dict.fromkeys(fresh))
-        ids = {item_id for _, item_id in fresh if item_id not in read.prior}
+        ids = {item_id for _, item_id in fresh} - read.ids
         if cursor.window and ids:
             read.prior.update(self.store.latest_versions(instance, ids))
+        # An id adds one record from ``since`` on unless a version of it at or after
+        # ``since`` is counted already (its count then moves, or it was a stale re-read).
+        since = to_iso(read.since)
+        read.net += sum(1 for item_id in ids if read.prior.get(item_id, "") < since)
+        read.ids |= ids
 
     def _pending(
         self,
