@@ -42,12 +42,17 @@ def test_the_window_check_on_each_backend(storage: Storage, clock: FakeClock) ->
     source = CountedRecords(page_size=20, newest_size=5)
     engine = PollingEngine(storage.state, clock=clock)
     assert engine.poll(POLLED, source, None, {}).baseline
+    clock.advance(minutes=1)
     for n in range(100):
         source.put(f"acct{n:03d}", T0 + timedelta(seconds=1 + n % 10))
     while not engine.poll(POLLED, source, None, {}).complete:
         pass
-    source.put("acct005", T0 + timedelta(minutes=1))  # an update: its count moves
-    assert engine.poll(POLLED, source, None, {}).keys == ("acct005@2024-05-01T09:01:00.000000Z",)
+    clock.advance(seconds=61)
+    assert engine.poll(POLLED, source, None, {}).emitted == 0  # what changed lately, again
+    clock.advance(seconds=61)
+    source.put("acct005", T0 + timedelta(minutes=2))  # an update: its count moves
+    assert engine.poll(POLLED, source, None, {}).keys == ("acct005@2024-05-01T09:02:00.000000Z",)
+    clock.advance(seconds=61)
     before = len(source.calls)
     assert engine.poll(POLLED, source, None, {}).emitted == 0
     assert len(source.calls) == before + 1
