@@ -30,6 +30,7 @@ Webhook subscriptions are kept (LeadSquared retries deliveries while the service
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -41,13 +42,14 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from runtime.engine.polling import PollingEngine
+from runtime.engine.processing import Outcome, process_item
 from runtime.engine.receiver import WebhookReceiver, receiver_url
 from runtime.engine.run_events import is_polling, trigger_config, trigger_module, workflow_instance
 from runtime.engine.subscriptions import check_base_url
 from runtime.errors import ConfigurationError, ConnectorError
 from runtime.store.inbox import Inbox, InboxItem
 from runtime.store.state import StateStore
-from runtime.workflows.runner import WorkflowRunner
+from runtime.workflows.runner import RunRecord, WorkflowRunner
 
 if TYPE_CHECKING:
     from runtime.workflows.workflow import Workflow
@@ -56,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 60.0
 IDLE_WAIT = 0.25  # seconds the worker waits for new inbox items when there are none
+RECENT_RUNS = 1000  # run records kept in memory (WorkflowService.runs)
 
 
 @dataclass
@@ -140,7 +143,14 @@ class WorkflowService:
             store, event_keys={b.trigger_key: b.module.event_key for b in self.bindings.values()},
             inbox=self.inbox,
         )
-        self.runs: list[Any] = []  # this process's run records, newest last (for callers/tests)
+        # this process's newest run records (for callers and tests); bounded: memory does not
+        # grow with the number of runs
+        self._recent: collections.deque[RunRecord] = collections.deque(maxlen=RECENT_RUNS)
+
+    @property
+    def runs(self) -> list[RunRecord]:
+        """This process's newest runs (at most ``RECENT_RUNS``), oldest first."""
+        return list(self._recent)
 
     def _bind(self, workflows: Sequence[Workflow]) -> dict[str, Binding]:
         bindings: dict[str, Binding] = {}
@@ -291,35 +301,12 @@ class WorkflowService:
             if not worked:
                 self._stop.wait(self.idle_wait)
 
-    def process(self, binding: Binding, item: InboxItem) -> None:
-        """Run the workflows of ``binding`` for one claimed inbox item, then settle it."""
-        redact = self.runner.clients.redact
-        try:
-            events = binding.module.events(binding.client, binding.config, item.payload)
-        except ConnectorError as problem:
-            status = self.inbox.mark_failed(
-                item, redact(str(problem)), retry=problem.retriable
-            )
-            logger.warning("inbox item %s: events() failed (%s): %s",
-                           item.id, status, redact(str(problem)))
-            return
-        except Exception as problem:
-            self.inbox.mark_failed(item, redact(f"{type(problem).__name__}: {problem}"),
-                                   retry=False)
-            logger.exception("inbox item %s: events() raised unexpectedly", item.id)
-            return
-        origin = "webhook" if item.delivery_id is not None else "poll"
-        for index, event in enumerate(events):
-            for workflow in binding.workflows:
-                self.inbox.renew_claim(item)
-                record = self.runner.run(
-                    workflow, event, origin=origin, instance_id=binding.instance,
-                    event_key=f"{item.event_key}#{index}",
-                )
-                if record is not None:
-                    self.runs.append(record)
-        if not self.inbox.mark_done(item):
-            logger.warning("inbox item %s: claim lost before it was marked done", item.id)
+    def process(self, binding: Binding, item: InboxItem) -> Outcome:
+        """Run the workflows of ``binding`` for one claimed inbox item, then settle it
+        (:func:`~runtime.engine.processing.process_item`)."""
+        outcome = process_item(self.inbox, self.runner, binding, item)
+        self._recent.extend(outcome.runs)
+        return outcome
 
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "Binding", "WorkflowService", "default_subscriber"]

@@ -197,6 +197,18 @@ class Inbox:
         status = "pending" if retry and item.attempts < self.max_attempts else "failed"
         return status if self._finish(item, status, error) else None
 
+    def release(self, item: InboxItem) -> bool:
+        """Hand a claimed event back to ``pending`` without counting the attempt (its
+        processing could not even start or settle, e.g. the database was full); False if the
+        claim was lost."""
+        with self.store.db.transaction() as tx:
+            return tx.execute(
+                "UPDATE inbox SET status = 'pending', claim_token = NULL, claimed_until = NULL, "
+                "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? "
+                "WHERE id = ? AND status = 'processing' AND claim_token = ?",
+                (self.store.now_iso(), item.id, item.claim_token),
+            ).rowcount == 1
+
     def renew_claim(self, item: InboxItem) -> bool:
         """Extend a claim by ``claim_ttl`` (for long runs); False if the claim was lost."""
         with self.store.db.transaction() as tx:
