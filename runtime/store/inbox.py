@@ -291,6 +291,18 @@ class Inbox:
             counts[status] = count
         return counts
 
+    def oldest_unsettled(self, instances: Sequence[str] | None = None) -> str | None:
+        """When the oldest ``pending`` or ``processing`` event (of ``instances``, else of all)
+        was received (stored time text); None when there is none."""
+        times = [
+            row[0] for instance in (instances if instances is not None else [None])
+            for row in self.store.db.query(
+                "SELECT MIN(received_at) FROM inbox WHERE status IN ('pending', 'processing') "
+                "AND (CAST(? AS TEXT) IS NULL OR instance_id = ?)", (instance, instance),
+            ) if row[0] is not None
+        ]
+        return min(times) if times else None
+
     def raw_body(self, item: InboxItem) -> bytes | None:
         """The raw body of the delivery an event came in (None for polled events)."""
         if item.delivery_id is None:
