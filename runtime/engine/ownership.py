@@ -6,9 +6,10 @@ runs its inbox; receivers of every process may store deliveries (the inbox's ded
 that safe). A second ``lsq serve`` on the same state therefore either refuses to start
 (naming the holder) or, with ``--standby``, waits: it renews nothing and tries to take each
 lease every ``ttl / 3``; when the holder stops (its leases released) or dies (its leases
-expire after ``ttl``) the standby takes over: subscribes, releases the dead process's
-claims and runs the pending items. Nothing acknowledged is lost (it is in the inbox) and
-nothing runs twice (run history is keyed by event).
+expire after ``ttl``; at once when it was a process of this host) the standby takes over:
+subscribes, releases the dead process's claims and runs the pending items. Nothing
+acknowledged is lost (it is in the inbox) and nothing runs twice (run history is keyed by
+event).
 
 Leases are renewed every ``ttl / 3`` by the service's keeper thread; a lease that could not
 be renewed (taken over after a long pause) stops the service working that instance.
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from runtime.errors import ConfigurationError
-from runtime.store.inbox import claim_owner
+from runtime.store.inbox import claim_owner, process_is_dead
 from runtime.store.leases import Lease, Leases
 
 LEASE_PREFIX = "serve:"
@@ -56,7 +57,12 @@ class Ownership:
         for instance in self.instances:
             if instance in self.held:
                 continue
-            lease = self.leases.acquire(lease_name(instance), self.owner, self.ttl)
+            name = lease_name(instance)
+            lease = self.leases.acquire(name, self.owner, self.ttl)
+            if lease is None:
+                holder = self.leases.holder(name)
+                if holder is not None and process_is_dead(holder.owner.partition("#")[0]):
+                    lease = self.leases.take_over(name, holder.owner, self.owner, self.ttl)
             if lease is not None:
                 self.held[instance] = lease
                 taken.append(instance)

@@ -102,7 +102,7 @@ def _settle_failure(
     *,
     retry: bool,
 ) -> Outcome:
-    message = f"{error.get('category')}: {error.get('message')}"
+    message = f"{error.get('category')}: {error.get('type')}: {error.get('message')}"
     status = inbox.mark_failed(item, message, retry=retry)
     if status is None:
         logger.warning("inbox item %s: claim lost after a failure (%s)", item.id, message)

@@ -49,13 +49,10 @@ class Supervisor:
         reason = "it returned"
         try:
             target()
-        except BaseException as problem:
-            reason = f"{type(problem).__name__}: {problem}"
+        except BaseException as problem:  # recorded and logged once, with its traceback
+            reason = f"{type(problem).__name__}: {problem}".rstrip(": ")
             if not self.stopping.is_set():
                 logger.critical("thread %s died", name, exc_info=True)
-            if not isinstance(problem, Exception):
-                self._bury(name, reason)
-                raise
         self._bury(name, reason)
 
     def _bury(self, name: str, reason: str) -> None:

@@ -331,8 +331,14 @@ def claim_owner() -> str:
 def _owner_is_dead(token: str | None) -> bool:
     """Whether a claim token names a process of this host that no longer exists."""
     owner, sep, _ = (token or "").rpartition(":")
+    return bool(sep) and process_is_dead(owner)
+
+
+def process_is_dead(owner: str) -> bool:
+    """Whether ``<host>/<pid>`` (:func:`claim_owner`) names a process of this host that no
+    longer exists (False for another host, or text of another shape)."""
     host, slash, pid_text = owner.rpartition("/")
-    if not sep or not slash or host != socket.gethostname() or not pid_text.isdigit():
+    if not slash or host != socket.gethostname() or not pid_text.isdigit():
         return False  # an older token, another host: only its expiry releases it
     pid = int(pid_text)
     if pid == os.getpid():
