@@ -18,7 +18,7 @@ runners elsewhere):
 
 Supervision (:mod:`runtime.engine.supervision`): the worker survives any failure of an item;
 on a storage fault (disk full, locked, read-only) it hands its item back and backs off (0.05 s
-doubling to 5 s) until storage works again, by itself. A thread that dies anyway makes
+doubling to 2 s) until storage works again, by itself. A thread that dies anyway makes
 :meth:`WorkflowService.wait` raise :class:`ServiceDied` (``lsq serve`` exits 1) and
 :meth:`WorkflowService.health` fail. ``health()`` (``GET /healthz``) also fails while storage is
 unavailable or the oldest unsettled item is older than ``max_pending_age``.

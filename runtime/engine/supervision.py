@@ -8,7 +8,8 @@ raises :class:`ServiceDied` (``lsq serve`` exits 1 and a supervisor restarts it)
 live process that acknowledges events and runs nothing.
 
 :class:`Backoff` is the wait of a loop after a fault (storage unavailable, an unexpected
-error): it doubles from ``first`` up to ``most`` and starts again after a success.
+error): it doubles from ``first`` (0.05 s) up to ``most`` (2 s: the work resumes at most 2 s
+after the fault clears) and starts again after a success.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class Supervisor:
 class Backoff:
     """Waits that double from ``first`` to ``most`` seconds; :meth:`reset` after a success."""
 
-    def __init__(self, first: float = 0.05, most: float = 5.0) -> None:
+    def __init__(self, first: float = 0.05, most: float = 2.0) -> None:
         self.first, self.most = first, most
         self.current = 0.0
 

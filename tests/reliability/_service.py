@@ -4,7 +4,7 @@ the front `lsq serve` serves (waitress, /hooks and /healthz)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -51,9 +51,11 @@ def served(
     *,
     settings: ServiceSettings = FAST,
     manifest: Manifest | None = None,
-    clock: Callable[[], Any] | None = None,
+    folder: Path | None = None,
+    **state_options: Any,
 ) -> Iterator[Served]:
-    """A service (not started) over ``tmp_path``'s state and history; closed at the end."""
+    """A service (not started) over state and history in ``folder`` (default ``tmp_path``);
+    closed at the end. ``state_options`` go to the :class:`StateStore`."""
     manifest = manifest or load_manifest()
     connection = tmp_path / "connection.yaml"
     if not connection.exists():
@@ -74,9 +76,9 @@ def served(
         assert loaded is not None
         return LeadSquaredClient(loaded)
 
-    extra = {} if clock is None else {"clock": clock}
-    with StateStore(tmp_path / "state.sqlite3", **extra) as store, \
-            HistoryStore(tmp_path / "history.sqlite3") as history, \
+    where = folder or tmp_path
+    with StateStore(where / "state.sqlite3", **state_options) as store, \
+            HistoryStore(where / "history.sqlite3") as history, \
             ClientPool(client_for) as clients:
         runner = WorkflowRunner(manifest, clients, history)
         service = WorkflowService(
