@@ -134,6 +134,18 @@ def create_leads(sandbox: RunningSandbox, count: int) -> list[dict[str, Any]]:
     return leads
 
 
+def wait_for_runs(history: Path, count: int, *, timeout: float) -> None:
+    """Until ``count`` events have runs and none is running (at most ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = runs_by_event(history)
+        if len(runs) == count and all(
+            s != "running" for statuses in runs.values() for s in statuses
+        ):
+            return
+        time.sleep(0.1)
+
+
 def runs_by_event(history: Path) -> dict[str, list[str]]:
     with sqlite3.connect(history) as conn:
         rows = conn.execute("SELECT event_key, status FROM runs").fetchall()
@@ -184,15 +196,7 @@ def test_sigkill_of_lsq_serve_mid_burst_loses_and_repeats_nothing(
             list(pool.map(deliver, again))
         assert acked == {lead["ProspectID"] for lead in leads}
 
-        history = tmp_path / "history.sqlite3"
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
-            runs = runs_by_event(history)
-            if len(runs) == DELIVERIES and all(
-                s != "running" for statuses in runs.values() for s in statuses
-            ):
-                break
-            time.sleep(0.1)
+        wait_for_runs(tmp_path / "history.sqlite3", DELIVERIES, timeout=45)
     finally:
         serve.stop()
 

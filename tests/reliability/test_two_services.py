@@ -13,7 +13,6 @@ import collections
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from .test_crashes import (
     create_leads,
     free_port,
     runs_by_event,
+    wait_for_runs,
 )
 
 DELIVERIES = 300
@@ -112,15 +112,7 @@ def test_two_services_one_killed_mid_burst_lose_and_repeat_nothing(
         for lead in leads[:30]:
             assert post(survivor, lead)
 
-        history = tmp_path / "history.sqlite3"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            runs = runs_by_event(history)
-            if len(runs) == DELIVERIES and all(
-                s != "running" for statuses in runs.values() for s in statuses
-            ):
-                break
-            time.sleep(0.1)
+        wait_for_runs(tmp_path / "history.sqlite3", DELIVERIES, timeout=60)
         health = requests.get(f"http://127.0.0.1:{survivor.port}/healthz", timeout=5).json()
     finally:
         owner.stop()
