@@ -353,7 +353,7 @@ def describe_service(service: Any) -> list[str]:
         lines.append(f"{binding.trigger_key} [{binding.instance}]: {how} -> {names}")
     for instance in service.standing_by:
         lines.append(f"{instance}: served by another process; standing by to take over")
-    if service.receiving:
+    if service.serving_http:
         lines.append(f"health: {service.url}/healthz")
     lines.append("serving; stop with Ctrl-C or SIGTERM")
     return lines

@@ -7,7 +7,8 @@ runners elsewhere):
 - the **receiver**: :class:`~runtime.engine.receiver.WebhookReceiver`, served in-process by
   waitress (:mod:`runtime.engine.http_server`: bounded threads, connections and timeouts)
   inside the application ``app_factory`` builds (``lsq serve``: ``runtime/web``'s front with
-  ``/hooks/...`` and ``/healthz``); instant triggers are subscribed through
+  ``/hooks/...``, ``/healthz`` and the ``mounts``, e.g. ``/metrics``; the server then runs even
+  when no instant trigger is served); instant triggers are subscribed through
   :mod:`runtime.engine.subscriptions` to ``<public_url>/hooks/<instance>``;
 - the **poller**: every polling trigger is polled through the
   :class:`~runtime.engine.polling.PollingEngine` (inbox mode) every ``poll_interval`` seconds (the
@@ -48,10 +49,12 @@ import logging
 import threading
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from runtime.engine.health import DEFAULT_MAX_PENDING_AGE, Health, service_health
 from runtime.engine.http_server import HttpServer, ServerSettings, WSGIApp
@@ -146,6 +149,7 @@ class WorkflowService:
         default_poll_interval: float = DEFAULT_POLL_INTERVAL,
         subscriber: Subscriber = default_subscriber,
         idle_wait: float = IDLE_WAIT,
+        mounts: Mapping[str, WSGIApp] | None = None,
         app_factory: AppFactory | None = None,
         settings: ServiceSettings | None = None,
     ) -> None:
@@ -168,7 +172,11 @@ class WorkflowService:
         self.subscriber = subscriber
         self.idle_wait = idle_wait
         self.settings = settings or ServiceSettings()
-        self.app_factory = app_factory or _receiver_only
+        #: More WSGI apps served beside the receiver, by path prefix (``{"/metrics": app}``):
+        #: with any, or an ``app_factory``, the HTTP server runs even when no instant trigger
+        #: is served.
+        self.mounts = dict(mounts or {})
+        self._app_factory = app_factory
         self.bindings = self._bind(workflows)
         self.ownership = Ownership(Leases(store), self.bindings, ttl=self.settings.lease_ttl)
         self._stop = threading.Event()
@@ -221,6 +229,11 @@ class WorkflowService:
     @property
     def receiving(self) -> bool:
         """Whether the webhook receiver is up (only when an instant trigger is served)."""
+        return self._server is not None and any(not b.polling for b in self.bindings.values())
+
+    @property
+    def serving_http(self) -> bool:
+        """Whether the HTTP server was started (receiver, mounts, ``/healthz``)."""
         return self._server is not None
 
     @property
@@ -253,10 +266,10 @@ class WorkflowService:
             refusal = self.ownership.refusal()
             self.ownership.release()
             raise refusal
-        if any(not b.polling for b in self.bindings.values()):
-            self._server = HttpServer(
-                self.app_factory(self), self.host, self.port, self.settings.http
-            )
+        instant = any(not b.polling for b in self.bindings.values())
+        if instant or self.mounts or self._app_factory is not None:
+            app = (self._app_factory or _default_app)(self)
+            self._server = HttpServer(app, self.host, self.port, self.settings.http)
             self._server.start("lsq-receiver")
         for instance in self.ownership.held:
             self._take_over(self.bindings[instance])
@@ -438,8 +451,12 @@ class WorkflowService:
             logger.info("retention: pruned %s", deleted or "nothing")
 
 
-def _receiver_only(service: WorkflowService) -> WSGIApp:
-    return service.receiver
+def _default_app(service: WorkflowService) -> WSGIApp:
+    """The receiver, with the service's mounts beside it (``lsq serve`` uses
+    ``runtime.web``'s front instead, which adds ``/healthz``)."""
+    if not service.mounts:
+        return service.receiver
+    return DispatcherMiddleware(service.receiver, service.mounts)
 
 
 __all__ = [

@@ -17,11 +17,11 @@ HEALTH = "/healthz"
 
 def service_front(service: WorkflowService, mounts: Mapping[str, WSGIApp] | None = None) -> Front:
     """The front of ``service``: the receiver at ``/hooks``, its health at ``/healthz``,
-    then ``mounts`` (prefix -> WSGI application)."""
+    then the service's ``mounts`` and ``mounts`` (prefix -> WSGI application)."""
     front = Front()
     front.mount(HOOKS, service.receiver)
     front.mount(HEALTH, health_app(service.health))
-    for prefix, app in (mounts or {}).items():
+    for prefix, app in {**service.mounts, **(mounts or {})}.items():
         front.mount(prefix, app)
     return front
 
