@@ -8,8 +8,10 @@
 - ``lsq runs list [--workflow NAME] [--status S] [--limit N] [--json]`` and
   ``lsq runs show ID [--json]``: the run history (``$LSQ_HISTORY_DB``, else next to the state
   file).
-- ``lsq serve WORKFLOW... [--host] [--port] [--public-url URL] [--poll-interval S]``: receive
-  webhooks, poll and run until SIGTERM / Ctrl-C (see :mod:`runtime.engine.service`).
+- ``lsq serve WORKFLOW... [--host] [--port] [--public-url URL] [--poll-interval S]
+  [--standby] [--max-pending-age S] [--prune-interval S] [--threads N] ...``: receive webhooks
+  (waitress; ``/hooks/...`` and ``/healthz``, see :mod:`runtime.web`), poll and run until
+  SIGTERM / Ctrl-C (see :mod:`runtime.engine.service`); exits 1 when a part of it dies.
 
 Without ``--connection`` (and without ``LSQ_*`` variables, and without a ``connection:`` in the
 workflow) runs go to the embedded sandbox, seeded; a note on stderr says so.
@@ -39,6 +41,7 @@ from runtime.text import json_text
 from runtime.workflows.workflow import ManifestSchemas, Workflow, load_workflow
 
 if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq validate` is light)
+    from runtime.engine.service import ServiceSettings
     from runtime.workflows.runner import ClientPool, RunRecord
 
 SUMMARY_FIELDS = 3
@@ -85,8 +88,59 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
         help="seconds between polls for workflows without poll_interval (default 60)",
     )
+    add_serve_options(serve)
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
+
+
+def add_serve_options(serve: argparse.ArgumentParser) -> None:
+    """Supervision, ownership, retention and HTTP limits of ``lsq serve``."""
+    serve.add_argument(
+        "--standby", action="store_true",
+        help="when another `lsq serve` serves these workflows on this state, wait and take "
+        "over when it stops or dies (default: refuse to start)",
+    )
+    serve.add_argument(
+        "--lease-ttl", type=positive_seconds, default=30.0, metavar="SECONDS",
+        help="how long a stopped service's ownership lasts before a standby takes over "
+        "(default 30; renewed every third of it)",
+    )
+    serve.add_argument(
+        "--max-pending-age", type=positive_seconds, default=900.0, metavar="SECONDS",
+        help="GET /healthz fails when the oldest pending event is older (default 900)",
+    )
+    serve.add_argument(
+        "--prune-interval", type=positive_seconds, default=3600.0, metavar="SECONDS",
+        help="seconds between retention prunes (default 3600; keeps LSQ_RETENTION_DAYS and "
+        "LSQ_RETENTION_MAX_RUNS; never a pending event or a cursor)",
+    )
+    serve.add_argument("--threads", type=positive_int, default=8, metavar="N",
+                       help="HTTP worker threads (default 8)")
+    serve.add_argument("--connection-limit", type=positive_int, default=100, metavar="N",
+                       help="most HTTP connections open at once (default 100)")
+    serve.add_argument(
+        "--channel-timeout", type=positive_int, default=30, metavar="SECONDS",
+        help="close an HTTP connection idle or stalled this long (default 30)",
+    )
+
+
+def service_settings(args: argparse.Namespace) -> ServiceSettings:
+    """The service settings the options give."""
+    from datetime import timedelta
+
+    from runtime.engine.http_server import ServerSettings
+    from runtime.engine.service import ServiceSettings
+    from runtime.store.retention import Retention
+
+    return ServiceSettings(
+        http=ServerSettings(threads=args.threads, connection_limit=args.connection_limit,
+                            channel_timeout=args.channel_timeout),
+        standby=args.standby,
+        lease_ttl=timedelta(seconds=args.lease_ttl),
+        max_pending_age=args.max_pending_age,
+        prune_interval=args.prune_interval,
+        retention=Retention.from_env(),
+    )
 
 
 # ---------------------------------------------------------------- shared
@@ -255,15 +309,18 @@ def show_run(args: argparse.Namespace) -> int:
 
 def serve_workflows(args: argparse.Namespace) -> int:
     from runtime.engine.service import WorkflowService
+    from runtime.web.app import service_front
     from runtime.workflows.runner import WorkflowRunner
 
     manifest = load_manifest()
     workflows = load_workflows(manifest, args.workflows)
+    settings = service_settings(args)
     with open_storage_for(args) as storage, client_pool(args) as clients:
         service = WorkflowService(
             workflows, WorkflowRunner(manifest, clients, storage.history), storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
-            default_poll_interval=args.poll_interval,
+            default_poll_interval=args.poll_interval, app_factory=service_front,
+            settings=settings,
         )
         previous = {
             sig: signal.signal(sig, lambda *_: service.request_stop())
@@ -294,5 +351,9 @@ def describe_service(service: Any) -> list[str]:
         how = (f"polling every {binding.interval:g} s" if binding.polling
                else "subscribed (instant)")
         lines.append(f"{binding.trigger_key} [{binding.instance}]: {how} -> {names}")
+    for instance in service.standing_by:
+        lines.append(f"{instance}: served by another process; standing by to take over")
+    if service.serving_http:
+        lines.append(f"health: {service.url}/healthz")
     lines.append("serving; stop with Ctrl-C or SIGTERM")
     return lines

@@ -141,7 +141,8 @@ class WebhookReceiver:
     # -- steps --------------------------------------------------------------------------------
 
     def _handle(self, method: str, environ: dict[str, Any]) -> tuple[int, dict[str, str] | None]:
-        path = environ.get("PATH_INFO", "")
+        # SCRIPT_NAME too: mounted at /hooks by a front (runtime/web), the path arrives split
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         instance = path.removeprefix(HOOK_PATH_PREFIX).rstrip("/")
         if not path.startswith(HOOK_PATH_PREFIX) or not is_instance_id(instance):
             raise _Reply(404, "Not found")
