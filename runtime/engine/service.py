@@ -34,12 +34,14 @@ import logging
 import threading
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from runtime.engine import observing
 from runtime.engine.polling import PollingEngine
 from runtime.engine.receiver import WebhookReceiver, receiver_url
 from runtime.engine.run_events import is_polling, trigger_config, trigger_module, workflow_instance
@@ -113,6 +115,7 @@ class WorkflowService:
         default_poll_interval: float = DEFAULT_POLL_INTERVAL,
         subscriber: Subscriber = default_subscriber,
         idle_wait: float = IDLE_WAIT,
+        mounts: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
         names = [workflow.name for workflow in workflows]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -141,6 +144,10 @@ class WorkflowService:
             inbox=self.inbox,
         )
         self.runs: list[Any] = []  # this process's run records, newest last (for callers/tests)
+        #: More WSGI apps served beside the receiver, by path prefix (``{"/metrics": app}``):
+        #: with any, the HTTP server runs even when no instant trigger is served.
+        self.mounts = dict(mounts or {})
+        self.backlog = observing.backlog_source(self.inbox, self.bindings)
 
     def _bind(self, workflows: Sequence[Workflow]) -> dict[str, Binding]:
         bindings: dict[str, Binding] = {}
@@ -175,7 +182,7 @@ class WorkflowService:
     @property
     def receiving(self) -> bool:
         """Whether the webhook receiver is up (only when an instant trigger is served)."""
-        return self._server is not None
+        return self._server is not None and any(not b.polling for b in self.bindings.values())
 
     @property
     def url(self) -> str:
@@ -188,9 +195,10 @@ class WorkflowService:
     def start(self) -> None:
         """Bind the receiver, subscribe, take the first polls, start the threads."""
         instant = [b for b in self.bindings.values() if not b.polling]
-        if instant:
+        if instant or self.mounts:
+            app = DispatcherMiddleware(self.receiver, self.mounts) if self.mounts else self.receiver
             self._server = make_server(
-                self.host, self.port, self.receiver, threaded=True, request_handler=_QuietHandler
+                self.host, self.port, app, threaded=True, request_handler=_QuietHandler
             )
             self._spawn("lsq-receiver", self._server.serve_forever)
             base = self.public_url or self.url
@@ -256,6 +264,7 @@ class WorkflowService:
 
     def _poll(self, binding: Binding) -> None:
         binding.next_poll = time.monotonic() + binding.interval
+        clock = observing.PollClock()
         try:
             if hasattr(binding.module, "fetch_page"):
                 result = self.engine.poll(
@@ -265,16 +274,20 @@ class WorkflowService:
                 result = self.engine.poll_members(
                     binding.instance, binding.module, binding.client, binding.config
                 )
-        except ConnectorError as problem:
-            logger.warning("poll %s failed: %s", binding.instance, problem)
-            return
-        except Exception:
-            logger.exception("poll %s failed unexpectedly", binding.instance)
+        except Exception as problem:
+            if isinstance(problem, ConnectorError):
+                logger.warning("poll %s failed: %s", binding.instance, problem)
+            else:
+                logger.exception("poll %s failed unexpectedly", binding.instance)
+            observing.poll_failed(
+                binding.trigger_key, binding.instance, problem, self.runner.clients.redact
+            )
             return
         logger.info(
             "poll %s: %d new event(s)%s", binding.instance, result.emitted,
             " (baseline)" if result.baseline else "",
         )
+        observing.poll_finished(binding.trigger_key, binding.instance, result, clock)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -302,11 +315,14 @@ class WorkflowService:
             )
             logger.warning("inbox item %s: events() failed (%s): %s",
                            item.id, status, redact(str(problem)))
+            observing.events_failed(binding.trigger_key, binding.instance, problem, redact, status)
             return
         except Exception as problem:
-            self.inbox.mark_failed(item, redact(f"{type(problem).__name__}: {problem}"),
-                                   retry=False)
+            status = self.inbox.mark_failed(
+                item, redact(f"{type(problem).__name__}: {problem}"), retry=False
+            )
             logger.exception("inbox item %s: events() raised unexpectedly", item.id)
+            observing.events_failed(binding.trigger_key, binding.instance, problem, redact, status)
             return
         origin = "webhook" if item.delivery_id is not None else "poll"
         for index, event in enumerate(events):
