@@ -99,7 +99,7 @@ class Progress:
     def _poll(self, event: PollFinished) -> tuple[str, dict[str, Any]]:
         ms = round(event.seconds * 1000)
         what = ("baseline taken" if event.baseline and not event.events
-                else f"{event.events} new event{'s' if event.events != 1 else ''}")
+                else _count(event.events, "new event"))
         rest = "" if event.complete else "; budget used up, continues next poll"
         text = f"poll {event.trigger} [{event.instance}]: {what} in {_duration(ms)}{rest}"
         return text, {
@@ -134,11 +134,11 @@ class Progress:
         if pending is not None:
             fields["pending"] = pending
         total = sum(runs.values())
-        parts = [f"{total} run{'s' if total != 1 else ''}"
+        parts = [_count(total, "run")
                  + (f" ({', '.join(f'{n} {o}' for o, n in runs.items() if n)})" if total else ""),
-                 f"{fields['polls']} polls found {fields['events']} events",
-                 f"{fields['api_calls']} API calls ({fields['limited']} rate-limited)",
-                 f"{fields['failures']} other failures"]
+                 f"{_count(fields['polls'], 'poll')} found {_count(fields['events'], 'event')}",
+                 f"{_count(fields['api_calls'], 'API call')} ({fields['limited']} rate-limited)",
+                 _count(fields["failures"], "other failure")]
         if pending is not None:
             parts.append(f"inbox {pending} pending")
         return f"summary (last {self.summary_every:g} s): " + ", ".join(parts), fields
@@ -191,6 +191,10 @@ def _problem(problem: Problem | None) -> dict[str, Any] | None:
 def _problem_text(problem: Problem) -> str:
     where = f"step {problem.step}: " if problem.step else ""
     return f"{where}{problem.category}: {problem.message}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _duration(ms: int) -> str:
