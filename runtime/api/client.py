@@ -51,7 +51,7 @@ from runtime.errors import (
     RateLimitedError,
     TransientApiError,
 )
-from runtime.observe import BUS, ApiCall
+from runtime.observe.events import BUS, ApiCall
 from runtime.text import json_text
 
 USER_AGENT = "leadsquared-connector/0.1"

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from runtime.errors import ConfigurationError
-from runtime.observe import BUS, GovernorWait
+from runtime.observe.events import BUS, GovernorWait
 
 WINDOW_SECONDS = 5.0
 SAFETY_MARGIN = 0.05  # seconds added to the window: clocks and timestamps are never exact

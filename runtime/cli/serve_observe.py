@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from runtime.cli.arguments import positive_seconds
-from runtime.observe import BUS
+from runtime.observe.events import BUS
 from runtime.text import json_text
 
 if TYPE_CHECKING:  # prometheus_client is imported when `lsq serve` runs, not by every command

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from runtime.clock import from_iso, utc_now
-from runtime.observe import BUS, Failure, PollFinished, problem_of
+from runtime.observe.events import BUS, Failure, PollFinished, problem_of
 from runtime.observe.metrics import Backlog
 from runtime.store.inbox import Inbox
 

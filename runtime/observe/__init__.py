@@ -7,31 +7,3 @@ process bus (:mod:`.events`); :class:`~.metrics.Metrics` (one registry per servi
 What lives in the store (inbox depth) is read at scrape time through a function the engine
 injects, since this package imports no store.
 """
-
-from runtime.observe.events import (
-    BUS,
-    ApiCall,
-    Bus,
-    Event,
-    Failure,
-    GovernorWait,
-    PollFinished,
-    Problem,
-    RunFinished,
-    emit,
-    problem_of,
-)
-
-__all__ = [
-    "BUS",
-    "ApiCall",
-    "Bus",
-    "Event",
-    "Failure",
-    "GovernorWait",
-    "PollFinished",
-    "Problem",
-    "RunFinished",
-    "emit",
-    "problem_of",
-]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.api.redaction import MASK, Redactor
 from runtime.clock import to_iso, utc_now
 from runtime.errors import ConnectorError
-from runtime.observe import BUS, RunFinished, problem_of
+from runtime.observe.events import BUS, RunFinished, problem_of
 from runtime.plugin.invoke import invoke_action
 from runtime.store.history import HistoryStore
 from runtime.workflows.templating import build_context, evaluate_condition, render_mapping

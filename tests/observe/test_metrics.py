@@ -19,7 +19,7 @@ from runtime.api.governor import RateGovernor
 from runtime.api.retry import RetryPolicy
 from runtime.engine.service import WorkflowService
 from runtime.errors import RateLimitedError
-from runtime.observe import BUS, ApiCall, Bus
+from runtime.observe.events import BUS, ApiCall, Bus
 from runtime.observe.metrics import MAX_OPERATIONS, Metrics
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest

@@ -16,7 +16,7 @@ import pytest
 
 from runtime.engine.service import WorkflowService
 from runtime.errors import TransientApiError
-from runtime.observe import BUS, ApiCall, Failure, PollFinished, Problem, RunFinished
+from runtime.observe.events import BUS, ApiCall, Failure, PollFinished, Problem, RunFinished
 from runtime.observe.metrics import Backlog
 from runtime.observe.progress import Progress
 from runtime.plugin.manifest import Manifest
