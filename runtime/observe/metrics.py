@@ -81,6 +81,7 @@ class Metrics:
         self.backlog = backlog
         self._wall = wall
         self._operations: dict[str, str] = {}
+        self._api_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._lock = threading.Lock()
         self._last_complete: dict[tuple[str, str], float] = {}
         r = self.registry
@@ -131,11 +132,18 @@ class Metrics:
         return bus.subscribe(self)
 
     def _api_call(self, event: ApiCall) -> None:
-        operation = self.operation_label(event.operation)
-        self.api_calls.labels(operation, event.status).inc()
-        self.api_duration.labels(operation).observe(event.seconds)
+        key = (event.operation, event.status)
+        children = self._api_children.get(key)
+        if children is None:  # labels() costs about as much as the rest: look it up once
+            operation = self.operation_label(event.operation)
+            children = (self.api_calls.labels(operation, event.status),
+                        self.api_duration.labels(operation))
+            if len(self._api_children) < 4 * MAX_OPERATIONS:
+                self._api_children[key] = children
+        children[0].inc()
+        children[1].observe(event.seconds)
         if event.limited:
-            self.limit_answers.labels(operation, event.status).inc()
+            self.limit_answers.labels(self.operation_label(event.operation), event.status).inc()
 
     def _governor_wait(self, event: GovernorWait) -> None:
         self.governor_wait.labels("bulk" if event.bulk else "calls").observe(event.seconds)
