@@ -60,6 +60,7 @@ def observing(
     if not args.quiet:
         progress = Progress(sys.stdout, json_lines=args.json, summary_every=args.summary_every,
                             backlog=service.backlog)
+        progress.hold()  # the first polls' lines come after the banner
     detach = [BUS.subscribe(listener) for listener in (metrics, progress) if listener]
     try:
         yield progress

@@ -54,6 +54,7 @@ class Progress:
         self._tally: Counter[str] = Counter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._held: list[str] | None = None
 
     # -- listening -----------------------------------------------------------------------
 
@@ -158,13 +159,28 @@ class Progress:
         line = (json.dumps({**fields, "time": self._now()}, ensure_ascii=False)
                 if self.json_lines else f"{self._now()} {text}")
         with self._lock:
+            if self._held is not None:
+                self._held.append(line)
+                return
             self.stream.write(line + "\n")
             self.stream.flush()
+
+    def hold(self) -> None:
+        """Keep lines back until :meth:`start` (e.g. while the service starts, before its
+        banner is printed)."""
+        with self._lock:
+            self._held = [] if self._held is None else self._held
 
     # -- the periodic summary --------------------------------------------------------------
 
     def start(self) -> None:
-        """Write a summary every ``summary_every`` seconds until :meth:`stop`."""
+        """Write the lines held back, then a summary every ``summary_every`` seconds until
+        :meth:`stop`."""
+        with self._lock:
+            held, self._held = self._held or [], None
+            for line in held:
+                self.stream.write(line + "\n")
+            self.stream.flush()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="lsq-progress", daemon=True)
         self._thread.start()

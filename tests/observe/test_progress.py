@@ -209,3 +209,17 @@ def test_a_service_reports_polls_runs_and_failures(
     assert len(lines) == len(expected), lines
     for line, pattern in zip(lines, expected, strict=True):
         assert re.fullmatch(rf"{NOW} {pattern}", line), line
+
+
+def test_lines_held_back_come_out_on_start() -> None:
+    listener, out = progress(summary_every=3600)
+    listener.hold()
+    listener(BASELINE)
+    assert out.getvalue() == ""
+    out.write("banner\n")
+    listener.start()
+    listener(POLL)
+    listener.stop()
+    assert [line.split(" ", 1)[1] for line in out.getvalue().splitlines()[1:]] == [
+        LINES[3][1], LINES[2][1],
+    ]
