@@ -10,6 +10,7 @@ the events carry: names, ids, counts and already-redacted error messages, never 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from runtime.observe.metrics import Backlog
 
 DEFAULT_SUMMARY_EVERY = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class Progress:
@@ -55,6 +58,7 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._held: list[str] | None = None
+        self._closed = False
 
     # -- listening -----------------------------------------------------------------------
 
@@ -162,8 +166,21 @@ class Progress:
             if self._held is not None:
                 self._held.append(line)
                 return
-            self.stream.write(line + "\n")
+            self._emit([line])
+
+    def _emit(self, lines: list[str]) -> None:
+        """Write ``lines`` (the lock is held); a reader that left (``lsq serve | head``) ends
+        the progress lines, with one warning, never the service."""
+        if self._closed:
+            return
+        try:
+            for line in lines:
+                self.stream.write(line + "\n")
             self.stream.flush()
+        except (OSError, ValueError) as problem:  # ValueError: the stream was closed
+            self._closed = True
+            log.warning("progress lines stopped: their output is gone (%s)",
+                        type(problem).__name__)
 
     def hold(self) -> None:
         """Keep lines back until :meth:`start` (e.g. while the service starts, before its
@@ -178,9 +195,7 @@ class Progress:
         :meth:`stop`."""
         with self._lock:
             held, self._held = self._held or [], None
-            for line in held:
-                self.stream.write(line + "\n")
-            self.stream.flush()
+            self._emit(held)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="lsq-progress", daemon=True)
         self._thread.start()

@@ -223,3 +223,20 @@ def test_lines_held_back_come_out_on_start() -> None:
     assert [line.split(" ", 1)[1] for line in out.getvalue().splitlines()[1:]] == [
         LINES[3][1], LINES[2][1],
     ]
+
+
+class GoneReader(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_that_left_ends_the_lines_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    listener = Progress(GoneReader(), now=lambda: NOW)
+    for event in (RUN, FAILED_RUN, POLL):
+        listener(event)  # never raises into the emitter (the service)
+    listener.write_summary()
+    assert [r.getMessage() for r in caplog.records] == [
+        "progress lines stopped: their output is gone (BrokenPipeError)"
+    ]
