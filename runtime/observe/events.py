@@ -96,7 +96,15 @@ class Failure:
     outcome: str = "retry"
 
 
-Event = ApiCall | GovernorWait | RunFinished | PollFinished | Failure
+@dataclass(frozen=True, slots=True)
+class WebhookAnswered:
+    """The receiver answered a request with ``status`` (200 stored or duplicate, 401 refused,
+    404 unknown path, 503 storage unavailable...)."""
+
+    status: int
+
+
+Event = ApiCall | GovernorWait | RunFinished | PollFinished | Failure | WebhookAnswered
 Listener = Callable[[Event], None]
 
 
@@ -169,6 +177,7 @@ __all__ = [
     "PollFinished",
     "Problem",
     "RunFinished",
+    "WebhookAnswered",
     "emit",
     "problem_of",
 ]

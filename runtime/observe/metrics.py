@@ -42,6 +42,7 @@ from runtime.observe.events import (
     GovernorWait,
     PollFinished,
     RunFinished,
+    WebhookAnswered,
 )
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,9 @@ class Metrics:
         self.poll_events = Counter(
             "lsq_poll_events", "events polls handed to the inbox", ["trigger", "instance"],
             registry=r)
+        self.webhooks = Counter(
+            "lsq_webhook_deliveries", "requests the webhook receiver answered, by HTTP status",
+            ["status"], registry=r)
         self.failures = Counter(
             "lsq_failures", "failures outside runs: where (poll, events) and error category",
             ["where", "category"], registry=r)
@@ -118,6 +122,7 @@ class Metrics:
             RunFinished: self._run,
             PollFinished: self._poll,
             Failure: self._failure,
+            WebhookAnswered: lambda event: self.webhooks.labels(str(event.status)).inc(),
         }
 
     # -- listening -----------------------------------------------------------------------

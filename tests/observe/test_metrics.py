@@ -1,5 +1,6 @@
 """GET /metrics after a known sequence of calls, counted exactly (sandbox over HTTP); rate-limit
-answers and governor waits; label rules; a listener's failure never reaches the caller."""
+answers and governor waits; webhook answers; label rules; a listener's failure never reaches
+the caller."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from runtime.api.client import LeadSquaredClient
 from runtime.api.connection import Connection
 from runtime.api.governor import RateGovernor
 from runtime.api.retry import RetryPolicy
+from runtime.engine.receiver import SECRET_HEADER
 from runtime.engine.service import WorkflowService
 from runtime.errors import RateLimitedError
 from runtime.observe.events import BUS, ApiCall, Bus
@@ -110,6 +112,10 @@ def test_a_scrape_counts_a_known_sequence_exactly(
         while len(served.runs) < 2:
             assert time.monotonic() < deadline, "the two runs did not happen"
             time.sleep(0.02)
+        refused = requests.post(f"{served.url}/hooks/{next(iter(served.bindings))}",
+                                json={"ProspectID": "x"}, headers={SECRET_HEADER: "wrong"},
+                                timeout=5)
+        assert refused.status_code == 401
         limited = new_client(sandbox.base_url, retry_policy=RetryPolicy(max_total_wait=0))
         sandbox.app.faults.configure(type(sandbox.app.faults.plan)(rates={"429": 1.0}))
         with pytest.raises(RateLimitedError):
@@ -145,6 +151,9 @@ def test_a_scrape_counts_a_known_sequence_exactly(
     assert named(found, "lsq_inbox_oldest_pending_age_seconds") == {(("instance", instance),): 0}
     assert named(found, "lsq_inbox_readable") == {(): 1}
     assert named(found, "lsq_governor_wait_seconds_count") == {}
+    assert named(found, "lsq_webhook_deliveries_total") == {
+        (("status", "200"),): 1, (("status", "401"),): 1,
+    }
     for secret in (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, "meera.nair@example.com", "Meera"):
         assert secret not in text
 
