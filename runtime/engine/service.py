@@ -19,6 +19,10 @@ may split them (the receiver under any WSGI server, pollers and runners elsewher
 Workflows with the same trigger, config and account share one trigger instance (one
 subscription, one cursor, one inbox) and all run for each of its events.
 
+Polls, runs and failures are reported on the process event bus (:mod:`runtime.engine.observing`,
+:mod:`runtime.observe`); ``mounts`` serves more WSGI apps beside the receiver (``lsq serve``
+mounts ``/metrics``), and :attr:`WorkflowService.backlog` reads the inbox depth for them.
+
 Shutdown (:meth:`WorkflowService.stop`, on SIGTERM/SIGINT from the CLI): the receiver stops
 accepting first, then the poller stops (a poll commits atomically or not at all), then the
 worker finishes the item it holds and exits; nothing accepted is lost: pending items stay in
