@@ -310,10 +310,11 @@ class WorkflowRunner:
             )
         logger.info("workflow %s run %s: %s", workflow.name, record.run_id, record.status)
         if BUS.listeners:
+            error = record.error or next(  # completed_with_errors: its first failed step
+                ({"step": s.step_id, **s.error} for s in record.steps if s.error), None)
             BUS.emit(RunFinished(
                 workflow.name, workflow.trigger.key, instance_id, event_key, record.status,
-                record.duration_ms / 1000, record.run_id,
-                problem_of(record.error) if record.error else None,
+                record.duration_ms / 1000, record.run_id, problem_of(error) if error else None,
             ))
         return record
 

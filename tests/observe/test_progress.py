@@ -240,3 +240,20 @@ def test_a_reader_that_left_ends_the_lines_with_one_warning(
     assert [r.getMessage() for r in caplog.records] == [
         "progress lines stopped: their output is gone (BrokenPipeError)"
     ]
+
+
+def test_a_run_completed_with_errors_names_its_first_failed_step(
+    fake_manifest: Manifest, fake_client: FakeClient, make_workflow: Callable[..., Workflow],
+) -> None:
+    workflow = make_workflow(MAIL.replace("subject: bug}", "subject: bug}\n        on_error: "
+                                          "continue") + MARK.split("steps:")[1])
+    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client))
+    seen: list[Any] = []
+    with BUS.listening(seen.append):
+        runner.run(workflow, {"CompanyId": "c-1", "CompanyName": "Initech"}, event_key="c-1@t#0")
+    (finished,) = [event for event in seen if isinstance(event, RunFinished)]
+    assert (finished.outcome, finished.error) == (
+        "completed_with_errors", Problem("internal", "handler bug with ***", "mail"))
+    listener, out = progress()
+    listener(finished)
+    assert out.getvalue().endswith(" — step mail: internal: handler bug with ***\n")
