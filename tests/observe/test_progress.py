@@ -132,6 +132,18 @@ MAIL = """
         action: send_email
         input: {lead_id: "{{ trigger.CompanyId }}", subject: bug}
 """
+MAIL_THEN_MARK = """
+    name: mail then mark
+    trigger: {key: account_updated}
+    steps:
+      - id: mail
+        action: send_email
+        on_error: continue
+        input: {lead_id: "{{ trigger.CompanyId }}", subject: bug}
+      - id: mark
+        action: update_lead
+        input: {lead_id: "{{ trigger.CompanyId }}", fields: {mx_Name: "{{ trigger.CompanyName }}"}}
+"""
 LEADS = """
     name: greet leads
     trigger: {key: new_lead}
@@ -245,8 +257,7 @@ def test_a_reader_that_left_ends_the_lines_with_one_warning(
 def test_a_run_completed_with_errors_names_its_first_failed_step(
     fake_manifest: Manifest, fake_client: FakeClient, make_workflow: Callable[..., Workflow],
 ) -> None:
-    workflow = make_workflow(MAIL.replace("subject: bug}", "subject: bug}\n        on_error: "
-                                          "continue") + MARK.split("steps:")[1])
+    workflow = make_workflow(MAIL_THEN_MARK)
     runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client))
     seen: list[Any] = []
     with BUS.listening(seen.append):
