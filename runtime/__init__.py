@@ -15,6 +15,7 @@ A request flows down and back: CLI or service -> plugin (find the operation, val
 | ``api/`` | talking to LeadSquared: client, connection, hosts, retry, governor, metadata, formats, redaction | - |
 | ``store/`` | durable state: the database interface (SQLite files or PostgreSQL), migrations, trigger state, inbox, run history, leases, retention | - |
 | ``errors``, ``clock`` | the error tree; UTC time and its stored text (every layer may import them) | - |
+| ``observe`` | events on the process bus, Prometheus metrics, ``lsq serve`` progress lines (every layer may import it) | errors, clock |
 | ``inputs``, ``text`` | bounded reads of files and stdin; text that is not valid Unicode (every layer may import them) | errors |
 | ``embedded`` | the embedded default: the only importer of the sandbox besides ``lsq sandbox`` | api, sandbox |
 | ``sandbox/`` | the LeadSquared stand-in | nothing of the connector |

@@ -51,6 +51,7 @@ from runtime.errors import (
     RateLimitedError,
     TransientApiError,
 )
+from runtime.observe.events import BUS, ApiCall
 from runtime.text import json_text
 
 USER_AGENT = "leadsquared-connector/0.1"
@@ -231,8 +232,8 @@ class LeadSquaredClient:
         if self.connection.base_url and self._api_host:
             headers["Host"] = self._api_host  # lets the sandbox emulate the regional host
         timeout = (min(CONNECT_TIMEOUT, self.connection.timeout), self.connection.timeout)
-        started = time.monotonic()
         with self.governor.slot(bulk=bulk):
+            started = time.monotonic()  # the latency, without the governor's wait
             try:
                 prepared = _prepare(method, f"{root}/v2/{operation}", query, payload,
                                     {**self._session_headers, **headers})
@@ -241,15 +242,19 @@ class LeadSquaredClient:
                 )
             except requests.RequestException as error:
                 log.debug("%s %s failed: %s", method, operation, type(error).__name__)
+                if BUS.listeners:
+                    status = "timeout" if isinstance(error, requests.Timeout) else "network"
+                    BUS.emit(ApiCall(operation, status, time.monotonic() - started))
                 verdict = retry.classify_exception(error)
                 unknown = Verdict(Outcome.PERMANENT, f"request failed ({type(error).__name__})")
                 return verdict or unknown, None
-        log.debug(
-            "%s %s -> %s in %.3f s", method, operation, response.status_code,
-            time.monotonic() - started,
-        )
+        elapsed = time.monotonic() - started
+        log.debug("%s %s -> %s in %.3f s", method, operation, response.status_code, elapsed)
         body, text = _decode(response)
         verdict = retry.classify_response(response.status_code, body, text)
+        if BUS.listeners:
+            limited = verdict is not None and verdict.outcome is Outcome.RATE_LIMITED
+            BUS.emit(ApiCall(operation, str(response.status_code), elapsed, limited))
         if verdict is None and body is _NOT_JSON:
             rule = retry.INVALID_JSON_RULE
             return Verdict(rule.outcome, rule.message, status=response.status_code), None

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from runtime.errors import ConfigurationError
+from runtime.observe.events import BUS, GovernorWait
 
 WINDOW_SECONDS = 5.0
 SAFETY_MARGIN = 0.05  # seconds added to the window: clocks and timestamps are never exact
@@ -94,6 +95,7 @@ class RateGovernor:
         call takes a slot in both budgets (the cautious choice).
         """
         windows = (self._calls, self._bulk) if bulk else (self._calls,)
+        waited = 0.0
         with self._cond:
             while True:
                 now = self._clock()
@@ -101,9 +103,12 @@ class RateGovernor:
                 if all(wait == 0.0 for wait in waits):
                     for w in windows:
                         w.in_flight += 1
-                    return Ticket(windows)
+                    break
                 pause = None if None in waits else max(w for w in waits if w is not None)
-                self._pause(pause)
+                waited += self._pause(pause)
+        if waited and BUS.listeners:
+            BUS.emit(GovernorWait(waited, bulk))
+        return Ticket(windows)
 
     def release(self, ticket: Ticket) -> None:
         """Mark the call finished now; its slot expires one window (plus margin) later."""
@@ -123,8 +128,9 @@ class RateGovernor:
         finally:
             self.release(ticket)
 
-    def _pause(self, seconds: float | None) -> None:
-        """Wait (the lock is held): on the condition, or with the injected sleep."""
+    def _pause(self, seconds: float | None) -> float:
+        """Wait (the lock is held): on the condition, or with the injected sleep; returns the
+        seconds waited."""
         started = self._clock()
         if self._sleep is None:
             self._cond.wait(seconds)
@@ -134,7 +140,9 @@ class RateGovernor:
                 self._sleep(_IDLE_POLL if seconds is None else max(seconds, 0.0))
             finally:
                 self._cond.acquire()
-        self.waited += max(self._clock() - started, 0.0)
+        waited = max(self._clock() - started, 0.0)
+        self.waited += waited
+        return waited
 
 
 class GovernorRegistry:

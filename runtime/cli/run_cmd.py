@@ -9,9 +9,11 @@
   ``lsq runs show ID [--json]``: the run history (``$LSQ_HISTORY_DB``, else next to the state
   file).
 - ``lsq serve WORKFLOW... [--host] [--port] [--public-url URL] [--poll-interval S]
-  [--standby] [--max-pending-age S] [--prune-interval S] [--threads N] ...``: receive webhooks
-  (waitress; ``/hooks/...`` and ``/healthz``, see :mod:`runtime.web`), poll and run until
-  SIGTERM / Ctrl-C (see :mod:`runtime.engine.service`); exits 1 when a part of it dies.
+  [--standby] [--max-pending-age S] [--prune-interval S] [--threads N] [--quiet | --json]
+  [--summary-every S] ...``: receive webhooks (waitress; ``/hooks/...``, ``/healthz`` and
+  ``/metrics``, see :mod:`runtime.web`), poll and run until SIGTERM / Ctrl-C (see
+  :mod:`runtime.engine.service`) with progress lines (see :mod:`runtime.cli.serve_observe`);
+  exits 1 when a part of it dies.
 
 Without ``--connection`` (and without ``LSQ_*`` variables, and without a ``connection:`` in the
 workflow) runs go to the embedded sandbox, seeded; a note on stderr says so.
@@ -25,6 +27,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from runtime.cli import serve_observe
 from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import (
     EMBEDDED_NOTE,
@@ -89,6 +92,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="seconds between polls for workflows without poll_interval (default 60)",
     )
     add_serve_options(serve)
+    serve_observe.register_options(serve)
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
 
@@ -315,27 +319,31 @@ def serve_workflows(args: argparse.Namespace) -> int:
     manifest = load_manifest()
     workflows = load_workflows(manifest, args.workflows)
     settings = service_settings(args)
+    metrics, mounts = serve_observe.new_metrics()
     with open_storage_for(args) as storage, client_pool(args) as clients:
         service = WorkflowService(
             workflows, WorkflowRunner(manifest, clients, storage.history), storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
             default_poll_interval=args.poll_interval, app_factory=service_front,
-            settings=settings,
+            settings=settings, mounts=mounts,
         )
         previous = {
             sig: signal.signal(sig, lambda *_: service.request_stop())
             for sig in (signal.SIGTERM, signal.SIGINT)
         }
-        try:
-            service.start()
-            for line in describe_service(service):
-                print(line, flush=True)
-            service.wait()
-            print("stopping: finishing the current run", file=sys.stderr, flush=True)
-        finally:
-            service.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        with serve_observe.observing(args, service, metrics) as progress:
+            try:
+                service.start()
+                for line in serve_observe.banner(args, service, describe_service(service)):
+                    print(line, flush=True)
+                if progress is not None:
+                    progress.start()
+                service.wait()
+                print("stopping: finishing the current run", file=sys.stderr, flush=True)
+            finally:
+                service.stop()
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
     print("stopped", file=sys.stderr, flush=True)
     return 0
 

@@ -32,6 +32,10 @@ dies. Retention (:mod:`runtime.store.retention`) runs every ``prune_interval`` s
 Workflows with the same trigger, config and account share one trigger instance (one
 subscription, one cursor, one inbox) and all run for each of its events.
 
+Polls, runs and failures are reported on the process event bus (:mod:`runtime.engine.observing`,
+:mod:`runtime.observe`); ``mounts`` serves more WSGI apps beside the receiver (``lsq serve``
+mounts ``/metrics``), and :attr:`WorkflowService.backlog` reads the inbox depth for them.
+
 Shutdown (:meth:`WorkflowService.stop`, on SIGTERM/SIGINT from the CLI): the receiver stops
 accepting first (requests in flight are answered), then the poller stops (a poll commits
 atomically or not at all), then the worker finishes the item it holds and exits, then the
@@ -56,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from runtime.engine import observing
 from runtime.engine.health import DEFAULT_MAX_PENDING_AGE, Health, service_health
 from runtime.engine.http_server import HttpServer, ServerSettings, WSGIApp
 from runtime.engine.ownership import DEFAULT_LEASE_TTL, Ownership
@@ -195,6 +200,7 @@ class WorkflowService:
     def runs(self) -> list[RunRecord]:
         """This process's newest runs (at most ``RECENT_RUNS``), oldest first."""
         return list(self._recent)
+        self.backlog = observing.backlog_source(self.inbox, self.bindings)
 
     def _bind(self, workflows: Sequence[Workflow]) -> dict[str, Binding]:
         bindings: dict[str, Binding] = {}
@@ -354,6 +360,7 @@ class WorkflowService:
 
     def _poll(self, binding: Binding) -> None:
         binding.next_poll = time.monotonic() + binding.interval
+        clock = observing.PollClock()
         try:
             if hasattr(binding.module, "fetch_page"):
                 result = self.engine.poll(
@@ -363,16 +370,20 @@ class WorkflowService:
                 result = self.engine.poll_members(
                     binding.instance, binding.module, binding.client, binding.config
                 )
-        except ConnectorError as problem:
-            logger.warning("poll %s failed: %s", binding.instance, problem)
-            return
-        except Exception:
-            logger.exception("poll %s failed unexpectedly", binding.instance)
+        except Exception as problem:
+            if isinstance(problem, ConnectorError):
+                logger.warning("poll %s failed: %s", binding.instance, problem)
+            else:
+                logger.exception("poll %s failed unexpectedly", binding.instance)
+            observing.poll_failed(
+                binding.trigger_key, binding.instance, problem, self.runner.clients.redact
+            )
             return
         logger.info(
             "poll %s: %d new event(s)%s", binding.instance, result.emitted,
             " (baseline)" if result.baseline else "",
         )
+        observing.poll_finished(binding.trigger_key, binding.instance, result, clock)
 
     # -- running ----------------------------------------------------------------------------
 

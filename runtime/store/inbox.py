@@ -303,6 +303,16 @@ class Inbox:
         ]
         return min(times) if times else None
 
+    def backlog(self) -> list[tuple[str, str, int, str]]:
+        """(instance, status, count, oldest ``received_at``) of every instance's pending,
+        processing and failed events: the inbox's depth, read through the status index."""
+        rows = self.store.db.query(
+            "SELECT instance_id, status, COUNT(*), MIN(received_at) FROM inbox "
+            "WHERE status IN ('pending', 'processing', 'failed') "
+            "GROUP BY instance_id, status ORDER BY instance_id, status"
+        )
+        return [(str(i), str(s), int(n), str(oldest)) for i, s, n, oldest in rows]
+
     def raw_body(self, item: InboxItem) -> bytes | None:
         """The raw body of the delivery an event came in (None for polled events)."""
         if item.delivery_id is None:

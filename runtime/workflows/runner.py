@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.api.redaction import MASK, Redactor
 from runtime.clock import to_iso, utc_now
 from runtime.errors import ConnectorError
+from runtime.observe.events import BUS, RunFinished, problem_of
 from runtime.plugin.invoke import invoke_action
 from runtime.store.history import HistoryStore
 from runtime.workflows.templating import build_context, evaluate_condition, render_mapping
@@ -308,6 +309,13 @@ class WorkflowRunner:
                 steps=[(position, step.to_dict()) for position, step in enumerate(record.steps)],
             )
         logger.info("workflow %s run %s: %s", workflow.name, record.run_id, record.status)
+        if BUS.listeners:
+            error = record.error or next(  # completed_with_errors: its first failed step
+                ({"step": s.step_id, **s.error} for s in record.steps if s.error), None)
+            BUS.emit(RunFinished(
+                workflow.name, workflow.trigger.key, instance_id, event_key, record.status,
+                record.duration_ms / 1000, record.run_id, problem_of(error) if error else None,
+            ))
         return record
 
     # -- one step
