@@ -195,12 +195,13 @@ class WorkflowService:
         # this process's newest run records (for callers and tests); bounded: memory does not
         # grow with the number of runs
         self._recent: collections.deque[RunRecord] = collections.deque(maxlen=RECENT_RUNS)
+        #: reads the inbox depth of the served instances (for /metrics and the summary lines)
+        self.backlog = observing.backlog_source(self.inbox, self.bindings)
 
     @property
     def runs(self) -> list[RunRecord]:
         """This process's newest runs (at most ``RECENT_RUNS``), oldest first."""
         return list(self._recent)
-        self.backlog = observing.backlog_source(self.inbox, self.bindings)
 
     def _bind(self, workflows: Sequence[Workflow]) -> dict[str, Binding]:
         bindings: dict[str, Binding] = {}
