@@ -8,6 +8,10 @@
 - ``lsq runs list [--workflow NAME] [--status S] [--limit N] [--json]`` and
   ``lsq runs show ID [--json]``: the run history (``$LSQ_HISTORY_DB``, else next to the state
   file).
+- ``lsq runs retry ID [--from-step STEP] [--confirm-ambiguous] [--workflow FILE] [--json]``: a
+  new run of a failed or interrupted run with its recorded event, from the start or from STEP
+  with the recorded outputs of the steps before it (see :mod:`runtime.workflows.retry`). The
+  workflow file is the one the run recorded, else ``--workflow``. Exit codes as ``lsq run``.
 - ``lsq serve WORKFLOW... [--host] [--port] [--public-url URL] [--poll-interval S]``: receive
   webhooks, poll and run until SIGTERM / Ctrl-C (see :mod:`runtime.engine.service`).
 
@@ -21,6 +25,7 @@ import argparse
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
@@ -70,6 +75,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     show.add_argument("run_id", type=positive_int, metavar="ID", help="the run id")
     add_json_option(show)
     show.set_defaults(func=show_run)
+    retry = actions.add_parser(
+        "retry", help="run a failed or interrupted run again (from the start or from a step)")
+    retry.add_argument("run_id", type=positive_int, metavar="ID", help="the run to retry")
+    retry.add_argument(
+        "--from-step", metavar="STEP",
+        help="start at this step; the steps before it keep their recorded outputs "
+        "(default: the first step)")
+    retry.add_argument(
+        "--confirm-ambiguous", action="store_true",
+        help="retry even a step that may already have written to LeadSquared (an ambiguous "
+        "write, or a step cut off by an interruption)")
+    retry.add_argument("--workflow", metavar="FILE",
+                       help="the workflow file (default: the one the run recorded)")
+    add_json_option(retry)
+    add_connection_option(retry)
+    retry.set_defaults(func=retry_run)
 
     serve = commands.add_parser("serve", help="receive, poll and run workflows until stopped")
     serve.add_argument("workflows", nargs="+", metavar="WORKFLOW", help="workflow files (YAML)")
@@ -155,6 +176,40 @@ def run_workflow(args: argparse.Namespace) -> int:
     return 0 if record.succeeded else 1
 
 
+# ---------------------------------------------------------------- lsq runs retry
+
+
+def retry_run(args: argparse.Namespace) -> int:
+    from runtime.workflows.retry import retry_run as retry
+    from runtime.workflows.runner import WorkflowRunner
+
+    manifest = load_manifest()
+    with open_history_store(args) as history:
+        run = history.get_run(args.run_id)
+        if run is None:
+            raise ConfigurationError(f"no run with id {args.run_id}", hint="see `lsq runs list`")
+        path = args.workflow or run["source"]
+        if not path or not Path(path).is_file():
+            raise ConfigurationError(
+                f"run {args.run_id}'s workflow file {path or '(none recorded)'} is not found",
+                hint="give it with --workflow FILE")
+        (workflow,) = load_workflows(manifest, [path])
+        with client_pool(args) as clients:
+            record = retry(WorkflowRunner(manifest, clients, history), workflow, args.run_id,
+                           from_step=args.from_step, confirm_ambiguous=args.confirm_ambiguous)
+    note = retry_note(args.run_id, args.from_step)
+    if args.json:
+        print_json({**record.to_dict(), "note": note}, compact=True)
+    else:
+        print("\n".join(format_run(record, note)))
+    return 0 if record.succeeded else 1
+
+
+def retry_note(run_id: int, from_step: str | None) -> str:
+    """How a retry run is described: ``retry of run 5 from step 'update'``."""
+    return f"retry of run {run_id}" + (f" from step '{from_step}'" if from_step else "")
+
+
 def format_run(record: RunRecord, note: str | None = None) -> list[str]:
     """The text report of a run: headline, trigger line, one line per step."""
     lines = [
@@ -172,6 +227,8 @@ def _step_line(position: int, step: Mapping[str, Any]) -> str:
     head = f"  {position}. {step['step_id']} ({step['action']}): {step['status']}"
     if step["status"] == "not_run":
         return head
+    if step.get("reused_from"):
+        return f"{head} (reused from run {step['reused_from']})"
     if step["status"] == "skipped":
         return f"{head} (its 'when' is false)"
     head += f", {_duration(step.get('duration_ms'))}"
@@ -239,6 +296,10 @@ def show_run(args: argparse.Namespace) -> int:
     print(f"  trigger {run['trigger_key']}: {run['origin']}"
           + (f", event key {run['event_key']}" if run["event_key"] else ""))
     print(f"  started {run['started_at']}, finished {run['finished_at'] or '-'}")
+    if run["retry_of"]:
+        print(f"  {retry_note(run['retry_of'], run['retry_from'])}")
+    for other in run["retries"]:
+        print(f"  retried as run {other['id']}: {other['status']}")
     if run["error"]:
         print(f"  error: {run['error'].get('category')}: {run['error'].get('message')}")
     print("  event: " + json_text(run["event"]))
