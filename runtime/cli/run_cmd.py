@@ -12,8 +12,10 @@
   new run of a failed or interrupted run with its recorded event, from the start or from STEP
   with the recorded outputs of the steps before it (see :mod:`runtime.workflows.retry`). The
   workflow file is the one the run recorded, else ``--workflow``. Exit codes as ``lsq run``.
-- ``lsq serve WORKFLOW... [--host] [--port] [--public-url URL] [--poll-interval S]``: receive
-  webhooks, poll and run until SIGTERM / Ctrl-C (see :mod:`runtime.engine.service`).
+- ``lsq serve WORKFLOW... [--host] [--port] [--public-url URL] [--poll-interval S] [--no-ui]``:
+  receive webhooks, poll and run until SIGTERM / Ctrl-C (see :mod:`runtime.engine.service`),
+  with the run-history page at ``/ui/`` (:mod:`runtime.ui`; beyond loopback only with
+  ``LSQ_UI_TOKEN``, else it is off and a line says so).
 
 Without ``--connection`` (and without ``LSQ_*`` variables, and without a ``connection:`` in the
 workflow) runs go to the embedded sandbox, seeded; a note on stderr says so.
@@ -106,6 +108,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
         help="seconds between polls for workflows without poll_interval (default 60)",
     )
+    serve.add_argument("--no-ui", action="store_true",
+                       help="do not serve the run-history page at /ui/")
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
 
@@ -320,11 +324,25 @@ def serve_workflows(args: argparse.Namespace) -> int:
 
     manifest = load_manifest()
     workflows = load_workflows(manifest, args.workflows)
+    token = None if args.no_ui else ui_token()
     with open_storage_for(args) as storage, client_pool(args) as clients:
+        runner = WorkflowRunner(manifest, clients, storage.history)
+        mounts, page_note = {}, None
+        if not args.no_ui:
+            from runtime.api.hosts import is_loopback
+            from runtime.ui.app import RunHistoryPage
+            from runtime.ui.serving import retry_action
+
+            if token is None and not is_loopback(args.host):
+                page_note = ("run-history page off: it needs LSQ_UI_TOKEN when bound beyond "
+                             "loopback")
+            else:
+                mounts["/ui"] = RunHistoryPage(storage.history, storage.state, token=token,
+                                               retry=retry_action(runner, workflows))
         service = WorkflowService(
-            workflows, WorkflowRunner(manifest, clients, storage.history), storage.state,
+            workflows, runner, storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
-            default_poll_interval=args.poll_interval,
+            default_poll_interval=args.poll_interval, mounts=mounts,
         )
         previous = {
             sig: signal.signal(sig, lambda *_: service.request_stop())
@@ -334,6 +352,8 @@ def serve_workflows(args: argparse.Namespace) -> int:
             service.start()
             for line in describe_service(service):
                 print(line, flush=True)
+            if page_note:
+                print(page_note, file=sys.stderr, flush=True)
             service.wait()
             print("stopping: finishing the current run", file=sys.stderr, flush=True)
         finally:
@@ -355,5 +375,19 @@ def describe_service(service: Any) -> list[str]:
         how = (f"polling every {binding.interval:g} s" if binding.polling
                else "subscribed (instant)")
         lines.append(f"{binding.trigger_key} [{binding.instance}]: {how} -> {names}")
+    if "/ui" in getattr(service, "mounts", {}):
+        lines.append(f"run-history page at {service.url}/ui/")
     lines.append("serving; stop with Ctrl-C or SIGTERM")
     return lines
+
+
+def ui_token() -> str | None:
+    """``LSQ_UI_TOKEN`` checked (None: not set); a token too short to be safe is refused."""
+    import os
+
+    from runtime.ui.security import TOKEN_ENV, check_token
+
+    try:
+        return check_token(os.environ.get(TOKEN_ENV))
+    except ValueError as problem:
+        raise ConfigurationError(str(problem)) from None

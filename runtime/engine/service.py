@@ -19,6 +19,9 @@ may split them (the receiver under any WSGI server, pollers and runners elsewher
 Workflows with the same trigger, config and account share one trigger instance (one
 subscription, one cursor, one inbox) and all run for each of its events.
 
+Other WSGI apps (``mounts``, e.g. ``{"/ui": run-history page}``) are served beside the receiver
+on the same server, which then starts even when no instant trigger is served.
+
 Shutdown (:meth:`WorkflowService.stop`, on SIGTERM/SIGINT from the CLI): the receiver stops
 accepting first, then the poller stops (a poll commits atomically or not at all), then the
 worker finishes the item it holds and exits; nothing accepted is lost: pending items stay in
@@ -34,10 +37,11 @@ import logging
 import threading
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from runtime.engine.polling import PollingEngine
@@ -113,6 +117,7 @@ class WorkflowService:
         default_poll_interval: float = DEFAULT_POLL_INTERVAL,
         subscriber: Subscriber = default_subscriber,
         idle_wait: float = IDLE_WAIT,
+        mounts: Mapping[str, Any] | None = None,
     ) -> None:
         names = [workflow.name for workflow in workflows]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -132,6 +137,7 @@ class WorkflowService:
         self.default_poll_interval = default_poll_interval
         self.subscriber = subscriber
         self.idle_wait = idle_wait
+        self.mounts = dict(mounts or {})
         self.bindings = self._bind(workflows)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -175,7 +181,7 @@ class WorkflowService:
     @property
     def receiving(self) -> bool:
         """Whether the webhook receiver is up (only when an instant trigger is served)."""
-        return self._server is not None
+        return self._server is not None and any(not b.polling for b in self.bindings.values())
 
     @property
     def url(self) -> str:
@@ -188,9 +194,10 @@ class WorkflowService:
     def start(self) -> None:
         """Bind the receiver, subscribe, take the first polls, start the threads."""
         instant = [b for b in self.bindings.values() if not b.polling]
-        if instant:
+        if instant or self.mounts:
+            app = DispatcherMiddleware(self.receiver, self.mounts) if self.mounts else self.receiver
             self._server = make_server(
-                self.host, self.port, self.receiver, threaded=True, request_handler=_QuietHandler
+                self.host, self.port, app, threaded=True, request_handler=_QuietHandler
             )
             self._spawn("lsq-receiver", self._server.serve_forever)
             base = self.public_url or self.url
