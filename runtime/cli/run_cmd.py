@@ -327,18 +327,7 @@ def serve_workflows(args: argparse.Namespace) -> int:
     token = None if args.no_ui else ui_token()
     with open_storage_for(args) as storage, client_pool(args) as clients:
         runner = WorkflowRunner(manifest, clients, storage.history)
-        mounts, page_note = {}, None
-        if not args.no_ui:
-            from runtime.api.hosts import is_loopback
-            from runtime.ui.app import RunHistoryPage
-            from runtime.ui.serving import retry_action
-
-            if token is None and not is_loopback(args.host):
-                page_note = ("run-history page off: it needs LSQ_UI_TOKEN when bound beyond "
-                             "loopback")
-            else:
-                mounts["/ui"] = RunHistoryPage(storage.history, storage.state, token=token,
-                                               retry=retry_action(runner, workflows))
+        mounts, page_note = run_history_page(args, token, storage, runner, workflows)
         service = WorkflowService(
             workflows, runner, storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
@@ -349,7 +338,12 @@ def serve_workflows(args: argparse.Namespace) -> int:
             for sig in (signal.SIGTERM, signal.SIGINT)
         }
         try:
-            service.start()
+            try:
+                service.start()
+            except OSError as problem:  # the address is taken, or not this machine's
+                raise ConfigurationError(
+                    f"cannot serve on {args.host}:{args.port}: {problem.strerror or problem}",
+                    hint="choose another --port") from None
             for line in describe_service(service):
                 print(line, flush=True)
             if page_note:
@@ -379,6 +373,25 @@ def describe_service(service: Any) -> list[str]:
         lines.append(f"run-history page at {service.url}/ui/")
     lines.append("serving; stop with Ctrl-C or SIGTERM")
     return lines
+
+
+def run_history_page(
+    args: argparse.Namespace, token: str | None, storage: Any, runner: Any,
+    workflows: Sequence[Workflow],
+) -> tuple[dict[str, Any], str | None]:
+    """The mounts for ``lsq serve`` (``/ui``: the page with Retry), or a line saying why the
+    page is off (``--no-ui``; beyond loopback without a token)."""
+    if args.no_ui:
+        return {}, None
+    from runtime.api.hosts import is_loopback
+    from runtime.ui.app import RunHistoryPage
+    from runtime.ui.serving import retry_action
+
+    if token is None and not is_loopback(args.host):
+        return {}, "run-history page off: it needs LSQ_UI_TOKEN when bound beyond loopback"
+    page = RunHistoryPage(storage.history, storage.state, token=token,
+                          retry=retry_action(runner, workflows))
+    return {"/ui": page}, None
 
 
 def ui_token() -> str | None:
