@@ -288,7 +288,8 @@ class HistoryStore(schema.DatabaseStore):
         until: str | None = None,
         before: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The newest runs first (without steps; ``steps`` counts them by status).
+        """The newest runs first (without steps; ``steps`` counts them by status, a retry's
+        reused steps as ``reused``).
 
         ``since`` / ``until``: stored UTC times (:func:`runtime.clock.to_iso`), start time
         ``>= since`` and ``< until``; ``before``: only runs with a smaller id (the next page).
@@ -307,8 +308,8 @@ class HistoryStore(schema.DatabaseStore):
             for run in runs:
                 run.pop("event")
                 run["steps"] = dict(tx.execute(
-                    "SELECT status, COUNT(*) FROM steps WHERE run_id = ? GROUP BY status",
-                    (run["id"],),
+                    "SELECT CASE WHEN reused_from IS NULL THEN status ELSE 'reused' END, "
+                    "COUNT(*) FROM steps WHERE run_id = ? GROUP BY 1", (run["id"],),
                 ).rows)
         return runs
 

@@ -235,7 +235,8 @@ def _redirect(request: Request, path: str) -> Response:
 
 
 def _cookie_path(request: Request) -> str:
-    return request.script_root.rstrip("/") + "/"
+    """The mount (``/ui``): its cookies go to ``/ui`` and ``/ui/...``, never elsewhere."""
+    return request.script_root.rstrip("/") or "/"
 
 
 def _http_message(problem: HTTPException, request: Request) -> str:

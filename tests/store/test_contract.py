@@ -255,6 +255,11 @@ def test_concurrent_retries_of_one_run_start_one(storage: Storage) -> None:
     assert (refused.run_id, refused.blocked_by, refused.blocked_status) == (
         None, ids[0], "succeeded")
     assert history.start_retry(10**9).run_id is None
+    history.save_steps(ids[0], [(0, {"step_id": "a", "action": "x", "status": "succeeded",
+                                     "reused_from": failed}),
+                                (1, {"step_id": "b", "action": "x", "status": "succeeded"})],
+                       durable=False)
+    assert history.list_runs(limit=3)[1]["steps"] == {"reused": 1, "succeeded": 1}
 
 
 def test_history_filters_by_workflow_status_time_and_page(storage: Storage) -> None:

@@ -155,6 +155,15 @@ def test_a_run_shows_its_steps_escaped_and_masked_as_stored(runs: list[int], sto
     assert 'name="confirm"' not in text  # nothing ambiguous
 
 
+def test_a_running_run_refreshes_itself_without_script(stores: Any) -> None:
+    history, _ = stores
+    running = history.start_run(workflow="w", trigger_key="new_lead", origin="manual", event={})
+    done = record(history, "w", "succeeded", 1, [FIND])
+    client = page(stores)
+    assert '<meta http-equiv="refresh" content="3">' in get(client, f"/runs/{running}").text
+    assert 'http-equiv="refresh"' not in get(client, f"/runs/{done}").text
+
+
 def test_the_read_only_page_shows_the_command_instead_of_buttons(runs: list[int],
                                                                  stores: Any) -> None:
     client = page(stores)

@@ -122,6 +122,7 @@ def test_retry_from_the_failed_step_reuses_the_recorded_outputs(
     assert [(s["step_id"], s["status"], s["reused_from"]) for s in stored["steps"]] == [
         ("find", "succeeded", first), ("note", "succeeded", first), ("update", "succeeded", None)]
     assert stored["steps"][0]["output"] == history.get_run(first)["steps"][0]["output"]
+    assert history.list_runs(limit=1)[0]["steps"] == {"reused": 2, "succeeded": 1}
     assert history.get_run(first)["retries"] == [{
         "id": record.run_id, "status": "succeeded", "retry_from": "update",
         "started_at": stored["started_at"]}]
