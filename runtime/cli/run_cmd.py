@@ -193,7 +193,7 @@ def retry_run(args: argparse.Namespace) -> int:
         if run is None:
             raise ConfigurationError(f"no run with id {args.run_id}", hint="see `lsq runs list`")
         path = args.workflow or run["source"]
-        if not path or not Path(path).is_file():
+        if not path or not Path(path).exists():  # the loader words every other problem
             raise ConfigurationError(
                 f"run {args.run_id}'s workflow file {path or '(none recorded)'} is not found",
                 hint="give it with --workflow FILE")

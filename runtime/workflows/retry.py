@@ -85,7 +85,8 @@ def plan_retry(
     start = 0
     if from_step is not None:
         if from_step not in ids:
-            raise RetryRefused(f"workflow '{workflow.name}' has no step '{from_step}'",
+            shown = from_step if from_step.isprintable() else repr(from_step)[1:-1]
+            raise RetryRefused(f"workflow '{workflow.name}' has no step '{shown[:100]}'",
                                hint=f"its steps: {', '.join(ids)}")
         start = ids.index(from_step)
     recorded = list(run.get("steps", ()))
