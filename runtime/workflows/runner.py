@@ -11,6 +11,10 @@ For each step, in order:
    (category ``output``); LeadSquared errors keep their category (``auth``, ``permanent``...);
 4. the output becomes ``steps.<id>`` for later steps.
 
+A retry (:mod:`runtime.workflows.retry`) is a run the history already holds: the steps before
+the one it starts from are not run; their records are taken over (``reused_from``) and their
+recorded outputs are what later steps see.
+
 A failed step with ``on_error: stop`` ends the run as ``failed`` (later steps ``not_run``);
 with ``on_error: continue`` the run goes on and ends ``completed_with_errors``. Errors are
 recorded as ``error.to_dict()`` (type, category, message...); an unexpected exception in a
