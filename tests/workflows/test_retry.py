@@ -357,3 +357,23 @@ def test_lsq_runs_retry_json_and_the_workflow_file(
     shown = json.loads(capsys.readouterr().out)
     assert (shown["id"], shown["status"], shown["retry_of"], shown["retry_from"],
             shown["note"]) == (2, "succeeded", 1, None, "retry of run 1")
+
+
+def test_the_page_retries_with_the_served_workflow_of_the_runs_name(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], faults: Faults,
+    history: HistoryStore,
+) -> None:
+    from runtime.ui.serving import retry_action
+
+    flow = make_workflow(FLOW)
+    first = failed_run(runner, flow, faults, mx_Stage=transient())
+    other = make_workflow(FLOW.replace("name: flow", "name: other"), "other.yaml")
+
+    with pytest.raises(RetryRefused) as refused:
+        retry_action(runner, [other])(first, "update", False)
+    assert str(refused.value) == (
+        f"workflow 'flow' is not served here (lsq runs retry {first} --workflow FILE)")
+    with pytest.raises(RetryRefused, match="no run with id 99"):
+        retry_action(runner, [flow])(99, None, False)
+    retried = retry_action(runner, [other, flow])(first, "update", False)
+    assert history.get_run(retried)["retry_of"] == first
