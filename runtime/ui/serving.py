@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +70,8 @@ def retry_action(runner: WorkflowRunner, workflows: Sequence[Workflow]) -> Retry
 def serve_read_only(
     app: Callable[..., Any], host: str, port: int, *, ready: Callable[[str], None] | None = None
 ) -> None:
-    """Serve ``app`` under waitress until interrupted; ``ready(url)`` once it listens."""
+    """Serve ``app`` under waitress until Ctrl-C or SIGTERM (both end it cleanly: the
+    caller sees KeyboardInterrupt); ``ready(url)`` once it listens."""
     from waitress.server import create_server
 
     server = create_server(
@@ -81,10 +84,19 @@ def serve_read_only(
     shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
     if ready is not None:
         ready(f"http://{shown}:{bound_port}")
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
     finally:
         server.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 __all__ = ["exposure", "retry_action", "serve_read_only"]

@@ -102,6 +102,8 @@ def test_lsq_ui_serves_the_page_read_only(env: dict[str, str], tmp_path: Path,
     shown = requests.get(f"{url}runs/{run}", timeout=10)
     assert "<form" not in shown.text and f"lsq runs retry {run}" in shown.text
     assert requests.post(f"{url}runs/{run}/retry", timeout=10).status_code == 403  # no CSRF
+    process.terminate()  # SIGTERM ends it cleanly
+    assert process.wait(10) == 0
 
 
 def test_lsq_serve_mounts_the_page_or_says_why_not(
