@@ -7,6 +7,7 @@ A request flows down and back: CLI or service -> plugin (find the operation, val
 |---|---|---|
 | ``cli/`` | the ``lsq`` command line | everything |
 | ``web/`` | the HTTP front of ``lsq serve``: mount points (``/hooks``, ``/healthz``, others' ``/metrics``, ``/ui``), the health answer, the WSGI factory for other servers | engine and below |
+| ``ui/`` | the run-history page (``/ui`` of ``lsq serve``, ``lsq ui``): runs, steps, retries, trigger state | engine and below |
 | ``mcp/`` | ``lsq mcp``: the actions as MCP tools, the lead fields as a resource | engine and below, embedded, host |
 | ``host/`` | the host API (entry point ``ipaas.connectors``): manifest, operations, connect, invoke, poll, webhooks | engine and below, embedded |
 | ``engine/`` | triggers at run time: polling, the webhook receiver and subscriptions, trigger instances, the service (per-item processing, supervision, ownership leases, health, the waitress server) | workflows, plugin, api, store |

@@ -280,6 +280,15 @@ class Inbox:
         )
         return [InboxItem.from_row(row) for row in rows]
 
+    def newest(self, status: str, *, limit: int) -> list[InboxItem]:
+        """The newest ``limit`` events with ``status`` (e.g. ``failed``: dead-lettered), newest
+        first (for pages: never the whole inbox)."""
+        rows = self.store.db.query(
+            f"SELECT {_COLUMNS} FROM inbox WHERE status = ? ORDER BY id DESC LIMIT ?",
+            (status, limit),
+        )
+        return [InboxItem.from_row(row) for row in rows]
+
     def counts(self, instance: str | None = None) -> dict[str, int]:
         """Number of events per status (every status present, zeros included)."""
         counts = dict.fromkeys(STATUSES, 0)
