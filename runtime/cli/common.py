@@ -18,17 +18,45 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.text import json_text
 
 if TYPE_CHECKING:  # imported when a command needs them, so `lsq validate` stays light
     from runtime.api.client import LeadSquaredClient
+    from runtime.api.connection import Connection
     from runtime.store.history import HistoryStore
     from runtime.store.state import StateStore
     from runtime.store.storage import Storage
 
 EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared sandbox"
+
+
+def embedded_connection_noted(suffix: str = "") -> Connection:
+    """The embedded sandbox's connection, its records kept in the project's state folder (the
+    state file's, ``.lsq/`` by default), after a note on stderr saying where they live."""
+    from runtime.embedded import embedded_connection, records_file
+    from runtime.store.state import default_state_path
+
+    folder = default_state_path().parent
+    connection = embedded_connection(folder)
+    print(embedded_note(records_file(folder), suffix), file=sys.stderr)
+    return connection
+
+
+def embedded_note(records: Path, suffix: str = "") -> str:
+    """The note a command prints when it uses the embedded sandbox keeping ``records``."""
+    return (f"{EMBEDDED_NOTE}{suffix}; its records are kept in {shown_path(records)} "
+            "(lsq sandbox reset empties it)")
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current directory when under it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def add_connection_option(parser: argparse.ArgumentParser) -> None:
@@ -91,10 +119,7 @@ def open_client(
 
     connection = load_connection(args.connection, os.environ if environ is None else environ)
     if connection is None:
-        from runtime.embedded import embedded_connection
-
-        print(EMBEDDED_NOTE, file=sys.stderr)
-        connection = embedded_connection()
+        connection = embedded_connection_noted()
     return LeadSquaredClient(connection)
 
 

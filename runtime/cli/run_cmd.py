@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import (
-    EMBEDDED_NOTE,
     add_connection_option,
     add_json_option,
+    embedded_connection_noted,
     open_history_store,
     open_storage_for,
     print_json,
@@ -39,6 +39,7 @@ from runtime.text import json_text
 from runtime.workflows.workflow import ManifestSchemas, Workflow, load_workflow
 
 if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq validate` is light)
+    from runtime.api.connection import Connection
     from runtime.workflows.runner import ClientPool, RunRecord
 
 SUMMARY_FIELDS = 3
@@ -102,17 +103,14 @@ def client_pool(args: argparse.Namespace, environ: Mapping[str, str] | None = No
     from runtime.workflows.runner import ClientPool
 
     env = os.environ if environ is None else environ
-    noted: list[bool] = []
+    noted: list[Connection] = []
 
     def factory(path: str | None) -> LeadSquaredClient:
         connection = load_connection(path or args.connection, env)
         if connection is None:
-            from runtime.embedded import embedded_connection
-
             if not noted:
-                print(EMBEDDED_NOTE + " (seeded)", file=sys.stderr)
-                noted.append(True)
-            connection = embedded_connection()
+                noted.append(embedded_connection_noted(" (seeded)"))
+            connection = noted[0]
         return LeadSquaredClient(connection)
 
     return ClientPool(factory)

@@ -1,4 +1,9 @@
-"""``lsq sandbox``: serve the local LeadSquared sandbox in the foreground."""
+"""``lsq sandbox``: serve the local LeadSquared sandbox in the foreground; ``lsq sandbox reset``:
+empty the records the embedded sandbox keeps between commands (see :mod:`runtime.embedded`).
+
+The foreground sandbox keeps its records in memory while it serves; the embedded one (started
+by any command without a connection) keeps them in the project's state folder.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import sys
 
 from runtime.cli.arguments import port, positive_int
+from runtime.cli.common import add_json_option, print_json
 from runtime.errors import ConfigurationError
 
 
@@ -24,6 +30,31 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--faults", default="", help="e.g. '500=0.05,503=0.05,drop=0.02,seed=7'")
     parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="sandbox_action", metavar="ACTION",
+                                    parser_class=type(parser))
+    reset = actions.add_parser(
+        "reset", help="empty the embedded sandbox's kept records (the next command starts from "
+        "the seed)")
+    add_json_option(reset)
+    reset.set_defaults(func=run_reset)
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    from runtime.cli.common import shown_path
+    from runtime.embedded import forget_records, records_file
+    from runtime.store.state import default_state_path
+
+    folder = default_state_path().parent
+    where = shown_path(records_file(folder))
+    emptied = forget_records(folder)
+    if args.json:
+        print_json({"file": where, "emptied": emptied}, compact=True)
+    elif emptied:
+        print(f"emptied the embedded sandbox's records ({where}); the next command starts from "
+              "the seed")
+    else:
+        print(f"the embedded sandbox keeps no records yet ({where}); nothing to empty")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -248,13 +248,14 @@ def test_auth_test_with_bad_keys_is_one_line(
 
 
 def test_no_connection_uses_the_embedded_sandbox(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
         monkeypatch.delenv(name, raising=False)
     assert main(["auth", "test", "--json"]) == 0
     out, err = capsys.readouterr()
-    assert err == EMBEDDED_NOTE + "\n"
+    assert err == (f"{EMBEDDED_NOTE}; its records are kept in {tmp_path.resolve()}/.lsq/"
+                   "sandbox.json (lsq sandbox reset empties it)\n")
     assert EMBEDDED_NOTE == "note: no connection configured; using the embedded LeadSquared sandbox"
     assert json.loads(out) == SANDBOX_USER
 
