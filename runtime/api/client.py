@@ -241,7 +241,7 @@ class LeadSquaredClient:
                 )
             except requests.RequestException as error:
                 log.debug("%s %s failed: %s", method, operation, type(error).__name__)
-                verdict = retry.classify_exception(error)
+                verdict = retry.classify_exception(error, root)
                 unknown = Verdict(Outcome.PERMANENT, f"request failed ({type(error).__name__})")
                 return verdict or unknown, None
         log.debug(

@@ -289,3 +289,22 @@ def test_fields_lead_json(connection_file: str, capsys: pytest.CaptureFixture[st
             "kind": "custom"} in fields
     assert all(field["kind"] == ("custom" if field["schema_name"].startswith("mx_")
                                  else "standard") for field in fields)
+
+
+def test_a_refused_loopback_connection_fails_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on once the probe closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_connection_file(tmp_path / "closed.yaml", f"http://127.0.0.1:{port}")
+    started = time.monotonic()
+    assert main(["auth", "test", "--connection", path]) == 1
+    assert time.monotonic() - started < 5
+    assert capsys.readouterr().err == (
+        f"error: Authentication.svc/UserByAccessKey.Get: connection refused by 127.0.0.1:{port}: "
+        f"nothing listens there (start it, e.g. lsq sandbox --port {port}, or correct api_host "
+        "or LSQ_API_HOST)\n")
