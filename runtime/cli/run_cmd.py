@@ -31,6 +31,7 @@ from runtime.cli.common import (
     open_history_store,
     open_storage_for,
     print_json,
+    print_table,
     read_json,
 )
 from runtime.errors import ConfigurationError
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq
     from runtime.api.connection import Connection
     from runtime.workflows.runner import ClientPool, RunRecord
 
+RUN_COLUMNS = ("ID", "STARTED", "STATUS", "WORKFLOW", "TRIGGER", "ORIGIN", "STEPS")
 SUMMARY_FIELDS = 3
 SUMMARY_VALUE_CHARS = 40
 
@@ -215,12 +217,14 @@ def list_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs")
         return 0
-    for run in runs:
-        steps = ", ".join(f"{count} {status}" for status, count in sorted(run["steps"].items()))
-        print(
-            f"{run['id']:>5}  {run['started_at']}  {run['status']:<21}  {run['workflow']}  "
-            f"({run['trigger_key']}, {run['origin']}; {steps or 'no steps'})"
-        )
+    rows = [
+        [str(run["id"]), run["started_at"], run["status"], run["workflow"], run["trigger_key"],
+         run["origin"],
+         ", ".join(f"{count} {status}" for status, count in sorted(run["steps"].items()))
+         or "no steps"]
+        for run in runs
+    ]
+    print_table(RUN_COLUMNS, rows)
     return 0
 
 

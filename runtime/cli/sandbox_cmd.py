@@ -13,6 +13,7 @@ import sys
 from runtime.cli.arguments import port, positive_int
 from runtime.cli.common import add_json_option, print_json
 from runtime.errors import ConfigurationError
+from runtime.text import json_text
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -29,6 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="status of the rate-limit answer (one tenant sends 403)",
     )
     parser.add_argument("--faults", default="", help="e.g. '500=0.05,503=0.05,drop=0.02,seed=7'")
+    add_json_option(parser)
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="sandbox_action", metavar="ACTION",
                                     parser_class=type(parser))
@@ -93,12 +95,21 @@ def run(args: argparse.Namespace) -> int:
         where = f"{args.host}:{args.port}"
         raise ConfigurationError(f"cannot serve on {where}: {problem.strerror}") from None
     base_url = bound_url(server)
-    print(f"LeadSquared sandbox on {base_url}  (API under {base_url}/v2/)")
-    print(f"  access key: {DEFAULT_ACCESS_KEY}")
-    print(f"  secret key: {DEFAULT_SECRET_KEY}")
-    print("  these are the sandbox's own public test keys; Ctrl-C stops it", flush=True)
+    if args.json:  # one line a script can read, then serve
+        print(json_text({"base_url": base_url, "api": f"{base_url}/v2/",
+                         "access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY}),
+              flush=True)
+    else:
+        _banner(base_url, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
     try:
         serve_forever(server)
     except KeyboardInterrupt:
         print("sandbox stopped", file=sys.stderr)
     return 0
+
+
+def _banner(base_url: str, access_key: str, secret_key: str) -> None:
+    print(f"LeadSquared sandbox on {base_url}  (API under {base_url}/v2/)")
+    print(f"  access key: {access_key}")
+    print(f"  secret key: {secret_key}")
+    print("  these are the sandbox's own public test keys; Ctrl-C stops it", flush=True)
