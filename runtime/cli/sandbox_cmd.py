@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     seed_text = None
     if args.seed:
         seed_text = read_text_input(args.seed, limit=MAX_SEED_BYTES, what=f"seed {args.seed}")
+        _check_yaml(seed_text, f"seed {args.seed}")
     try:
         seed = parse_seed(seed_text, args.seed) if seed_text is not None else None
         faults = FaultPlan.parse(args.faults)
@@ -106,6 +107,22 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("sandbox stopped", file=sys.stderr)
     return 0
+
+
+def _check_yaml(text: str, what: str) -> None:
+    """One line naming the line of a YAML mistake (the sandbox's own message spans lines)."""
+    import yaml
+
+    from runtime.inputs import yaml_problem
+
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as problem:
+        line, reason = yaml_problem(problem, text)
+        at = f" at line {line}" if line is not None else ""
+        raise ConfigurationError(f"{what} is not valid YAML{at}: {reason}") from None
+    except RecursionError:
+        raise ConfigurationError(f"{what} is nested too deeply") from None
 
 
 def _banner(base_url: str, access_key: str, secret_key: str) -> None:
