@@ -29,6 +29,7 @@ from filelock import FileLock, Timeout
 
 from runtime.api.connection import Connection
 from runtime.errors import ConfigurationError
+from runtime.inputs import MIB, describe_size
 from runtime.sandbox import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_HOST,
@@ -40,7 +41,7 @@ from runtime.sandbox import (
 from runtime.sandbox.snapshot import SnapshotError, dump, load
 
 SANDBOX_FILE = "sandbox.json"
-MAX_SANDBOX_BYTES = 16 * 1024 * 1024
+MAX_SANDBOX_BYTES = 16 * MIB
 LOCK_TIMEOUT_SECONDS = 30.0
 RESET_HINT = "lsq sandbox reset empties it"
 STORAGE_EXCEPTION = "MXSandboxStorageException"  # the sandbox's own, like LeadSquared's MX types
@@ -115,7 +116,7 @@ class KeptRecords:
             if self.path.stat().st_size > MAX_SANDBOX_BYTES:
                 raise ConfigurationError(
                     f"the embedded sandbox's file {self.path} is larger than "
-                    f"{MAX_SANDBOX_BYTES // 2**20} MB", hint=RESET_HINT)
+                    f"{describe_size(MAX_SANDBOX_BYTES)}", hint=RESET_HINT)
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:  # none yet, or `lsq sandbox reset` deleted it: the seed's
             if self._text is not None and self._on_file:
@@ -148,7 +149,7 @@ class KeptRecords:
             if self._text is not None:
                 load(self.app.state, self.app.seed, self._text)
             raise ConfigurationError(
-                f"the embedded sandbox keeps at most {MAX_SANDBOX_BYTES // 2**20} MB of records "
+                f"the embedded sandbox keeps at most {describe_size(MAX_SANDBOX_BYTES)} of records "
                 f"in {self.path}; this call was undone", hint=RESET_HINT)
         handle, temporary = tempfile.mkstemp(prefix=".sandbox-", dir=self.path.parent)
         try:

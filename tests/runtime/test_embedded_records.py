@@ -82,11 +82,12 @@ def test_a_call_that_would_pass_the_size_bound_is_undone(
     kept, client = keeper(tmp_path)
     assert create_lead(client, "fits@example.com")[0] == 200
     before = (tmp_path / "sandbox.json").read_text()
-    monkeypatch.setattr(embedded, "MAX_SANDBOX_BYTES", len(before.encode()) + 10)
+    limit = len(before.encode()) + 10
+    monkeypatch.setattr(embedded, "MAX_SANDBOX_BYTES", limit)
     status, body = create_lead(client, "too-many@example.com")
     assert status == 500 and body["ExceptionType"] == "MXSandboxStorageException"
     assert body["ExceptionMessage"] == (
-        f"the embedded sandbox keeps at most 0 MB of records in {tmp_path.resolve()}/"
+        f"the embedded sandbox keeps at most {limit} bytes of records in {tmp_path.resolve()}/"
         "sandbox.json; this call was undone (lsq sandbox reset empties it)")
     assert "too-many@example.com" not in emails(kept)
     assert (tmp_path / "sandbox.json").read_text() == before
