@@ -424,12 +424,12 @@ CASES = [
   - id: welcome
     action: create_task
     input: {lead_id: "{{ trigger.ProspectID }", task: {Name: x}}
-""", ["flow.yaml:welcome.on_eror: unknown field (did you mean 'on_error'?)",
-      "flow.yaml:welcome.input.lead_id: steps.nope.id: unknown step 'nope'",
-      "flow.yaml:welcome.input.subject: trigger.Owner is an object, but this field expects a "
+""", ["flow.yaml:steps[0].on_eror: unknown field (did you mean 'on_error'?)",
+      "flow.yaml:steps[0].input.lead_id: steps.nope.id: unknown step 'nope'",
+      "flow.yaml:steps[0].input.subject: trigger.Owner is an object, but this field expects a "
       "string",
       "flow.yaml:steps[1].id: duplicate step id 'welcome' (also steps[0])",
-      "flow.yaml:welcome.input.lead_id: template syntax error: unexpected '}' (line 1)"]),
+      "flow.yaml:steps[1].input.lead_id: template syntax error: unexpected '}' (line 1)"]),
 ]
 
 
