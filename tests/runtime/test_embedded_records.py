@@ -58,8 +58,10 @@ def test_a_record_written_by_one_command_is_read_by_the_next(tmp_path: Path) -> 
     assert {"kept@example.com", "later@example.com", "third@example.com"} <= emails(first)
 
 
-def test_concurrent_commands_lose_no_record(tmp_path: Path) -> None:
-    clients = [keeper(tmp_path)[1] for _ in range(3)]
+@pytest.mark.parametrize("keepers", [3, 1], ids=["commands", "threads-of-one-command"])
+def test_concurrent_commands_lose_no_record(tmp_path: Path, keepers: int) -> None:
+    shared = [keeper(tmp_path)[1] for _ in range(keepers)]
+    clients = [shared[index % keepers] for index in range(3)]
 
     def create(index: int, client: Client) -> None:
         for number in range(8):
