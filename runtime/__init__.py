@@ -18,7 +18,7 @@ A request flows down and back: CLI or service -> plugin (find the operation, val
 | ``errors``, ``clock`` | the error tree; UTC time and its stored text (every layer may import them) | - |
 | ``observe`` | events on the process bus, Prometheus metrics, ``lsq serve`` progress lines (every layer may import it) | errors, clock |
 | ``inputs``, ``text`` | bounded reads of files and stdin; text that is not valid Unicode (every layer may import them) | errors |
-| ``embedded`` | the embedded default: the only importer of the sandbox besides ``lsq sandbox`` | api, sandbox |
+| ``embedded`` | the embedded default: the only importer of the sandbox besides ``lsq sandbox``; keeps its records in a folder between commands | api, sandbox |
 | ``sandbox/`` | the LeadSquared stand-in | nothing of the connector |
 
 ``tests/test_architecture.py`` enforces the table (layers, sandbox importers, no cycles).

@@ -245,7 +245,7 @@ class LeadSquaredClient:
                 if BUS.listeners:
                     status = "timeout" if isinstance(error, requests.Timeout) else "network"
                     BUS.emit(ApiCall(operation, status, time.monotonic() - started))
-                verdict = retry.classify_exception(error)
+                verdict = retry.classify_exception(error, root)
                 unknown = Verdict(Outcome.PERMANENT, f"request failed ({type(error).__name__})")
                 return verdict or unknown, None
         elapsed = time.monotonic() - started

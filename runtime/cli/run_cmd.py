@@ -36,12 +36,13 @@ from typing import TYPE_CHECKING, Any
 from runtime.cli import serve_observe
 from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import (
-    EMBEDDED_NOTE,
     add_connection_option,
     add_json_option,
+    embedded_connection_noted,
     open_history_store,
     open_storage_for,
     print_json,
+    print_table,
     read_json,
 )
 from runtime.errors import ConfigurationError
@@ -51,8 +52,10 @@ from runtime.workflows.workflow import ManifestSchemas, Workflow, load_workflow
 
 if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq validate` is light)
     from runtime.engine.service import ServiceSettings
+    from runtime.api.connection import Connection
     from runtime.workflows.runner import ClientPool, RunRecord
 
+RUN_COLUMNS = ("ID", "STARTED", "STATUS", "WORKFLOW", "TRIGGER", "ORIGIN", "STEPS")
 SUMMARY_FIELDS = 3
 SUMMARY_VALUE_CHARS = 40
 
@@ -184,17 +187,14 @@ def client_pool(args: argparse.Namespace, environ: Mapping[str, str] | None = No
     from runtime.workflows.runner import ClientPool
 
     env = os.environ if environ is None else environ
-    noted: list[bool] = []
+    noted: list[Connection] = []
 
     def factory(path: str | None) -> LeadSquaredClient:
         connection = load_connection(path or args.connection, env)
         if connection is None:
-            from runtime.embedded import embedded_connection
-
             if not noted:
-                print(EMBEDDED_NOTE + " (seeded)", file=sys.stderr)
-                noted.append(True)
-            connection = embedded_connection()
+                noted.append(embedded_connection_noted(" (seeded)"))
+            connection = noted[0]
         return LeadSquaredClient(connection)
 
     return ClientPool(factory)
@@ -335,12 +335,14 @@ def list_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs")
         return 0
-    for run in runs:
-        steps = ", ".join(f"{count} {status}" for status, count in sorted(run["steps"].items()))
-        print(
-            f"{run['id']:>5}  {run['started_at']}  {run['status']:<21}  {run['workflow']}  "
-            f"({run['trigger_key']}, {run['origin']}; {steps or 'no steps'})"
-        )
+    rows = [
+        [str(run["id"]), run["started_at"], run["status"], run["workflow"], run["trigger_key"],
+         run["origin"],
+         ", ".join(f"{count} {status}" for status, count in sorted(run["steps"].items()))
+         or "no steps"]
+        for run in runs
+    ]
+    print_table(RUN_COLUMNS, rows)
     return 0
 
 
