@@ -5,10 +5,13 @@ find_opportunity -> find_task -> find_account -> find_list) runs through
 ``runtime.workflows.runner.WorkflowRunner`` as ``lsq run`` does: templates rendered, inputs
 validated, handlers, outputs validated, secrets masked, every step recorded in a run history
 (SQLite in a temporary directory). Each run has its own event key, so none is skipped as a
-repeat. The raw baseline replays the five requests the workflow sent (captured from the
-sandbox's request log, so method, operation, query and body are identical) with
-``requests.Session`` and the same headers. Interleaved, one run against five raw calls; limits
-high enough not to throttle.
+repeat. The baseline sends the five PreparedRequests the workflow sent (recorded on a warm
+run, with the runtime's own ``Session.send`` arguments) again with ``session.send`` through the
+SAME session, then ``response.json()`` each; the sandbox's request log checks they are the same
+five requests. Also reported: the five with ``http.client`` on one kept-alive connection.
+Interleaved, one run against five prepared calls; limits high enough not to throttle. The
+sandbox runs on waitress (HTTP/1.1 keep-alive) so neither side pays a new TCP connection per
+call (``--server werkzeug``: as ``lsq sandbox``, which closes every connection).
 
     python -m bench.workflow_steps [--runs 300]
 """
@@ -27,9 +30,11 @@ from runtime.workflows.runner import ClientPool, WorkflowRunner
 from runtime.workflows.workflow import ManifestSchemas, load_workflow
 
 from ._common import (
+    HttpClientCall,
     RawCall,
     Result,
     SandboxProcess,
+    client_session,
     connection,
     finish,
     interleaved,
@@ -37,7 +42,7 @@ from ._common import (
     ms,
     parser,
     quiet_logs,
-    raw_session,
+    recording,
 )
 
 TARGET = 1.15
@@ -56,15 +61,16 @@ WORKFLOW = {
 }
 
 
-def run(runs: int) -> Result:
+def run(runs: int, server: str = "waitress") -> Result:
     manifest = load_manifest()
     workflow = load_workflow(WORKFLOW, ManifestSchemas(manifest))
     event = dict(manifest.trigger("new_lead").sample_output)
-    with (SandboxProcess() as sandbox, quiet_logs(),
+    with (SandboxProcess(server=server) as sandbox, quiet_logs(),
           tempfile.TemporaryDirectory() as scratch,
           HistoryStore(Path(scratch) / "history.sqlite3") as history):
         conn = connection(sandbox.base_url)
-        clients = ClientPool(lambda path: LeadSquaredClient(conn))
+        session = client_session()
+        clients = ClientPool(lambda path: LeadSquaredClient(conn, session=session))
         runner = WorkflowRunner(manifest, clients, history)
         keys = itertools.count()
 
@@ -75,45 +81,62 @@ def run(runs: int) -> Result:
 
         run_workflow()  # warm-up: metadata caches, the first connection
         sandbox.clear_log()
-        run_workflow()
-        calls = [RawCall.from_log(entry) for entry in sandbox.request_log()]
-        session = raw_session()
+        with recording(session) as calls:
+            run_workflow()
+        logged = [RawCall.from_log(entry).key() for entry in sandbox.request_log()]
+        floors = [HttpClientCall(call) for call in calls]
 
         def raw_calls() -> None:
             for call in calls:
-                call.send(session, sandbox.base_url)
+                call.send(session)
 
-        sandbox.clear_log()
-        raw_calls()
-        replayed = [RawCall.from_log(entry) for entry in sandbox.request_log()]
-        if [c.key() for c in replayed] != [c.key() for c in calls] or len(calls) != 5:
-            raise RuntimeError("the raw requests differ from the workflow's")
-        samples = interleaved({"workflow": run_workflow, "raw": raw_calls}, rounds=runs)
+        def floor_calls() -> None:
+            for floor in floors:
+                floor.send()
+
+        for replay in (raw_calls, floor_calls):
+            sandbox.clear_log()
+            replay()
+            replayed = [RawCall.from_log(entry).key() for entry in sandbox.request_log()]
+            if replayed != logged or len(calls) != 5:
+                raise RuntimeError("the baseline requests differ from the workflow's")
+        samples = interleaved(
+            {"workflow": run_workflow, "raw": raw_calls, "http.client": floor_calls}, rounds=runs
+        )
         statuses = sorted({entry["status"] for entry in sandbox.request_log()})
-        session.close()
+        for floor in floors:
+            floor.close()
         clients.close()
+        session.close()
     run_ms, raw_ms = median(samples["workflow"]), median(samples["raw"])
+    floor_ms = median(samples["http.client"])
     ratio = run_ms / raw_ms
     result = Result(
-        "workflow_steps", "Workflow step overhead: a 5-step run vs the same 5 raw requests",
-        ratio_label="workflow/raw", ratio=ratio, target=f"<= {TARGET:.2f}", met=ratio <= TARGET,
+        "workflow_steps", "Workflow step overhead: a 5-step run vs the same 5 prepared requests",
+        ratio_label="workflow/prepared", ratio=ratio, target=f"<= {TARGET:.2f}",
+        met=ratio <= TARGET,
     )
-    result.add("steps (requests)", ", ".join(f"{c.method} {c.operation}" for c in calls))
+    result.add("steps (requests)", ", ".join(f"{key[0]} {key[1]}" for key in logged))
     result.add("runs each", len(samples["workflow"]))
     result.add("statuses", statuses)
     result.add("history", "SQLite run history on a temporary file (as lsq run)")
     result.add("workflow run median", ms(run_ms))
-    result.add("5 raw calls median", ms(raw_ms))
+    result.add("5 prepared Session.send median", ms(raw_ms))
+    result.add("5 http.client median", ms(floor_ms))
     result.add("overhead per step", ms((run_ms - raw_ms) / 5))
-    result.extra = {"workflow_ms": run_ms * 1000, "raw_ms": raw_ms * 1000}
+    result.add("workflow/http.client", f"{run_ms / floor_ms:.3f}")
+    result.extra = {"workflow_ms": run_ms * 1000, "prepared_ms": raw_ms * 1000,
+                    "http_client_ms": floor_ms * 1000}
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     args_parser = parser("workflow_steps", __doc__ or "")
     args_parser.add_argument("--runs", type=int, default=300, help="runs of each kind")
+    args_parser.add_argument("--server", choices=("waitress", "werkzeug"), default="waitress",
+                             help="the sandbox's HTTP server (waitress keeps connections alive)")
     args = args_parser.parse_args(argv)
-    return finish(run(args.runs), args.json)
+    return finish(run(args.runs, args.server), args.json)
 
 
 if __name__ == "__main__":
