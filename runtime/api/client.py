@@ -225,19 +225,17 @@ class LeadSquaredClient:
         """Send once (holding a governor slot); returns (failure verdict or None, JSON)."""
         settings = self._send_settings(root)
         started = time.monotonic()
-        ticket = self.governor.acquire(bulk=bulk)  # held until the answer is in (see governor)
-        try:
-            prepared = self._prepared(method, f"{root}/v2/{operation}", query, payload)
-            response = self._session.send(
-                prepared, timeout=self._timeout, allow_redirects=False, **settings
-            )
-        except requests.RequestException as error:
-            log.debug("%s %s failed: %s", method, operation, type(error).__name__)
-            verdict = retry.classify_exception(error)
-            unknown = Verdict(Outcome.PERMANENT, f"request failed ({type(error).__name__})")
-            return verdict or unknown, None
-        finally:
-            self.governor.release(ticket)
+        with self.governor.slot(bulk=bulk):
+            try:
+                prepared = self._prepared(method, f"{root}/v2/{operation}", query, payload)
+                response = self._session.send(
+                    prepared, timeout=self._timeout, allow_redirects=False, **settings
+                )
+            except requests.RequestException as error:
+                log.debug("%s %s failed: %s", method, operation, type(error).__name__)
+                verdict = retry.classify_exception(error)
+                unknown = Verdict(Outcome.PERMANENT, f"request failed ({type(error).__name__})")
+                return verdict or unknown, None
         log.debug(
             "%s %s -> %s in %.3f s", method, operation, response.status_code,
             time.monotonic() - started,
