@@ -11,7 +11,10 @@ SAME session, then ``response.json()`` each; the sandbox's request log checks th
 five requests. Also reported: the five with ``http.client`` on one kept-alive connection.
 Interleaved, one run against five prepared calls; limits high enough not to throttle. The
 sandbox runs on waitress (HTTP/1.1 keep-alive) so neither side pays a new TCP connection per
-call (``--server werkzeug``: as ``lsq sandbox``, which closes every connection).
+call (``--server werkzeug``: as ``lsq sandbox``, which closes every connection). Also reported,
+interleaved in the same rounds: the same run with no run history, and one fsync'd SQLite
+commit on the same file system (the history makes one durable commit per run: the mark that
+decides exactly-once), so a miss shows how much of it the disk accounts for.
 
     python -m bench.workflow_steps [--runs 300]
 """
@@ -19,8 +22,10 @@ call (``--server werkzeug``: as ``lsq sandbox``, which closes every connection).
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from runtime.api.client import LeadSquaredClient
@@ -72,10 +77,11 @@ def run(runs: int, server: str = "waitress") -> Result:
         session = client_session()
         clients = ClientPool(lambda path: LeadSquaredClient(conn, session=session))
         runner = WorkflowRunner(manifest, clients, history)
+        bare = WorkflowRunner(manifest, clients, None)  # the same run with no history at all
         keys = itertools.count()
 
-        def run_workflow() -> None:
-            record = runner.run(workflow, event, event_key=f"bench-{next(keys)}")
+        def run_workflow(with_runner: WorkflowRunner = runner) -> None:
+            record = with_runner.run(workflow, event, event_key=f"bench-{next(keys)}")
             if record is None or not record.succeeded:
                 raise RuntimeError(f"the workflow run failed: {record and record.to_dict()}")
 
@@ -100,8 +106,11 @@ def run(runs: int, server: str = "waitress") -> Result:
             replayed = [RawCall.from_log(entry).key() for entry in sandbox.request_log()]
             if replayed != logged or len(calls) != 5:
                 raise RuntimeError("the baseline requests differ from the workflow's")
+        durable = _durable_commit(Path(scratch) / "fsync.sqlite3")
         samples = interleaved(
-            {"workflow": run_workflow, "raw": raw_calls, "http.client": floor_calls}, rounds=runs
+            {"workflow": run_workflow, "raw": raw_calls, "http.client": floor_calls,
+             "no history": lambda: run_workflow(bare), "durable commit": durable},
+            rounds=runs,
         )
         statuses = sorted({entry["status"] for entry in sandbox.request_log()})
         for floor in floors:
@@ -109,7 +118,8 @@ def run(runs: int, server: str = "waitress") -> Result:
         clients.close()
         session.close()
     run_ms, raw_ms = median(samples["workflow"]), median(samples["raw"])
-    floor_ms = median(samples["http.client"])
+    floor_ms, bare_ms = median(samples["http.client"]), median(samples["no history"])
+    commit_ms = median(samples["durable commit"])
     ratio = run_ms / raw_ms
     result = Result(
         "workflow_steps", "Workflow step overhead: a 5-step run vs the same 5 prepared requests",
@@ -125,9 +135,29 @@ def run(runs: int, server: str = "waitress") -> Result:
     result.add("5 http.client median", ms(floor_ms))
     result.add("overhead per step", ms((run_ms - raw_ms) / 5))
     result.add("workflow/http.client", f"{run_ms / floor_ms:.3f}")
+    result.add("the same run without run history", f"{ms(bare_ms)} ({bare_ms / raw_ms:.3f}x)")
+    result.add("one fsync'd SQLite commit (floor)", ms(commit_ms))
+    result.add("run history per run (with - without)", ms(run_ms - bare_ms))
     result.extra = {"workflow_ms": run_ms * 1000, "prepared_ms": raw_ms * 1000,
-                    "http_client_ms": floor_ms * 1000}
+                    "http_client_ms": floor_ms * 1000, "no_history_ms": bare_ms * 1000,
+                    "durable_commit_ms": commit_ms * 1000}
     return result
+
+
+def _durable_commit(path: Path) -> Callable[[], None]:
+    """One row inserted and committed with ``synchronous=FULL`` in WAL mode, as the run
+    history's one durable commit per run (the exactly-once mark) is: the disk's floor."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+
+    def commit() -> None:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t (v) VALUES ('x')")
+        db.execute("COMMIT")
+
+    return commit
 
 
 def main(argv: list[str] | None = None) -> int:
