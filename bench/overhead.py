@@ -10,6 +10,10 @@ warm-up call, sent again with ``requests.Session.send`` with the runtime's own s
 kept-alive connection), then ``response.json()``. Also reported: the same bytes with
 ``http.client`` on one kept-alive connection (no requests at all).
 
+Also reported, interleaved in the same rounds, for the profile: ``client.get`` of the same
+operation and query alone, and the handler alone (inputs prepared once, no input or output
+check), so the overhead splits into client, handler and checks.
+
 Fresh process (reported, no target): ``lsq invoke action find_lead --json`` as a whole process
 vs a fresh ``python`` process that imports requests and sends the same request once.
 
@@ -29,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api.client import LeadSquaredClient
-from runtime.plugin.invoke import invoke_action
+from runtime.plugin.invoke import invoke_action, prepare_inputs
 from runtime.plugin.manifest import load_manifest
 from runtime.sandbox.seed import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 
@@ -124,10 +128,16 @@ def run(calls: int, processes: int, server: str = "waitress") -> Result:
                 or not expected["found"] or answers[0] != answers[1]):
             raise RuntimeError("the baseline requests differ from the runtime's")
         sandbox.clear_log()
+        action = manifest.action("find_lead")
+        handler, ready = action.handler(), prepare_inputs(action, INPUTS)
         variants: dict[str, Any] = {
             "runtime": lambda: invoke_action(manifest, "find_lead", INPUTS, client),
             "prepared": lambda: prepared.send(session),
             "http.client": floor.send,
+            # the layers, for the profile: the client alone, then the handler without the
+            # input and output checks
+            "client.get": lambda: client.get(entry["operation"], entry["query"]),
+            "handler": lambda: handler(client, dict(ready)),
         }
         samples = interleaved(variants, rounds=max(1, calls // BLOCK),
                               per_round=min(BLOCK, calls))
@@ -155,9 +165,16 @@ def run(calls: int, processes: int, server: str = "waitress") -> Result:
     result.add("http.client median", ms(floor_ms))
     result.add("overhead per call", ms(runtime_ms - raw_ms))
     result.add("runtime/http.client", f"{runtime_ms / floor_ms:.3f}")
+    layers = {name: median(samples[name]) for name in ("client.get", "handler")}
+    result.add("layers (median, vs prepared)",
+               f"client.get {ms(layers['client.get'])} (+{ms(layers['client.get'] - raw_ms)}), "
+               f"+ handler {ms(layers['handler'])} (+{ms(layers['handler'] - raw_ms)}), "
+               f"+ input/output checks = runtime (+{ms(runtime_ms - raw_ms)})")
     result.add("prepared/http.client", f"{raw_ms / floor_ms:.3f}")
     result.extra = {"runtime_ms": runtime_ms * 1000, "prepared_ms": raw_ms * 1000,
-                    "http_client_ms": floor_ms * 1000}
+                    "http_client_ms": floor_ms * 1000,
+                    "client_get_ms": layers["client.get"] * 1000,
+                    "handler_ms": layers["handler"] * 1000}
     if fresh:
         result.add("fresh processes each", processes)
         result.add("fresh `lsq invoke action find_lead` median", ms(fresh["lsq"]))
