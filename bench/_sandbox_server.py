@@ -47,16 +47,38 @@ def add_big_list(tenant: Tenant, members: int) -> None:
     tenant.list_members[BIG_LIST_ID] = ids
 
 
+def _serve_waitress(app: SandboxApp) -> int:
+    """Serve ``app`` with waitress, which keeps connections alive (werkzeug's server closes
+    each one after its answer, so every call would pay a new TCP connection)."""
+    import waitress
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    print(json.dumps({"base_url": f"http://127.0.0.1:{server.effective_port}"}), flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._sandbox_server")
     parser.add_argument("--rate-limit", type=int, default=25)
     parser.add_argument("--bulk-rate-limit", type=int, default=1)
     parser.add_argument("--list-members", type=int, default=0)
+    parser.add_argument("--server", choices=("werkzeug", "waitress"), default="werkzeug",
+                        help="werkzeug (as lsq sandbox; closes every connection) or waitress "
+                        "(HTTP/1.1 keep-alive: clients reuse one connection)")
     args = parser.parse_args(argv)
     app = SandboxApp(rate_limit=args.rate_limit, bulk_rate_limit=args.bulk_rate_limit)
     if args.list_members:
         with app.state.lock:
             add_big_list(next(iter(app.state.tenants.values())), args.list_members)
+    if args.server == "waitress":
+        return _serve_waitress(app)
     server = create_server(app, "127.0.0.1", 0)
     print(json.dumps({"base_url": bound_url(server)}), flush=True)
     try:
