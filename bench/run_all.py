@@ -32,8 +32,8 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("api_calls", [], []),
     ("webhook_ingest", ["--deliveries", "2000"], ["--deliveries", "20"]),
     ("store_ops", ["--events", "1000"], ["--events", "20"]),
-    ("polling_scale", ["--members", "100000", "--added", "10"],
-     ["--members", "2500", "--added", "2"]),
+    ("polling_scale", ["--members", "100000", "--added", "10", "--accounts", "100000"],
+     ["--members", "2500", "--added", "2", "--accounts", "2500"]),
 ]
 
 
