@@ -2,7 +2,9 @@
 
 Prints one JSON line ``{"base_url": ...}`` once it serves, then serves until killed. With
 ``--list-members N`` it first adds N leads to the default tenant and a static list
-"Benchmark Members" holding all of them, directly in the sandbox state (no API calls).
+"Benchmark Members" holding all of them, directly in the sandbox state (no API calls). With
+``--trim-logs N`` it keeps only the newest N request-log entries and outbox emails (checked each
+second), so a long run measures the connector's memory, not the sandbox's growing logs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 
 from runtime.sandbox import SandboxApp
 from runtime.sandbox.server import bound_url, create_server, serve_forever
@@ -47,16 +51,29 @@ def add_big_list(tenant: Tenant, members: int) -> None:
     tenant.list_members[BIG_LIST_ID] = ids
 
 
+def trim_logs(app: SandboxApp, keep: int) -> None:
+    """Every second: drop all but the newest ``keep`` request-log entries and outbox emails."""
+    while True:
+        time.sleep(1.0)
+        with app.state.lock:
+            del app.state.request_log[:-keep]
+            for tenant in app.state.tenants.values():
+                del tenant.outbox[:-keep]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._sandbox_server")
     parser.add_argument("--rate-limit", type=int, default=25)
     parser.add_argument("--bulk-rate-limit", type=int, default=1)
     parser.add_argument("--list-members", type=int, default=0)
+    parser.add_argument("--trim-logs", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
     app = SandboxApp(rate_limit=args.rate_limit, bulk_rate_limit=args.bulk_rate_limit)
     if args.list_members:
         with app.state.lock:
             add_big_list(next(iter(app.state.tenants.values())), args.list_members)
+    if args.trim_logs:
+        threading.Thread(target=trim_logs, args=(app, args.trim_logs), daemon=True).start()
     server = create_server(app, "127.0.0.1", 0)
     print(json.dumps({"base_url": bound_url(server)}), flush=True)
     try:
