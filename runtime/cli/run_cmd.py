@@ -85,6 +85,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
         help="seconds between polls for workflows without poll_interval (default 60)",
     )
+    serve.add_argument(
+        "--workers", type=positive_int, default=4, metavar="N",
+        help="worker threads running workflows (default 4; events of one record stay in order)",
+    )
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
 
@@ -263,7 +267,7 @@ def serve_workflows(args: argparse.Namespace) -> int:
         service = WorkflowService(
             workflows, WorkflowRunner(manifest, clients, storage.history), storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
-            default_poll_interval=args.poll_interval,
+            default_poll_interval=args.poll_interval, workers=args.workers,
         )
         previous = {
             sig: signal.signal(sig, lambda *_: service.request_stop())

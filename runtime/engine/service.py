@@ -9,7 +9,9 @@ may split them (the receiver under any WSGI server, pollers and runners elsewher
 - the **poller**: every polling trigger is polled through the
   :class:`~runtime.engine.polling.PollingEngine` (inbox mode) every ``poll_interval`` seconds (the
   workflow's, else the service default); the first poll, at start, is a baseline;
-- the **worker**: claims inbox items of the served instances, turns each into events with the
+- the **workers** (``workers`` threads, woken when a delivery or a poll stores an event):
+  each claims inbox items of the served instances (events of one record, e.g. one lead, in
+  arrival order, never two at once), turns each into events with the
   trigger module's ``events()``, runs every workflow bound to the instance once per event
   (run history keyed by ``(workflow, instance, "<item key>#<n>")``: a re-claimed item never
   runs twice) and marks the item done. An ``events()`` failure puts the item back (retriable
@@ -55,7 +57,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 60.0
-IDLE_WAIT = 0.25  # seconds the worker waits for new inbox items when there are none
+IDLE_WAIT = 0.25  # seconds a worker waits when nothing wakes it (events of other processes)
+DEFAULT_WORKERS = 4  # worker threads (measured in bench/webhook_pipeline.py, BENCHMARKS.md)
+RECENT_RUNS = 1000  # run records kept in memory (WorkflowService.runs)
 
 
 @dataclass
@@ -113,6 +117,7 @@ class WorkflowService:
         default_poll_interval: float = DEFAULT_POLL_INTERVAL,
         subscriber: Subscriber = default_subscriber,
         idle_wait: float = IDLE_WAIT,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
         names = [workflow.name for workflow in workflows]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -132,6 +137,7 @@ class WorkflowService:
         self.default_poll_interval = default_poll_interval
         self.subscriber = subscriber
         self.idle_wait = idle_wait
+        self.workers = max(1, workers)
         self.bindings = self._bind(workflows)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -205,7 +211,8 @@ class WorkflowService:
                 logger.info("%s: %d event(s) claimed by a stopped process run again",
                             binding.instance, released)
         self._spawn("lsq-poller", self._poll_loop)
-        self._spawn("lsq-worker", self._work_loop)
+        for number in range(self.workers):
+            self._spawn(f"lsq-worker-{number}", self._work_loop)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -215,6 +222,7 @@ class WorkflowService:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop accepting, stop polling, let the worker finish its item; then return."""
         self._stop.set()
+        self.inbox.arrivals.set()  # wake the idle workers
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -271,6 +279,8 @@ class WorkflowService:
         except Exception:
             logger.exception("poll %s failed unexpectedly", binding.instance)
             return
+        if result.emitted:
+            self.inbox.arrivals.set()  # wake a worker
         logger.info(
             "poll %s: %d new event(s)%s", binding.instance, result.emitted,
             " (baseline)" if result.baseline else "",
@@ -289,7 +299,7 @@ class WorkflowService:
                     worked = True
                     self.process(binding, item)
             if not worked:
-                self._stop.wait(self.idle_wait)
+                self.inbox.wait_for_work(self.idle_wait)  # woken by a delivery or a poll
 
     def process(self, binding: Binding, item: InboxItem) -> None:
         """Run the workflows of ``binding`` for one claimed inbox item, then settle it."""
@@ -311,13 +321,14 @@ class WorkflowService:
         origin = "webhook" if item.delivery_id is not None else "poll"
         for index, event in enumerate(events):
             for workflow in binding.workflows:
-                self.inbox.renew_claim(item)
+                self.inbox.keep_claim(item)
                 record = self.runner.run(
                     workflow, event, origin=origin, instance_id=binding.instance,
                     event_key=f"{item.event_key}#{index}",
                 )
                 if record is not None:
                     self.runs.append(record)
+                    del self.runs[:-RECENT_RUNS]
         if not self.inbox.mark_done(item):
             logger.warning("inbox item %s: claim lost before it was marked done", item.id)
 
