@@ -1,12 +1,13 @@
-"""Group commit: concurrent writers share one durable transaction (one fsync for all).
+"""Group commit: concurrent writers share one transaction (one fsync for all).
 
 A durable SQLite commit costs an fsync (milliseconds), and the file's write lock serialises
 them: with 8 receiver threads each committing its own delivery, most of a receiver's time
 went to waiting for that lock (74% in the profile of issue 14). :class:`GroupCommit` makes the
 first writer to arrive the *leader*: it takes every write queued meanwhile, runs them all in
-ONE durable transaction and wakes their threads; writes that arrive during that commit form
-the next group, led by the first of them. Each caller still returns only once its own write
-is committed (on disk before the answer): durability per write is unchanged.
+ONE transaction and wakes their threads; writes that arrive during that commit form the next
+group, led by the first of them. Each caller still returns only once its own write is
+committed, and a group is durable (on disk when it ends) when any of its writes asks for it:
+durability per write is unchanged or stronger.
 
 A group whose transaction fails is retried write by write (each in its own transaction), so
 one bad write fails alone and a storage fault reaches every caller as its own exception.
@@ -25,10 +26,11 @@ MAX_GROUP = 64  # writes per transaction at most (a bounded lock hold)
 
 
 class _Write(Generic[T]):
-    __slots__ = ("done", "error", "function", "lead", "result")
+    __slots__ = ("done", "durable", "error", "function", "lead", "result")
 
-    def __init__(self, function: Callable[[Transaction], T]) -> None:
+    def __init__(self, function: Callable[[Transaction], T], durable: bool) -> None:
         self.function = function
+        self.durable = durable
         self.done = threading.Event()
         self.lead = False
         self.result: Any = None
@@ -36,8 +38,9 @@ class _Write(Generic[T]):
 
 
 class GroupCommit:
-    """``GroupCommit(db).run(lambda tx: ...)``: the function runs in a durable transaction,
-    possibly shared with other threads' functions; returns its result once committed."""
+    """``GroupCommit(db).run(lambda tx: ...)``: the function runs in a transaction, possibly
+    shared with other threads' functions; returns its result once committed. ``durable=False``
+    writes (see :meth:`Database.transaction`) make a group durable only with a durable one."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -45,8 +48,8 @@ class GroupCommit:
         self._queue: list[_Write[Any]] = []
         self._leading = False
 
-    def run(self, function: Callable[[Transaction], T]) -> T:
-        write: _Write[T] = _Write(function)
+    def run(self, function: Callable[[Transaction], T], *, durable: bool = True) -> T:
+        write: _Write[T] = _Write(function, durable)
         with self._lock:
             self._queue.append(write)
             if self._leading:
@@ -80,7 +83,8 @@ class GroupCommit:
 
     def _commit(self, group: list[_Write[Any]]) -> None:
         try:
-            with self.db.transaction(durable=True) as tx:
+            durable = any(write.durable for write in group)
+            with self.db.transaction(durable=durable) as tx:
                 results = [write.function(tx) for write in group]
         except BaseException as problem:
             if len(group) == 1:

@@ -191,3 +191,30 @@ def test_events_of_one_record_are_claimed_in_order_never_two_at_once(storage: St
     inbox.mark_done(third)
     fourth = inbox.claim_next(INSTANCE)
     assert fourth is not None and fourth.event_key == "lead-1@t3"
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_lone_write_commits_as_durable_as_it_asks(table: SQLiteDatabase, durable: bool) -> None:
+    counting = CountingDatabase(table)
+    assert GroupCommit(counting).run(insert("v"), durable=durable) == "v"  # type: ignore[arg-type]
+    assert counting.transactions == [durable]
+
+
+def test_history_writes_of_concurrent_runs_share_commits(storage: Storage) -> None:
+    counting = CountingDatabase(storage.history.db, commit_delay=0.02)
+    storage.history.db = counting  # type: ignore[assignment]
+    storage.history.__dict__.pop("_writes", None)
+
+    def one_run(number: int) -> None:
+        run_id = storage.history.start_run(workflow="w", trigger_key="new_lead", origin="webhook",
+                                           event={}, instance_id=INSTANCE, event_key=f"k{number}")
+        assert run_id is not None
+        step = {"step_id": "s", "action": "send_email", "status": "running"}
+        storage.history.save_steps(run_id, [(0, step)], durable=True)
+        storage.history.finish_run(run_id, status="succeeded", finished_at="t", duration_ms=1,
+                                   steps=[(0, {**step, "status": "succeeded"})])
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(one_run, range(12)))
+    assert storage.history.count() == 12
+    assert len(counting.transactions) < 3 * 12
