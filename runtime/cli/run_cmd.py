@@ -51,8 +51,8 @@ from runtime.text import json_text
 from runtime.workflows.workflow import ManifestSchemas, Workflow, load_workflow
 
 if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq validate` is light)
-    from runtime.engine.service import ServiceSettings
     from runtime.api.connection import Connection
+    from runtime.engine.service import ServiceSettings
     from runtime.workflows.runner import ClientPool, RunRecord
 
 RUN_COLUMNS = ("ID", "STARTED", "STATUS", "WORKFLOW", "TRIGGER", "ORIGIN", "STEPS")

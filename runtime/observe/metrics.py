@@ -113,7 +113,7 @@ class Metrics:
             "lsq_webhook_deliveries", "requests the webhook receiver answered, by HTTP status",
             ["status"], registry=r)
         self.failures = Counter(
-            "lsq_failures", "failures outside runs: where (poll, events) and error category",
+            "lsq_failures", "failures outside runs: where (poll, item) and error category",
             ["where", "category"], registry=r)
         r.register(_ScrapeTime(self))
         self._handlers: dict[type, Callable[[Any], None]] = {

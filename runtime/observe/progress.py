@@ -114,7 +114,7 @@ class Progress:
         }
 
     def _failure(self, event: Failure) -> tuple[str, dict[str, Any]]:
-        what = {"poll": "poll", "events": "inbox item"}.get(event.where, event.where)
+        what = {"poll": "poll", "item": "inbox item"}.get(event.where, event.where)
         text = (f"FAILED {what} {event.trigger} [{event.instance}] ({event.outcome}) — "
                 f"{_problem_text(event.problem)}")
         return text, {
@@ -133,7 +133,7 @@ class Progress:
             "type": "summary", "seconds": self.summary_every, "runs": runs,
             "polls": tally["polls"], "events": tally["events"],
             "api_calls": tally["api_calls"], "limited": tally["limited"],
-            "failures": tally["failures_poll"] + tally["failures_events"],
+            "failures": tally["failures_poll"] + tally["failures_item"],
         }
         pending = self._pending()
         if pending is not None:

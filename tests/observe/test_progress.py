@@ -269,3 +269,21 @@ def test_a_run_completed_with_errors_names_its_first_failed_step(
     listener, out = progress()
     listener(finished)
     assert out.getvalue().endswith(" — step mail: internal: handler bug with ***\n")
+
+
+def test_a_dead_lettered_item_reports_its_failed_runs(service: WorkflowService) -> None:
+    instant = next(b for b in service.bindings.values() if not b.polling)
+    service.inbox.accept(instant.instance, "broken", {"no id": SECRET})
+    seen: list[Any] = []
+    with BUS.listening(seen.append):
+        while (item := service.inbox.claim_next(instant.instance)) is not None:
+            service.process(instant, item)
+    failures = [event for event in seen if isinstance(event, Failure)]
+    assert [(f.where, f.outcome) for f in failures] == [("item", "retry")] * 4 + [
+        ("item", "failed")]
+    (run,) = [event for event in seen if isinstance(event, RunFinished)]
+    assert (run.workflow, run.outcome, run.error and run.error.category) == (
+        "greet leads", "failed", "internal")
+    assert run.record is not None and run.record.startswith("broken#dead-letter@")
+    assert run.run_id == service.runner.history.list_runs()[0]["id"]
+    assert SECRET not in repr(seen)
