@@ -380,8 +380,11 @@ class WorkflowRunner:
                 return self._settle(result, begun)
             self._mark_started(record, position)
             client = self.client_for(workflow, step)
-            result.input = self._recorded(step.input, step, "input")
-            inputs = render_mapping(step.input, context, location=f"{step.id}.input")
+            try:
+                inputs = render_mapping(step.input, context, location=f"{step.id}.input")
+            except Exception:
+                result.input = self._recorded(step.input, step, "input")  # the unrendered input
+                raise
             result.input = self._recorded(inputs, step, "input")
             output = self._invoke(self.manifest, step.action, inputs, client)
         except Exception as problem:  # every failure is recorded, none escapes the run
