@@ -16,7 +16,15 @@ import pytest
 
 from runtime.engine.service import WorkflowService
 from runtime.errors import TransientApiError
-from runtime.observe.events import BUS, ApiCall, Failure, PollFinished, Problem, RunFinished
+from runtime.observe.events import (
+    BUS,
+    ApiCall,
+    Failure,
+    PollFinished,
+    Problem,
+    RunFinished,
+    WebhookAnswered,
+)
 from runtime.observe.metrics import Backlog
 from runtime.observe.progress import Progress
 from runtime.plugin.manifest import Manifest
@@ -95,7 +103,8 @@ def test_quiet_events_only_count(event: Any) -> None:
 
 def test_the_summary_covers_its_interval() -> None:
     listener, out = progress(summary_every=30, backlog=lambda: [Backlog("i", 4, 1, 2.0)])
-    for event in (RUN, FAILED_RUN, POLL, POLL_FAILED,
+    for event in (RUN, FAILED_RUN, POLL, POLL_FAILED, WebhookAnswered(200),
+                  WebhookAnswered(200), WebhookAnswered(401),
                   ApiCall("Svc.svc/Op", "200", 0.1), ApiCall("Svc.svc/Op", "429", 0.1, True)):
         listener(event)
     out.seek(0)
@@ -103,15 +112,16 @@ def test_the_summary_covers_its_interval() -> None:
     listener.write_summary()
     assert out.getvalue() == (
         f"{NOW} summary (last 30 s): 2 runs (1 succeeded, 1 failed), 1 poll found 3 events, "
-        "2 API calls (1 rate-limited), 1 other failure, inbox 4 pending\n"
+        "2 webhook deliveries (1 refused), 2 API calls (1 rate-limited), 1 other failure, "
+        "inbox 4 pending\n"
     )
     text, fields = listener.summary()  # a new interval: nothing happened in it
-    assert text == ("summary (last 30 s): 0 runs, 0 polls found 0 events, 0 API calls "
-                    "(0 rate-limited), 0 other failures, inbox 4 pending")
+    assert text == ("summary (last 30 s): 0 runs, 0 polls found 0 events, 0 webhook "
+                    "deliveries, 0 API calls (0 rate-limited), 0 other failures, inbox 4 pending")
     assert fields == {"type": "summary", "seconds": 30,
                       "runs": {"succeeded": 0, "failed": 0, "completed_with_errors": 0},
-                      "polls": 0, "events": 0, "api_calls": 0, "limited": 0, "failures": 0,
-                      "pending": 4}
+                      "polls": 0, "events": 0, "webhooks": 0, "webhooks_refused": 0,
+                      "api_calls": 0, "limited": 0, "failures": 0, "pending": 4}
 
 
 # ------------------------------------------------------------------- through a service
