@@ -8,6 +8,8 @@ SIGUSR1 changes the first N at once (ModifiedOn = the sandbox's now, or spread e
 the last ``--spread`` seconds) and SIGUSR2
 changes the last one with a ModifiedOn two minutes back (a change indexed late: older than
 the burst, seen only now); each signal answers one JSON line on stdout once done.
+``--trim-logs N`` it keeps only the newest N request-log entries and outbox emails (checked each
+second), so a long run measures the connector's memory, not the sandbox's growing logs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import argparse
 import json
 import signal
 import sys
+import threading
+import time
 from datetime import timedelta
 from types import FrameType
 
@@ -109,6 +113,14 @@ def _serve_waitress(app: SandboxApp) -> int:
         server.close()
         app.close()
     return 0
+def trim_logs(app: SandboxApp, keep: int) -> None:
+    """Every second: drop all but the newest ``keep`` request-log entries and outbox emails."""
+    while True:
+        time.sleep(1.0)
+        with app.state.lock:
+            del app.state.request_log[:-keep]
+            for tenant in app.state.tenants.values():
+                del tenant.outbox[:-keep]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit", type=int, default=25)
     parser.add_argument("--bulk-rate-limit", type=int, default=1)
     parser.add_argument("--list-members", type=int, default=0)
+    parser.add_argument("--trim-logs", type=int, default=0, metavar="N")
     parser.add_argument("--server", choices=("werkzeug", "waitress"), default="werkzeug",
                         help="werkzeug (as lsq sandbox; closes every connection) or waitress "
                         "(HTTP/1.1 keep-alive: clients reuse one connection)")
@@ -139,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGUSR2, on_signal)
     if args.server == "waitress":
         return _serve_waitress(app)
+    if args.trim_logs:
+        threading.Thread(target=trim_logs, args=(app, args.trim_logs), daemon=True).start()
     server = create_server(app, "127.0.0.1", 0)
     print(json.dumps({"base_url": bound_url(server)}), flush=True)
     try:

@@ -120,6 +120,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve_observe.register_options(serve)
     serve.add_argument("--no-ui", action="store_true",
                        help="do not serve the run-history page at /ui/")
+    serve.add_argument(
+        "--workers", type=positive_int, default=4, metavar="N",
+        help="worker threads running workflows (default 4; events of one record stay in order)",
+    )
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
 
@@ -394,7 +398,7 @@ def serve_workflows(args: argparse.Namespace) -> int:
             workflows, runner, storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
             default_poll_interval=args.poll_interval, app_factory=service_front,
-            settings=settings, mounts={**metric_mounts, **page_mounts},
+            settings=settings, workers=args.workers, mounts={**metric_mounts, **page_mounts},
         )
         previous = {
             sig: signal.signal(sig, lambda *_: service.request_stop())

@@ -72,7 +72,7 @@ def process_item(
         origin = "webhook" if item.delivery_id is not None else "poll"
         for index, event in enumerate(events):
             for workflow in target.workflows:
-                inbox.renew_claim(item)
+                inbox.keep_claim(item)
                 record = runner.run(
                     workflow, event, origin=origin, instance_id=target.instance,
                     event_key=f"{item.event_key}#{index}",

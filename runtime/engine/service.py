@@ -13,7 +13,9 @@ runners elsewhere):
 - the **poller**: every polling trigger is polled through the
   :class:`~runtime.engine.polling.PollingEngine` (inbox mode) every ``poll_interval`` seconds (the
   workflow's, else the service default); the first poll, at start, is a baseline;
-- the **worker**: claims inbox items of the served instances and hands each to
+- the **workers** (``workers`` threads, woken when a delivery or a poll stores an event; events
+  of one record, e.g. one lead, in arrival order, never two at once): each claims inbox items
+  of the served instances and hands each to
   :func:`~runtime.engine.processing.process_item` (runs every workflow bound to the instance
   once per event, settles the item; a failure is retried, then dead-lettered).
 
@@ -83,7 +85,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 60.0
-IDLE_WAIT = 0.25  # seconds the worker waits for new inbox items when there are none
+IDLE_WAIT = 0.25  # seconds a worker waits when nothing wakes it (events of other processes)
+DEFAULT_WORKERS = 4  # worker threads (measured in bench/webhook_pipeline.py, BENCHMARKS.md)
 RECENT_RUNS = 1000  # run records kept in memory (WorkflowService.runs)
 
 
@@ -157,6 +160,7 @@ class WorkflowService:
         mounts: Mapping[str, WSGIApp] | None = None,
         app_factory: AppFactory | None = None,
         settings: ServiceSettings | None = None,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
         names = [workflow.name for workflow in workflows]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -177,6 +181,7 @@ class WorkflowService:
         self.subscriber = subscriber
         self.idle_wait = idle_wait
         self.settings = settings or ServiceSettings()
+        self.workers = max(1, workers)
         #: More WSGI apps served beside the receiver, by path prefix (``{"/metrics": app}``):
         #: with any, or an ``app_factory``, the HTTP server runs even when no instant trigger
         #: is served.
@@ -283,7 +288,8 @@ class WorkflowService:
         for instance in self.standing_by:
             logger.warning("%s: another process serves it; standing by", instance)
         self.supervisor.spawn("lsq-poller", self._poll_loop)
-        self.supervisor.spawn("lsq-worker", self._work_loop)
+        for number in range(self.workers):
+            self.supervisor.spawn(f"lsq-worker-{number}", self._work_loop)
         self.supervisor.spawn("lsq-keeper", self._keep_loop)
         if self.settings.prune_interval:
             self.supervisor.spawn("lsq-pruner", self._prune_loop)
@@ -304,6 +310,7 @@ class WorkflowService:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop accepting, stop polling, let the worker finish its item, give the leases up."""
         self._stop.set()
+        self.inbox.arrivals.set()  # wake the idle workers
         if self._server is not None:
             self._server.stop()
         for name in self.supervisor.join(timeout):
@@ -380,6 +387,8 @@ class WorkflowService:
                 binding.trigger_key, binding.instance, problem, self.runner.clients.redact
             )
             return
+        if result.emitted:
+            self.inbox.arrivals.set()  # wake a worker
         logger.info(
             "poll %s: %d new event(s)%s", binding.instance, result.emitted,
             " (baseline)" if result.baseline else "",
@@ -423,7 +432,7 @@ class WorkflowService:
                 self.storage_fault = None
             backoff.reset()
             if not worked:
-                self._stop.wait(self.idle_wait)
+                self.inbox.wait_for_work(self.idle_wait)  # woken by a delivery or a poll
 
     def process(self, binding: Binding, item: InboxItem) -> Outcome:
         """Run the workflows of ``binding`` for one claimed inbox item, then settle it
