@@ -6,6 +6,7 @@ A request flows down and back: CLI or service -> plugin (find the operation, val
 | Package | Owns | May import |
 |---|---|---|
 | ``cli/`` | the ``lsq`` command line | everything |
+| ``workers/`` | ``lsq worker``/``lsq receive``: procrastinate jobs (drain, poll, sweep), subscriptions once per instance, the stateless receiver app; procrastinate reaches its own tables | engine and below |
 | ``mcp/`` | ``lsq mcp``: the actions as MCP tools, the lead fields as a resource | engine and below, embedded, host |
 | ``host/`` | the host API (entry point ``ipaas.connectors``): manifest, operations, connect, invoke, poll, webhooks | engine and below, embedded |
 | ``engine/`` | triggers at run time: polling, the webhook receiver and subscriptions, trigger instances, the service | workflows, plugin, api, store |
