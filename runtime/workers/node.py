@@ -41,6 +41,7 @@ DRAIN_SECONDS = 20.0
 CLAIM_TTL = timedelta(seconds=60)
 SUBSCRIBE_TTL = timedelta(seconds=120)
 PARALLEL_DRAINS = 4
+SWEEP_SLACK = 0.5  # half the sweeper's period: a due poll is found by the tick it falls on
 
 
 @dataclass
@@ -93,13 +94,27 @@ class Node:
             done += 1
         return done
 
-    def poll(self, instance: str) -> None:
-        """One poll of ``instance`` (failures are logged; the next interval polls again)."""
+    def poll(self, instance: str) -> bool:
+        """One poll of ``instance`` (failures are logged; the next interval polls again).
+
+        Under the lease ``polling:<instance>`` (owner ``<host>/<pid>/<poll>``, two intervals
+        plus 5 s): a poll never overlaps a slow one; a poller that died blocks at most that
+        long. False when another poll was running.
+        """
         binding = self.bindings.get(instance)
         if binding is None or not binding.polling:
             logger.warning("poll %s: not a polling instance of this worker", instance)
-            return
-        self.service._poll(binding)
+            return False
+        name, owner = f"polling:{instance}", f"{self.owner}/{uuid.uuid4().hex[:8]}"
+        ttl = timedelta(seconds=2 * binding.interval + 5)
+        if self.leases.acquire(name, owner, ttl) is None:
+            logger.info("poll %s: another poll of it is still running", instance)
+            return False
+        try:
+            self.service._poll(binding)
+        finally:
+            self.leases.release(name, owner)
+        return True
 
     def sweep(self) -> Due:
         """Hand back claims of dead processes of this host; list what is due now."""
@@ -110,7 +125,7 @@ class Node:
                 due.drain.append(instance)
             if binding.polling and self.leases.acquire(
                 f"poll-due:{instance}", f"sweep:{uuid.uuid4().hex}",
-                timedelta(seconds=binding.interval),
+                timedelta(seconds=max(binding.interval - SWEEP_SLACK, SWEEP_SLACK)),
             ):
                 due.poll.append(instance)
         return due
