@@ -8,6 +8,7 @@ CI: 14 s of account creation; ``LSQ_DISTRIBUTED_FULL=1``: 40 s.
 from __future__ import annotations
 
 import collections
+import itertools
 import os
 import signal
 import statistics
@@ -98,7 +99,7 @@ def test_three_workers_poll_once_per_interval_and_a_killed_poll_loses_nothing(
             emails = collections.Counter(
                 e["body"]["Subject"] for e in app.state.request_log
                 if e["operation"] == "EmailMarketing.svc/SendEmailToLead")
-        gaps = [later - earlier for earlier, later in zip(polls, polls[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(polls)]
         span = polls[-1] - polls[0]
         print(f"\n{len(created)} accounts, {len(polls)} polls in {span:.1f} s (interval "
               f"{INTERVAL:g} s), gaps {min(gaps):.2f}..{max(gaps):.2f} s, killed one at "
