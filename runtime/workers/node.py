@@ -37,7 +37,7 @@ from runtime.store.storage import Storage
 
 logger = logging.getLogger(__name__)
 
-DRAIN_SECONDS = 20.0
+DRAIN_SECONDS = 10.0
 CLAIM_TTL = timedelta(seconds=60)
 SUBSCRIBE_TTL = timedelta(seconds=120)
 PARALLEL_DRAINS = 4

@@ -15,7 +15,7 @@ from runtime.engine.service import WorkflowService
 from runtime.store.storage import Storage
 from runtime.workers.node import Node
 from runtime.workers.schema import require_queue_schema
-from runtime.workers.tasks import QUEUE, build_app
+from runtime.workers.tasks import QUEUE, Sweeper, build_app
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def run(
 ) -> None:
     """Serve ``service``'s trigger instances as one worker of the cluster, until stopped."""
     node = Node(service, storage)
-    app = build_app(url, node)
+    tasks = build_app(url, node)
+    app = tasks.app
     with app.open():
         require_queue_schema(app)
     released = node.inbox.release_orphaned_claims()
@@ -46,12 +47,17 @@ def run(
         how = f"polling every {binding.interval:g} s" if binding.polling else "instant"
         names = ", ".join(workflow.name for workflow in binding.workflows)
         say(f"{binding.trigger_key} [{binding.instance}]: {how} -> {names}")
+    sweeper = Sweeper(tasks, node)
+    sweeper.start()
     say("working; stop with Ctrl-C or SIGTERM")
-    app.run_worker(
-        queues=[QUEUE], concurrency=concurrency, name=name, delete_jobs="successful",
-        shutdown_graceful_timeout=SHUTDOWN_SECONDS, install_signal_handlers=True,
-        fetch_job_polling_interval=1.0,
-    )
+    try:
+        app.run_worker(
+            queues=[QUEUE], concurrency=concurrency, name=name, delete_jobs="successful",
+            shutdown_graceful_timeout=SHUTDOWN_SECONDS, install_signal_handlers=True,
+            fetch_job_polling_interval=1.0,
+        )
+    finally:
+        sweeper.stop()
 
 
 __all__ = ["SHUTDOWN_SECONDS", "run"]
