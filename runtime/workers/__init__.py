@@ -9,7 +9,8 @@ procrastinate (its job tables and functions); every row of ours goes through the
 
 The inbox row is the truth: receivers only commit deliveries to the inbox (one transaction,
 then 200); a sweeper, run once per second by the one worker holding its lease, defers drain
-jobs for every instance with pending rows and poll jobs for every poll that is due (a lease
-per instance and interval makes a poll due once, whatever the number of workers). A job that is lost (its worker killed) loses nothing: the rows it did not settle
-are handed out again and the run history keeps each event from running twice.
+jobs for every instance with pending rows and poll jobs for every poll that is due (a lease per
+instance and interval makes a poll due once, whatever the number of workers). A job that is
+lost (its worker killed) loses nothing: the rows it did not settle are handed out again and the
+run history keeps each event from running twice.
 """
