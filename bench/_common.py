@@ -37,12 +37,12 @@ class SandboxProcess:
     """``python -m bench._sandbox_server`` on a free loopback port; controls over HTTP."""
 
     def __init__(self, *, rate_limit: int = UNTHROTTLED, bulk_rate_limit: int = UNTHROTTLED,
-                 list_members: int = 0) -> None:
+                 list_members: int = 0, tenants: int = 1) -> None:
         self.rate_limit = rate_limit
         command = [
             sys.executable, "-m", "bench._sandbox_server",
             "--rate-limit", str(rate_limit), "--bulk-rate-limit", str(bulk_rate_limit),
-            "--list-members", str(list_members),
+            "--list-members", str(list_members), "--tenants", str(tenants),
         ]
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.PIPE, text=True,

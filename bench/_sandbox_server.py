@@ -47,13 +47,43 @@ def add_big_list(tenant: Tenant, members: int) -> None:
     tenant.list_members[BIG_LIST_ID] = ids
 
 
+def bench_keys(number: int) -> tuple[str, str]:
+    """The key pair of benchmark tenant ``number`` (1, 2, ...; 0 is the seed's own)."""
+    return f"u$rbench{number:026d}", f"bench-secret-{number:026d}"
+
+
+def add_tenants(app: SandboxApp, count: int) -> None:
+    """``count - 1`` copies of the seed's tenant, each its own account with its own keys
+    (:func:`bench_keys`) and its own rate budget."""
+    import copy
+    import uuid
+
+    from runtime.sandbox.seed import ORG_NAMESPACE
+    from runtime.sandbox.state import KeyPair
+
+    original = next(iter(app.state.tenants.values()))
+    admin = next(pair.user_id for pair in app.state.keys.values()
+                 if pair.tenant_id == original.org_id)
+    for number in range(1, count):
+        tenant = copy.deepcopy(original)
+        tenant.org_id = f"{original.org_id}{number:03d}"
+        tenant.public_org_id = str(uuid.uuid5(ORG_NAMESPACE, tenant.org_id))
+        app.state.add_tenant(tenant)
+        access, secret = bench_keys(number)
+        app.state.keys[access] = KeyPair(access, secret, tenant.org_id, admin)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._sandbox_server")
     parser.add_argument("--rate-limit", type=int, default=25)
     parser.add_argument("--bulk-rate-limit", type=int, default=1)
     parser.add_argument("--list-members", type=int, default=0)
+    parser.add_argument("--tenants", type=int, default=1)
     args = parser.parse_args(argv)
     app = SandboxApp(rate_limit=args.rate_limit, bulk_rate_limit=args.bulk_rate_limit)
+    if args.tenants > 1:
+        with app.state.lock:
+            add_tenants(app, args.tenants)
     if args.list_members:
         with app.state.lock:
             add_big_list(next(iter(app.state.tenants.values())), args.list_members)

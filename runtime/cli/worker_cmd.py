@@ -1,8 +1,9 @@
 """``lsq worker`` and ``lsq receive``: the roles of a deployment on several machines.
 
-- ``lsq worker WORKFLOW... --database URL [--public-url URL] [--concurrency N]
+- ``lsq worker WORKFLOW... --database URL [--public-url URL] [--concurrency N] [--lanes N]
   [--poll-interval S]``: runs inbox items, polls and subscriptions of the workflows, taking
   jobs from the shared PostgreSQL database (procrastinate); start any number, anywhere.
+  ``--lanes``: how many drains of one trigger instance run at once in the whole cluster.
 - ``lsq receive --database URL [--host] [--port]``: the stateless webhook receiver (the WSGI
   app ``runtime.workers.receiver:create_app``, here under a threaded server); start any
   number behind a load balancer whose address is the workers' ``--public-url``.
@@ -34,6 +35,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     worker.add_argument("--concurrency", type=positive_int, default=4, metavar="N",
                         help="jobs this process runs at once (default 4)")
+    worker.add_argument(
+        "--lanes", type=positive_int, default=2, metavar="N",
+        help="drains of one trigger instance at a time in the whole cluster (default 2)",
+    )
     worker.add_argument(
         "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
         help="seconds between polls for workflows without poll_interval (default 60)",
@@ -83,7 +88,7 @@ def run_worker(args: argparse.Namespace) -> int:
             public_url=args.public_url, default_poll_interval=args.poll_interval,
         )
         run(url, service, storage, public_url=args.public_url, concurrency=args.concurrency,
-            say=lambda line: print(line, flush=True))
+            lanes=args.lanes, say=lambda line: print(line, flush=True))
     print("stopped", file=sys.stderr, flush=True)
     return 0
 

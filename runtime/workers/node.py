@@ -37,10 +37,11 @@ from runtime.store.storage import Storage
 
 logger = logging.getLogger(__name__)
 
-DRAIN_SECONDS = 10.0
+DRAIN_SECONDS = 5.0
+LANE_SLACK = timedelta(seconds=5)
 CLAIM_TTL = timedelta(seconds=60)
 SUBSCRIBE_TTL = timedelta(seconds=120)
-PARALLEL_DRAINS = 4
+PARALLEL_DRAINS = 2
 SWEEP_SLACK = 0.5  # half the sweeper's period: a due poll is found by the tick it falls on
 
 
@@ -78,21 +79,42 @@ class Node:
         return self.service.bindings
 
     def drain(self, instance: str) -> int:
-        """Run the instance's inbox items until none is left (or time is up); how many ran."""
+        """Run the instance's inbox items until none is left (or time is up); how many ran.
+
+        At most ``parallel_drains`` drains of one instance run at once in the whole cluster
+        (leases ``draining:<instance>:<lane>``): an account's rate budget is shared anyway,
+        and the other accounts keep the free job slots. A drain that finds every lane taken
+        ends at once.
+        """
         binding = self.bindings.get(instance)
         if binding is None:
             logger.warning("drain %s: no workflow of this worker uses it", instance)
             return 0
+        lane = self._take_lane(instance)
+        if lane is None:
+            return 0
         deadline = time.monotonic() + self.drain_seconds
         done = 0
-        while time.monotonic() < deadline:
-            item = self.inbox.claim_next(instance)
-            if item is None:
-                break
-            self.service.process(binding, item)
-            self.service.runs.clear()  # the history keeps them; a worker runs for months
-            done += 1
+        try:
+            while time.monotonic() < deadline:
+                item = self.inbox.claim_next(instance)
+                if item is None:
+                    break
+                self.service.process(binding, item)
+                self.service.runs.clear()  # the history keeps them; a worker runs for months
+                done += 1
+        finally:
+            self.leases.release(*lane)
         return done
+
+    def _take_lane(self, instance: str) -> tuple[str, str] | None:
+        owner = f"{self.owner}/{uuid.uuid4().hex[:8]}"
+        ttl = timedelta(seconds=self.drain_seconds) + LANE_SLACK  # a run may outlast it
+        for lane in range(self.parallel_drains):
+            name = f"draining:{instance}:{lane}"
+            if self.leases.acquire(name, owner, ttl) is not None:
+                return name, owner
+        return None
 
     def poll(self, instance: str) -> bool:
         """One poll of ``instance`` (failures are logged; the next interval polls again).

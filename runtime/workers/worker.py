@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from runtime.engine.service import WorkflowService
 from runtime.store.storage import Storage
-from runtime.workers.node import Node
+from runtime.workers.node import PARALLEL_DRAINS, Node
 from runtime.workers.schema import require_queue_schema
 from runtime.workers.tasks import QUEUE, Sweeper, build_app
 
@@ -29,10 +29,11 @@ def run(
     *,
     public_url: str | None,
     concurrency: int,
+    lanes: int = PARALLEL_DRAINS,
     say: Callable[[str], None],
 ) -> None:
     """Serve ``service``'s trigger instances as one worker of the cluster, until stopped."""
-    node = Node(service, storage)
+    node = Node(service, storage, parallel_drains=lanes)
     tasks = build_app(url, node)
     app = tasks.app
     with app.open():

@@ -24,6 +24,7 @@ from tests.distributed.cluster import Cluster, wait_for
 from tests.distributed.conftest import full
 
 CONCURRENCY = 4
+OPTIONS = ("--concurrency", str(CONCURRENCY), "--lanes", "6")  # one instance: 6 drains at once
 
 
 @pytest.fixture
@@ -41,8 +42,7 @@ def test_burst_with_a_worker_and_a_receiver_killed(pg_url, fast_sandbox, tmp_pat
     try:
         receivers = [cluster.receiver(), cluster.receiver()]
         public = receivers[0].url  # the load balancer's address, as LeadSquared knows it
-        workers = [cluster.worker("--concurrency", str(CONCURRENCY), public_url=public)
-                   for _ in range(3)]
+        workers = [cluster.worker(*OPTIONS, public_url=public) for _ in range(3)]
         (subscription,) = wait_for(storage.state.list_subscriptions, 30, "the subscription")
         ids = [f"burst-{n:05d}" for n in range(total)]
         plan = ids + random.Random(7).sample(ids, total // 10)  # 10% delivered twice
@@ -72,7 +72,7 @@ def test_burst_with_a_worker_and_a_receiver_killed(pg_url, fast_sandbox, tmp_pat
             first = list(pool.map(deliver, range(len(plan) * 2 // 5)))
             workers[0].kill()  # mid-burst: it holds claims and runs
             receivers[0].kill()
-            workers.append(cluster.worker("--concurrency", str(CONCURRENCY), public_url=public))
+            workers.append(cluster.worker(*OPTIONS, public_url=public))
             receivers[0] = cluster.receiver()
             rest = list(pool.map(deliver, range(len(first), len(plan))))
         assert len(first) + len(rest) == len(plan)
