@@ -82,11 +82,19 @@ def open_storage_for(args: argparse.Namespace) -> Storage:
 
 
 def share_rate_budgets(storage: Storage) -> None:
-    """One rate budget per account across every process using ``storage``'s database."""
+    """One rate budget per account across every process using ``storage``'s database, until
+    ``storage`` is closed (then in-process budgets again)."""
     from runtime.api.governor import GOVERNORS
     from runtime.store.rate_budget import shared_budgets
 
     GOVERNORS.use(shared_budgets(storage.state.db))
+    close = storage.close
+
+    def close_and_forget() -> None:
+        GOVERNORS.use(None)
+        close()
+
+    storage.close = close_and_forget  # type: ignore[method-assign]
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
