@@ -81,12 +81,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--public-url", metavar="URL", type=base_url,
         help="the receiver's address as LeadSquared reaches it (default http://HOST:PORT)",
     )
-    serve.add_argument(
+    add_poll_interval_option(serve)
+    add_connection_option(serve)
+    serve.set_defaults(func=serve_workflows)
+
+
+def add_poll_interval_option(parser: argparse.ArgumentParser) -> None:
+    """``--poll-interval SECONDS`` (lsq serve, lsq worker)."""
+    parser.add_argument(
         "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
         help="seconds between polls for workflows without poll_interval (default 60)",
     )
-    add_connection_option(serve)
-    serve.set_defaults(func=serve_workflows)
 
 
 # ---------------------------------------------------------------- shared

@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
+from runtime.cli.arguments import base_url, port, positive_int
 from runtime.cli.common import add_connection_option, database_option, open_storage_for
+from runtime.cli.run_cmd import add_poll_interval_option
 from runtime.errors import ConfigurationError
 
 INSTALL_HINT = "pip install 'leadsquared-connector[workers]'"
@@ -39,10 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--lanes", type=positive_int, default=2, metavar="N",
         help="drains of one trigger instance at a time in the whole cluster (default 2)",
     )
-    worker.add_argument(
-        "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
-        help="seconds between polls for workflows without poll_interval (default 60)",
-    )
+    add_poll_interval_option(worker)
     add_connection_option(worker)
     worker.set_defaults(func=run_worker)
 

@@ -13,11 +13,10 @@ the account is handed out until it is over. A waiting caller sleeps until the fi
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from runtime.errors import ConfigurationError
@@ -137,14 +136,9 @@ class SharedRateBudget:
         with self.db.transaction(durable=False) as tx:
             tx.execute(_PAUSE, (self.account, max(float(seconds), 0.0)))
 
-    @contextlib.contextmanager
-    def slot(self, *, bulk: bool = False) -> Iterator[None]:
+    def slot(self, *, bulk: bool = False) -> _Held:
         """``with budget.slot(): send()`` holds the slot(s) around one call."""
-        ticket = self.acquire(bulk=bulk)
-        try:
-            yield
-        finally:
-            self.release(ticket)
+        return _Held(self, bulk)
 
     def _take(self, budget: str, holder: str) -> int:
         limit = self._limits[0] if budget == "calls" else self._limits[1]
@@ -159,6 +153,23 @@ class SharedRateBudget:
             nap = min(max(float(wait or 0.0), 0.002), MAX_NAP) + random.uniform(0, 0.002)
             self._sleep(nap)
             self.waited += nap
+
+
+class _Held:
+    """The slot(s) of one call: taken on entry, given back on exit (also on an error)."""
+
+    __slots__ = ("_budget", "_bulk", "_ticket")
+
+    def __init__(self, budget: SharedRateBudget, bulk: bool) -> None:
+        self._budget, self._bulk = budget, bulk
+        self._ticket: SharedTicket | None = None
+
+    def __enter__(self) -> None:
+        self._ticket = self._budget.acquire(bulk=self._bulk)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._ticket is not None:
+            self._budget.release(self._ticket)
 
 
 def shared_budgets(db: Database) -> Callable[[str, int, int], SharedRateBudget]:
