@@ -45,6 +45,7 @@ def first_pages(app) -> list[float]:
             and (e["body"] or {}).get("Paging", {}).get("PageIndex") == 1]
 
 
+@pytest.mark.timeout(300)
 def test_three_workers_poll_once_per_interval_and_a_killed_poll_loses_nothing(
     pg_url, fast_sandbox, tmp_path
 ):

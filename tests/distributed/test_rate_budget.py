@@ -172,6 +172,7 @@ def worker_calls(app) -> list[dict]:
     return sorted((e for e in log if "worker" in e["query"]), key=lambda e: e["time"])
 
 
+@pytest.mark.timeout(300 if full() else 120)
 def test_four_processes_use_the_budget_without_a_429(pg_url, own_sandbox):
     seconds = 60.0 if full() else 11.0
     processes = start_callers(pg_url, own_sandbox.base_url, seconds)
