@@ -71,6 +71,21 @@ def add_tenants(app: SandboxApp, count: int) -> None:
         app.state.add_tenant(tenant)
         access, secret = bench_keys(number)
         app.state.keys[access] = KeyPair(access, secret, tenant.org_id, admin)
+def _serve_waitress(app: SandboxApp) -> int:
+    """Serve ``app`` with waitress, which keeps connections alive (werkzeug's server closes
+    each one after its answer, so every call would pay a new TCP connection)."""
+    import waitress
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    print(json.dumps({"base_url": f"http://127.0.0.1:{server.effective_port}"}), flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bulk-rate-limit", type=int, default=1)
     parser.add_argument("--list-members", type=int, default=0)
     parser.add_argument("--tenants", type=int, default=1)
+    parser.add_argument("--server", choices=("werkzeug", "waitress"), default="werkzeug",
+                        help="werkzeug (as lsq sandbox; closes every connection) or waitress "
+                        "(HTTP/1.1 keep-alive: clients reuse one connection)")
     args = parser.parse_args(argv)
     app = SandboxApp(rate_limit=args.rate_limit, bulk_rate_limit=args.bulk_rate_limit)
     if args.tenants > 1:
@@ -87,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_members:
         with app.state.lock:
             add_big_list(next(iter(app.state.tenants.values())), args.list_members)
+    if args.server == "waitress":
+        return _serve_waitress(app)
     server = create_server(app, "127.0.0.1", 0)
     print(json.dumps({"base_url": bound_url(server)}), flush=True)
     try:

@@ -55,6 +55,7 @@ BELOW_TOP = {
 TOP = {
     "runtime.web": BELOW_TOP,
     "runtime.workers": BELOW_TOP,
+    "runtime.ui": BELOW_TOP,
     "runtime.mcp": BELOW_TOP | {"runtime.embedded", "runtime.host"},
     "runtime.host": BELOW_TOP | {"runtime.embedded"},
     "runtime.cli": {"*"},

@@ -5,8 +5,9 @@
   jobs from the shared PostgreSQL database (procrastinate); start any number, anywhere.
   ``--lanes``: how many drains of one trigger instance run at once in the whole cluster.
 - ``lsq receive --database URL [--host] [--port]``: the stateless webhook receiver (the WSGI
-  app ``runtime.workers.receiver:create_app``, here under a threaded server); start any
-  number behind a load balancer whose address is the workers' ``--public-url``.
+  app ``runtime.web.wsgi:create_app``: ``/hooks``, ``/healthz``, here under the service's
+  waitress server); start any number behind a load balancer whose address is the workers'
+  ``--public-url``.
 
 Both need PostgreSQL (``lsq db upgrade`` first) and the ``[workers]`` extra; ``lsq serve``
 stays the all-in-one process that needs neither.
@@ -92,9 +93,28 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 def run_receiver(args: argparse.Namespace) -> int:
-    from runtime.workers.receiver import serve
+    """The receiver front of :mod:`runtime.web.wsgi` under the service's waitress server."""
+    import os
+    import signal
+    import threading
+
+    from runtime.engine.http_server import HttpServer
+    from runtime.web.wsgi import create_app
 
     url = _require_database(args, "receive")
-    serve(url, args.host, args.port, say=lambda line: print(line, flush=True))
+    server = HttpServer(create_app({**os.environ, "LSQ_DATABASE_URL": url}), args.host,
+                        args.port)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.start("lsq-receiver")
+        print(f"receiving webhooks at {server.url}; stop with Ctrl-C or SIGTERM", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("stopped", file=sys.stderr, flush=True)
     return 0

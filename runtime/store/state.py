@@ -53,6 +53,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 START_KEY = "start"  # a cursor of exactly {"start": iso} = "first poll starts here" (see reset)
 PRUNE_BATCH = 2000  # rows deleted per transaction: a prune holds the write lock ~0.1 s at most
 MEMBER_CHUNK = 500  # member ids per IN (...) lookup
+SHOWN_FAILED = 20  # failed inbox events `lsq state show` lists (newest first)
 
 _INSTANCE_ID = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)-(?P<digest>[0-9a-f]{20})$")
 _SUBSCRIPTION_COLUMNS = "instance_id, webhook_id, secret, receiver_url, event_code, created_at"
@@ -339,7 +340,11 @@ class StateStore(schema.DatabaseStore):
                            "VALUES (?, ?, ?)", [(instance, *member) for member in members])
 
     def show(self) -> dict[str, Any]:
-        """A JSON-able summary per instance for ``lsq state show``. Never includes secrets."""
+        """A JSON-able summary per instance for ``lsq state show``. Never includes secrets.
+
+        ``failed_events`` (only when there are some) lists the newest ``SHOWN_FAILED`` failed
+        (dead-lettered) inbox events with their error.
+        """
         instances: dict[str, dict[str, Any]] = {}
 
         def entry(instance: str) -> dict[str, Any]:
@@ -368,6 +373,14 @@ class StateStore(schema.DatabaseStore):
                 "SELECT instance_id, status, COUNT(*) FROM inbox GROUP BY instance_id, status"
             ):
                 entry(instance)["inbox"][status] = count
+            for instance, item_id, key, attempts, error, updated in tx.execute(
+                "SELECT instance_id, id, event_key, attempts, error, updated_at FROM inbox "
+                "WHERE status = 'failed' ORDER BY id DESC LIMIT ?", (SHOWN_FAILED,)
+            ):
+                entry(instance).setdefault("failed_events", []).append({
+                    "id": item_id, "event_key": key, "attempts": attempts, "error": error,
+                    "updated_at": updated,
+                })
             for instance, count in tx.execute(
                 "SELECT instance_id, COUNT(*) FROM dedupe GROUP BY instance_id"
             ):

@@ -24,6 +24,7 @@ never runs an event twice: a run whose step had started is left ``interrupted``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -32,6 +33,7 @@ from datetime import timedelta
 
 from runtime.engine.receiver import receiver_url
 from runtime.engine.service import Binding, WorkflowService
+from runtime.errors import ConfigurationError, ConnectorError, StorageUnavailable
 from runtime.store.inbox import Inbox, claim_owner
 from runtime.store.storage import Storage
 
@@ -100,8 +102,12 @@ class Node:
                 item = self.inbox.claim_next(instance)
                 if item is None:
                     break
-                self.service.process(binding, item)
-                self.service.runs.clear()  # the history keeps them; a worker runs for months
+                try:
+                    self.service.process(binding, item)
+                except StorageUnavailable:
+                    with contextlib.suppress(ConnectorError):
+                        self.inbox.release(item)  # not an attempt: the job fails, the next
+                    raise                         # sweep defers the instance again
                 done += 1
         finally:
             self.leases.release(*lane)
@@ -174,8 +180,6 @@ class Node:
 
 
 def raise_missing_url(instance: str) -> None:
-    from runtime.errors import ConfigurationError
-
     raise ConfigurationError(
         f"{instance} is an instant trigger: --public-url must say where the receivers are",
         hint="e.g. --public-url https://hooks.example.com (the load balancer of the receivers)",

@@ -192,8 +192,13 @@ def test_four_processes_use_the_budget_without_a_429(pg_url, own_sandbox):
 
 def test_a_429_drawn_by_one_process_pauses_all_four(pg_url, own_sandbox):
     app = own_sandbox.app
-    processes = start_callers(pg_url, own_sandbox.base_url, 12.0, threads=2)
-    time.sleep(4.0)
+    processes = start_callers(pg_url, own_sandbox.base_url, 20.0, threads=2)
+    tags = {f"w{n}" for n in range(WORKERS)}
+    deadline = time.monotonic() + 30
+    while {e["query"]["worker"] for e in worker_calls(app)} != tags:  # all four at work
+        assert time.monotonic() < deadline, "the callers did not all start"
+        time.sleep(0.1)
+    time.sleep(1.0)
     rogue = requests.Session()  # another integration of the same account: no shared budget
     headers = {"x-LSQ-AccessKey": DEFAULT_ACCESS_KEY, "x-LSQ-SecretKey": DEFAULT_SECRET_KEY}
     deadline = time.monotonic() + 6.0
@@ -210,7 +215,6 @@ def test_a_429_drawn_by_one_process_pauses_all_four(pg_url, own_sandbox):
     assert all(e["time"] < hit + 0.5 for e in limited), "429s after the pause"
     during = [e for e in calls if hit + 0.5 <= e["time"] < hit + 4.9]
     assert during == [], f"{len(during)} calls during the pause"
-    tags = {f"w{n}" for n in range(WORKERS)}
     assert {e["query"]["worker"] for e in calls if e["time"] < hit} == tags
     assert {e["query"]["worker"] for e in calls if e["time"] >= hit + 4.9} == tags
     assert sum(c["limited"] for c in counts) == 0  # the retry after the pause succeeded

@@ -75,19 +75,23 @@ def free_port() -> int:
 class Serve:
     """`lsq serve examples/welcome_email.yaml` as a subprocess, state and history in tmp."""
 
-    def __init__(self, tmp_path: Path, connection: Path, port: int) -> None:
+    def __init__(
+        self, tmp_path: Path, connection: Path, port: int, *, public_url: str | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.tmp_path, self.connection, self.port = tmp_path, connection, port
+        self.public_url, self.extra = public_url, extra
         self.env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
         self.env.update(LSQ_STATE_DB=str(tmp_path / "state.sqlite3"),
                         LSQ_HISTORY_DB=str(tmp_path / "history.sqlite3"))
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        url = f"http://127.0.0.1:{self.port}"
+        url = self.public_url or f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-c", "import sys; from runtime.cli import main; sys.exit(main())",
              "serve", str(EXAMPLES / "welcome_email.yaml"), "--port", str(self.port),
-             "--public-url", url, "--connection", str(self.connection)],
+             "--public-url", url, "--connection", str(self.connection), *self.extra],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True,
         )
@@ -128,6 +132,18 @@ def create_leads(sandbox: RunningSandbox, count: int) -> list[dict[str, Any]]:
         ).json()
         leads.append({"ProspectID": answer["Message"]["Id"], **fields})
     return leads
+
+
+def wait_for_runs(history: Path, count: int, *, timeout: float) -> None:
+    """Until ``count`` events have runs and none is running (at most ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = runs_by_event(history)
+        if len(runs) == count and all(
+            s != "running" for statuses in runs.values() for s in statuses
+        ):
+            return
+        time.sleep(0.1)
 
 
 def runs_by_event(history: Path) -> dict[str, list[str]]:
@@ -180,15 +196,7 @@ def test_sigkill_of_lsq_serve_mid_burst_loses_and_repeats_nothing(
             list(pool.map(deliver, again))
         assert acked == {lead["ProspectID"] for lead in leads}
 
-        history = tmp_path / "history.sqlite3"
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
-            runs = runs_by_event(history)
-            if len(runs) == DELIVERIES and all(
-                s != "running" for statuses in runs.values() for s in statuses
-            ):
-                break
-            time.sleep(0.1)
+        wait_for_runs(tmp_path / "history.sqlite3", DELIVERIES, timeout=45)
     finally:
         serve.stop()
 
