@@ -16,7 +16,11 @@ stays the all-in-one process that needs neither.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from runtime.cli.arguments import base_url, port, positive_int
 from runtime.cli.common import add_connection_option, database_option, open_storage_for
@@ -95,8 +99,6 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_receiver(args: argparse.Namespace) -> int:
     """The receiver front of :mod:`runtime.web.wsgi` under the service's waitress server."""
     import os
-    import signal
-    import threading
 
     from runtime.engine.http_server import HttpServer
     from runtime.web.wsgi import create_app
@@ -104,17 +106,25 @@ def run_receiver(args: argparse.Namespace) -> int:
     url = _require_database(args, "receive")
     server = HttpServer(create_app({**os.environ, "LSQ_DATABASE_URL": url}), args.host,
                         args.port)
+    with _signalled() as stop:
+        server.start("lsq-receiver")
+        try:
+            print(f"receiving webhooks at {server.url}; stop with Ctrl-C or SIGTERM", flush=True)
+            stop.wait()
+        finally:
+            server.stop()
+    print("stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+@contextlib.contextmanager
+def _signalled() -> Iterator[threading.Event]:
+    """An event set by SIGTERM or SIGINT while the block runs (the handlers restored after)."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server.start("lsq-receiver")
-        print(f"receiving webhooks at {server.url}; stop with Ctrl-C or SIGTERM", flush=True)
-        while not stop.wait(0.5):
-            pass
+        yield stop
     finally:
-        server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print("stopped", file=sys.stderr, flush=True)
-    return 0
