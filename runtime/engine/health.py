@@ -39,8 +39,12 @@ class Checked(Protocol):
     inbox: Inbox
     ownership: Ownership
     bindings: Mapping[str, Any]
-    storage_fault: str | None
-    max_pending_age: float
+
+    @property
+    def storage_fault(self) -> str | None: ...
+
+    @property
+    def max_pending_age(self) -> float: ...
 
     @property
     def receiving(self) -> bool: ...

@@ -182,7 +182,7 @@ class WorkflowService:
         self._stop = threading.Event()
         self.supervisor = Supervisor(self._stop)
         self._server: HttpServer | None = None
-        self.storage_fault: str | None = None  # the worker's last storage fault, until it clears
+        self._worker_fault: str | None = None  # the worker's last storage fault, until it clears
         self.receiver = WebhookReceiver(
             store, event_keys={b.trigger_key: b.module.event_key for b in self.bindings.values()},
             inbox=self.inbox,
@@ -235,6 +235,11 @@ class WorkflowService:
     def serving_http(self) -> bool:
         """Whether the HTTP server was started (receiver, mounts, ``/healthz``)."""
         return self._server is not None
+
+    @property
+    def storage_fault(self) -> str | None:
+        """The storage fault the worker or the receiver met last, until it clears."""
+        return self._worker_fault or self.receiver.storage_fault
 
     @property
     def max_pending_age(self) -> float:
@@ -396,9 +401,9 @@ class WorkflowService:
                         self.process(binding, item)
                         unsettled = None
             except StorageUnavailable as problem:
-                if self.storage_fault is None:
+                if self._worker_fault is None:
                     logger.warning("worker: storage unavailable, backing off: %s", problem)
-                self.storage_fault = str(problem)
+                self._worker_fault = str(problem)
                 self._stop.wait(backoff.next())
                 continue
             except Exception:
@@ -406,9 +411,9 @@ class WorkflowService:
                 unsettled = None  # its claim expires and counts as an attempt
                 self._stop.wait(backoff.next())
                 continue
-            if self.storage_fault is not None:
+            if self._worker_fault is not None:
                 logger.warning("worker: storage works again; resuming")
-                self.storage_fault = None
+                self._worker_fault = None
             backoff.reset()
             if not worked:
                 self._stop.wait(self.idle_wait)
