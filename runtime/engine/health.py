@@ -1,8 +1,8 @@
 """The service's health: what ``GET /healthz`` answers.
 
 Healthy (``ok``) while the process can do its job: the receiver serves (when an instant
-trigger is served), no thread of the service died, storage answers and the worker meets no
-storage fault, and the oldest unsettled (pending or processing) inbox item of the served
+trigger is served), no thread of the service died, storage answers and neither the worker nor
+the receiver met a storage fault since their last success, and the oldest unsettled (pending or processing) inbox item of the served
 instances is younger than ``max_pending_age`` seconds. A standby service (its instances
 served by another process) is healthy: it takes over when that one stops.
 
