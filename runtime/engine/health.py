@@ -3,8 +3,9 @@
 Healthy (``ok``) while the process can do its job: the receiver serves (when an instant
 trigger is served), no thread of the service died, storage answers and neither the worker nor
 the receiver met a storage fault since their last success, and the oldest unsettled (pending
-or processing) inbox item of the served instances is younger than ``max_pending_age`` seconds. A standby service (its instances
-served by another process) is healthy: it takes over when that one stops.
+or processing) inbox item of the served instances is younger than ``max_pending_age``
+seconds. A standby service (its instances served by another process) is healthy: it takes
+over when that one stops.
 
 The report names each part and its state; it never holds a secret or a payload.
 """
