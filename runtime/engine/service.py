@@ -265,7 +265,15 @@ class WorkflowService:
 
     def start(self) -> None:
         """Take the leases, bind the receiver, subscribe, take the first polls, start the
-        threads. Raises ConfigurationError when another service holds a lease (not standby)."""
+        threads. Raises ConfigurationError when another service holds a lease (not standby);
+        a start that fails stops what it started."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         self.ownership.acquire()
         if self.standing_by and not self.settings.standby:
             refusal = self.ownership.refusal()
