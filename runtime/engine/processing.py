@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from runtime.clock import to_iso, utc_now
+from runtime.engine import observing
 from runtime.errors import ConnectorError, StorageUnavailable
 from runtime.store.inbox import Inbox, InboxItem
 from runtime.workflows.runner import RunRecord, WorkflowRunner, describe_error
@@ -71,7 +72,7 @@ def process_item(
         origin = "webhook" if item.delivery_id is not None else "poll"
         for index, event in enumerate(events):
             for workflow in target.workflows:
-                inbox.renew_claim(item)
+                inbox.keep_claim(item)
                 record = runner.run(
                     workflow, event, origin=origin, instance_id=target.instance,
                     event_key=f"{item.event_key}#{index}",
@@ -85,11 +86,21 @@ def process_item(
         if not isinstance(problem, ConnectorError):
             logger.exception("inbox item %s raised unexpectedly", item.id)
         retry = getattr(problem, "retriable", True) or not isinstance(problem, ConnectorError)
-        return _settle_failure(inbox, runner, target, item, error, runs, retry=retry)
+        outcome = _settle_failure(inbox, runner, target, item, error, runs, retry=retry)
+        observing.events_failed(
+            trigger_key_of(target), target.instance, problem, redact,
+            {"retry": "pending", "dead": "failed"}.get(outcome.status),
+        )
+        return outcome
     if not inbox.mark_done(item):
         logger.warning("inbox item %s: claim lost before it was marked done", item.id)
         return Outcome("lost", runs)
     return Outcome("done", runs)
+
+
+def trigger_key_of(target: Target) -> str:
+    """The trigger key of ``target`` (a binding names it; else its module's name)."""
+    return getattr(target, "trigger_key", None) or target.module.__name__.rpartition(".")[2]
 
 
 def _settle_failure(

@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl
 from werkzeug.http import parse_options_header
 
 from runtime.errors import StorageUnavailable
+from runtime.observe.events import BUS, WebhookAnswered
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, is_instance_id, trigger_key_of
 from runtime.text import json_text, storable_text
@@ -134,6 +135,8 @@ class WebhookReceiver:
         except Exception:
             logger.exception("webhook receiver failed")
             status, reply = 500, _error_body("Internal error")
+        if BUS.listeners:
+            BUS.emit(WebhookAnswered(status))
         body = b"" if method == "HEAD" or reply is None else json.dumps(reply).encode("utf-8")
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         if status == 405:

@@ -13,7 +13,9 @@ runners elsewhere):
 - the **poller**: every polling trigger is polled through the
   :class:`~runtime.engine.polling.PollingEngine` (inbox mode) every ``poll_interval`` seconds (the
   workflow's, else the service default); the first poll, at start, is a baseline;
-- the **worker**: claims inbox items of the served instances and hands each to
+- the **workers** (``workers`` threads, woken when a delivery or a poll stores an event; events
+  of one record, e.g. one lead, in arrival order, never two at once): each claims inbox items
+  of the served instances and hands each to
   :func:`~runtime.engine.processing.process_item` (runs every workflow bound to the instance
   once per event, settles the item; a failure is retried, then dead-lettered).
 
@@ -31,6 +33,10 @@ dies. Retention (:mod:`runtime.store.retention`) runs every ``prune_interval`` s
 
 Workflows with the same trigger, config and account share one trigger instance (one
 subscription, one cursor, one inbox) and all run for each of its events.
+
+Polls, runs and failures are reported on the process event bus (:mod:`runtime.engine.observing`,
+:mod:`runtime.observe`); ``mounts`` serves more WSGI apps beside the receiver (``lsq serve``
+mounts ``/metrics``), and :attr:`WorkflowService.backlog` reads the inbox depth for them.
 
 Shutdown (:meth:`WorkflowService.stop`, on SIGTERM/SIGINT from the CLI): the receiver stops
 accepting first (requests in flight are answered), then the poller stops (a poll commits
@@ -56,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from runtime.engine import observing
 from runtime.engine.health import DEFAULT_MAX_PENDING_AGE, Health, service_health
 from runtime.engine.http_server import HttpServer, ServerSettings, WSGIApp
 from runtime.engine.ownership import DEFAULT_LEASE_TTL, Ownership
@@ -78,7 +85,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 60.0
-IDLE_WAIT = 0.25  # seconds the worker waits for new inbox items when there are none
+IDLE_WAIT = 0.25  # seconds a worker waits when nothing wakes it (events of other processes)
+DEFAULT_WORKERS = 4  # worker threads (measured in bench/webhook_pipeline.py, BENCHMARKS.md)
 RECENT_RUNS = 1000  # run records kept in memory (WorkflowService.runs)
 
 
@@ -152,6 +160,7 @@ class WorkflowService:
         mounts: Mapping[str, WSGIApp] | None = None,
         app_factory: AppFactory | None = None,
         settings: ServiceSettings | None = None,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
         names = [workflow.name for workflow in workflows]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -172,6 +181,7 @@ class WorkflowService:
         self.subscriber = subscriber
         self.idle_wait = idle_wait
         self.settings = settings or ServiceSettings()
+        self.workers = max(1, workers)
         #: More WSGI apps served beside the receiver, by path prefix (``{"/metrics": app}``):
         #: with any, or an ``app_factory``, the HTTP server runs even when no instant trigger
         #: is served.
@@ -190,6 +200,8 @@ class WorkflowService:
         # this process's newest run records (for callers and tests); bounded: memory does not
         # grow with the number of runs
         self._recent: collections.deque[RunRecord] = collections.deque(maxlen=RECENT_RUNS)
+        #: reads the inbox depth of the served instances (for /metrics and the summary lines)
+        self.backlog = observing.backlog_source(self.inbox, self.bindings)
 
     @property
     def runs(self) -> list[RunRecord]:
@@ -289,7 +301,8 @@ class WorkflowService:
         for instance in self.standing_by:
             logger.warning("%s: another process serves it; standing by", instance)
         self.supervisor.spawn("lsq-poller", self._poll_loop)
-        self.supervisor.spawn("lsq-worker", self._work_loop)
+        for number in range(self.workers):
+            self.supervisor.spawn(f"lsq-worker-{number}", self._work_loop)
         self.supervisor.spawn("lsq-keeper", self._keep_loop)
         if self.settings.prune_interval:
             self.supervisor.spawn("lsq-pruner", self._prune_loop)
@@ -310,6 +323,7 @@ class WorkflowService:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop accepting, stop polling, let the worker finish its item, give the leases up."""
         self._stop.set()
+        self.inbox.arrivals.set()  # wake the idle workers
         if self._server is not None:
             self._server.stop()
         for name in self.supervisor.join(timeout):
@@ -367,6 +381,7 @@ class WorkflowService:
 
     def _poll(self, binding: Binding) -> None:
         binding.next_poll = time.monotonic() + binding.interval
+        clock = observing.PollClock()
         try:
             if hasattr(binding.module, "fetch_page"):
                 result = self.engine.poll(
@@ -376,16 +391,22 @@ class WorkflowService:
                 result = self.engine.poll_members(
                     binding.instance, binding.module, binding.client, binding.config
                 )
-        except ConnectorError as problem:
-            logger.warning("poll %s failed: %s", binding.instance, problem)
+        except Exception as problem:
+            if isinstance(problem, ConnectorError):
+                logger.warning("poll %s failed: %s", binding.instance, problem)
+            else:
+                logger.exception("poll %s failed unexpectedly", binding.instance)
+            observing.poll_failed(
+                binding.trigger_key, binding.instance, problem, self.runner.clients.redact
+            )
             return
-        except Exception:
-            logger.exception("poll %s failed unexpectedly", binding.instance)
-            return
+        if result.emitted:
+            self.inbox.arrivals.set()  # wake a worker
         logger.info(
             "poll %s: %d new event(s)%s", binding.instance, result.emitted,
             " (baseline)" if result.baseline else "",
         )
+        observing.poll_finished(binding.trigger_key, binding.instance, result, clock)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -424,7 +445,7 @@ class WorkflowService:
                 self._worker_fault = None
             backoff.reset()
             if not worked:
-                self._stop.wait(self.idle_wait)
+                self.inbox.wait_for_work(self.idle_wait)  # woken by a delivery or a poll
 
     def process(self, binding: Binding, item: InboxItem) -> Outcome:
         """Run the workflows of ``binding`` for one claimed inbox item, then settle it
