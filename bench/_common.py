@@ -41,14 +41,14 @@ class SandboxProcess:
 
     def __init__(self, *, rate_limit: int = UNTHROTTLED, bulk_rate_limit: int = UNTHROTTLED,
                  list_members: int = 0, server: str = "werkzeug", accounts: int = 0,
-                 spread: int = 0, trim_logs: int = 0) -> None:
+                 spread: int = 0, trim_logs: int = 0, tenants: int = 1) -> None:
         self.rate_limit = rate_limit
         command = [
             sys.executable, "-m", "bench._sandbox_server",
             "--rate-limit", str(rate_limit), "--bulk-rate-limit", str(bulk_rate_limit),
             "--list-members", str(list_members), "--server", server,
             "--accounts", str(accounts), "--spread", str(spread),
-            "--trim-logs", str(trim_logs),
+            "--trim-logs", str(trim_logs), "--tenants", str(tenants),
         ]
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.PIPE, text=True,

@@ -112,10 +112,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--public-url", metavar="URL", type=base_url,
         help="the receiver's address as LeadSquared reaches it (default http://HOST:PORT)",
     )
-    serve.add_argument(
-        "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
-        help="seconds between polls for workflows without poll_interval (default 60)",
-    )
+    add_poll_interval_option(serve)
     add_serve_options(serve)
     serve_observe.register_options(serve)
     serve.add_argument("--no-ui", action="store_true",
@@ -126,6 +123,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
+
+
+def add_poll_interval_option(parser: argparse.ArgumentParser) -> None:
+    """``--poll-interval SECONDS`` (lsq serve, lsq worker)."""
+    parser.add_argument(
+        "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
+        help="seconds between polls for workflows without poll_interval (default 60)",
+    )
 
 
 def add_serve_options(serve: argparse.ArgumentParser) -> None:

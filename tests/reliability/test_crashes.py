@@ -76,8 +76,8 @@ class Serve:
     """`lsq serve examples/welcome_email.yaml` as a subprocess, state and history in tmp."""
 
     def __init__(
-        self, tmp_path: Path, connection: Path, port: int, *, public_url: str | None = None,
-        extra: tuple[str, ...] = (), workers: int = 1,
+        self, tmp_path: Path, connection: Path, port: int, workers: int = 1, *,
+        public_url: str | None = None, extra: tuple[str, ...] = (),
     ) -> None:
         self.tmp_path, self.connection, self.port = tmp_path, connection, port
         self.public_url, self.extra, self.workers = public_url, extra, workers
