@@ -463,11 +463,21 @@ class WorkflowService:
                     logger.error("%s: lease lost; another process serves it now", instance)
                 for instance in self.ownership.acquire():
                     logger.warning("%s: taking over (the previous owner stopped)", instance)
-                    self._take_over(self.bindings[instance])
+                    self._take_over_or_give_up(instance)
             except ConnectorError as problem:
                 logger.warning("leases: %s", problem)
             except Exception:
                 logger.exception("leases: unexpected failure")
+
+    def _take_over_or_give_up(self, instance: str) -> None:
+        """Take over ``instance``; if that fails (its subscription, a storage fault), give its
+        lease back so that the next round (here or in another process) tries again."""
+        try:
+            self._take_over(self.bindings[instance])
+        except Exception as problem:
+            logger.error("%s: taking over failed, lease given back: %s", instance,
+                         self.runner.clients.redact(str(problem)))
+            self.ownership.release([instance])
 
     def _prune_loop(self) -> None:
         interval = self.settings.prune_interval or 0
