@@ -162,6 +162,11 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
         "--channel-timeout", type=positive_int, default=30, metavar="SECONDS",
         help="close an HTTP connection idle or stalled this long (default 30)",
     )
+    serve.add_argument(
+        "--request-timeout", type=positive_int, default=60, metavar="SECONDS",
+        help="close an HTTP connection whose request is still not read whole this long after "
+        "its first byte (default 60)",
+    )
 
 
 def service_settings(args: argparse.Namespace) -> ServiceSettings:
@@ -174,7 +179,8 @@ def service_settings(args: argparse.Namespace) -> ServiceSettings:
 
     return ServiceSettings(
         http=ServerSettings(threads=args.threads, connection_limit=args.connection_limit,
-                            channel_timeout=args.channel_timeout),
+                            channel_timeout=args.channel_timeout,
+                            request_timeout=args.request_timeout),
         standby=args.standby,
         lease_ttl=timedelta(seconds=args.lease_ttl),
         max_pending_age=args.max_pending_age,
