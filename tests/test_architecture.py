@@ -53,6 +53,7 @@ BELOW_TOP = {
 } | BASE
 TOP = {
     "runtime.web": BELOW_TOP,
+    "runtime.ui": BELOW_TOP,
     "runtime.mcp": BELOW_TOP | {"runtime.embedded", "runtime.host"},
     "runtime.host": BELOW_TOP | {"runtime.embedded"},
     "runtime.cli": {"*"},

@@ -17,18 +17,46 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.text import json_text
 
 if TYPE_CHECKING:  # imported when a command needs them, so `lsq validate` stays light
     from runtime.api.client import LeadSquaredClient
+    from runtime.api.connection import Connection
     from runtime.store.history import HistoryStore
     from runtime.store.state import StateStore
     from runtime.store.storage import Storage
 
 EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared sandbox"
+
+
+def embedded_connection_noted(suffix: str = "") -> Connection:
+    """The embedded sandbox's connection, its records kept in the project's state folder (the
+    state file's, ``.lsq/`` by default), after a note on stderr saying where they live."""
+    from runtime.embedded import embedded_connection, records_file
+    from runtime.store.state import default_state_path
+
+    folder = default_state_path().parent
+    connection = embedded_connection(folder)
+    print(embedded_note(records_file(folder), suffix), file=sys.stderr)
+    return connection
+
+
+def embedded_note(records: Path, suffix: str = "") -> str:
+    """The note a command prints when it uses the embedded sandbox keeping ``records``."""
+    return (f"{EMBEDDED_NOTE}{suffix}; its records are kept in {shown_path(records)} "
+            "(lsq sandbox reset empties it)")
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current directory when under it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def add_connection_option(parser: argparse.ArgumentParser) -> None:
@@ -91,10 +119,7 @@ def open_client(
 
     connection = load_connection(args.connection, os.environ if environ is None else environ)
     if connection is None:
-        from runtime.embedded import embedded_connection
-
-        print(EMBEDDED_NOTE, file=sys.stderr)
-        connection = embedded_connection()
+        connection = embedded_connection_noted()
     return LeadSquaredClient(connection)
 
 
@@ -162,6 +187,15 @@ def parse_json(text: str, option: str, where: str) -> Any:
         ) from None
     except RecursionError:
         raise UsageError(f"{option}: the JSON{where} is nested too deeply") from None
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A header row and rows in columns two spaces apart, each as wide as its widest cell."""
+    table = [list(header), *(list(row) for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 def print_json(value: Any, *, compact: bool) -> None:

@@ -1,7 +1,8 @@
 """``lsq state show|reset``: inspect and reset trigger state (cursors, inbox, subscriptions).
 
-``show`` prints, per trigger instance, its cursor (without id lists), inbox counts by status,
-dedupe keys, list-snapshot size and webhook subscription, never a secret. ``reset`` forgets an
+Both print text, or JSON with ``--json``. ``show`` prints, per trigger instance, its cursor
+(without id lists), inbox counts by status, dedupe keys, list-snapshot size and webhook
+subscription, never a secret. ``reset`` forgets an
 instance's cursor, dedupe keys and snapshot (queued inbox events and subscriptions stay): the
 next poll takes a fresh baseline, or, with ``--since``, emits everything from that time on.
 An instance is named by ``--instance ID`` (from ``show``) or by ``--trigger KEY`` (every
@@ -73,8 +74,38 @@ def run_show(args: argparse.Namespace) -> int:
     with open_state_store(args) as store:
         summary = store.show()
     summary["instances"] = _selected(args, summary["instances"])
-    print_json(summary, compact=args.json)
+    if args.json:
+        print_json(summary, compact=True)
+        return 0
+    print(f"state: {summary['path']}")
+    if not summary["instances"]:
+        print("no trigger state" + (" for this selection" if args.trigger or args.instance
+                                    else " yet"))
+    for entry in summary["instances"]:
+        print("\n".join(_instance_lines(entry)))
     return 0
+
+
+def _instance_lines(entry: dict[str, Any]) -> list[str]:
+    """An instance of ``lsq state show`` as text: its id, then one indented line per part."""
+    lines = [entry["instance_id"]]
+    cursor = entry["cursor"]
+    if cursor is None:
+        lines.append("  cursor: none")
+    else:
+        values = {k: v for k, v in cursor.items() if k not in ("version", "updated_at")}
+        shown = ", ".join(f"{k} {v}" for k, v in values.items() if v is not None) or "empty"
+        lines.append(f"  cursor: {shown} (version {cursor['version']}, updated "
+                     f"{cursor['updated_at']})")
+    inbox = ", ".join(f"{count} {status}" for status, count in sorted(entry["inbox"].items()))
+    lines.append(f"  inbox: {inbox or 'empty'}")
+    lines.append(f"  dedupe keys: {entry['dedupe_keys']}; list snapshot members: "
+                 f"{entry['snapshot_members']}")
+    hook = entry["subscription"]
+    if hook is not None:
+        lines.append(f"  subscription: webhook {hook['webhook_id']} (event {hook['event_code']}) "
+                     f"-> {hook['receiver_url']}, since {hook['created_at']}")
+    return lines
 
 
 def run_reset(args: argparse.Namespace) -> int:
@@ -94,5 +125,11 @@ def run_reset(args: argparse.Namespace) -> int:
             )
         for instance in chosen:
             store.reset(instance, since)
-    print_json({"reset": chosen, "since": to_iso(since) if since else None}, compact=args.json)
+    if args.json:
+        print_json({"reset": chosen, "since": to_iso(since) if since else None}, compact=True)
+        return 0
+    then = (f"emits the records from {to_iso(since)} on" if since
+            else "takes a fresh baseline (only later records fire)")
+    for instance in chosen:
+        print(f"reset {instance}: its next poll {then}")
     return 0

@@ -250,6 +250,20 @@ class Inbox:
             return True
         return self.renew_claim(item)
 
+    def release(self, item: InboxItem) -> bool:
+        """Hand a claimed event back to ``pending`` without counting the attempt (its
+        processing could not even start or settle, e.g. the database was full); False if the
+        claim was lost."""
+        with self.store.db.transaction() as tx:
+            released = tx.execute(
+                "UPDATE inbox SET status = 'pending', claim_token = NULL, claimed_until = NULL, "
+                "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? "
+                "WHERE id = ? AND status = 'processing' AND claim_token = ?",
+                (self.store.now_iso(), item.id, item.claim_token),
+            ).rowcount == 1
+        self.arrivals.set()  # claimable again
+        return released
+
     def renew_claim(self, item: InboxItem) -> bool:
         """Extend a claim by ``claim_ttl`` (for long runs); False if the claim was lost."""
         with self.store.db.transaction(durable=False) as tx:
@@ -321,6 +335,15 @@ class Inbox:
         )
         return [InboxItem.from_row(row) for row in rows]
 
+    def newest(self, status: str, *, limit: int) -> list[InboxItem]:
+        """The newest ``limit`` events with ``status`` (e.g. ``failed``: dead-lettered), newest
+        first (for pages: never the whole inbox)."""
+        rows = self.store.db.query(
+            f"SELECT {_COLUMNS} FROM inbox WHERE status = ? ORDER BY id DESC LIMIT ?",
+            (status, limit),
+        )
+        return [InboxItem.from_row(row) for row in rows]
+
     def counts(self, instance: str | None = None) -> dict[str, int]:
         """Number of events per status (every status present, zeros included)."""
         counts = dict.fromkeys(STATUSES, 0)
@@ -331,6 +354,28 @@ class Inbox:
         ):
             counts[status] = count
         return counts
+
+    def oldest_unsettled(self, instances: Sequence[str] | None = None) -> str | None:
+        """When the oldest ``pending`` or ``processing`` event (of ``instances``, else of all)
+        was received (stored time text); None when there is none."""
+        times = [
+            row[0] for instance in (instances if instances is not None else [None])
+            for row in self.store.db.query(
+                "SELECT MIN(received_at) FROM inbox WHERE status IN ('pending', 'processing') "
+                "AND (CAST(? AS TEXT) IS NULL OR instance_id = ?)", (instance, instance),
+            ) if row[0] is not None
+        ]
+        return min(times) if times else None
+
+    def backlog(self) -> list[tuple[str, str, int, str]]:
+        """(instance, status, count, oldest ``received_at``) of every instance's pending,
+        processing and failed events: the inbox's depth, read through the status index."""
+        rows = self.store.db.query(
+            "SELECT instance_id, status, COUNT(*), MIN(received_at) FROM inbox "
+            "WHERE status IN ('pending', 'processing', 'failed') "
+            "GROUP BY instance_id, status ORDER BY instance_id, status"
+        )
+        return [(str(i), str(s), int(n), str(oldest)) for i, s, n, oldest in rows]
 
     def raw_body(self, item: InboxItem) -> bytes | None:
         """The raw body of the delivery an event came in (None for polled events)."""
@@ -371,8 +416,14 @@ def claim_owner() -> str:
 def _owner_is_dead(token: str | None) -> bool:
     """Whether a claim token names a process of this host that no longer exists."""
     owner, sep, _ = (token or "").rpartition(":")
+    return bool(sep) and process_is_dead(owner)
+
+
+def process_is_dead(owner: str) -> bool:
+    """Whether ``<host>/<pid>`` (:func:`claim_owner`) names a process of this host that no
+    longer exists (False for another host, or text of another shape)."""
     host, slash, pid_text = owner.rpartition("/")
-    if not sep or not slash or host != socket.gethostname() or not pid_text.isdigit():
+    if not slash or host != socket.gethostname() or not pid_text.isdigit():
         return False  # an older token, another host: only its expiry releases it
     pid = int(pid_text)
     if pid == os.getpid():

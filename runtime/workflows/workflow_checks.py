@@ -30,7 +30,7 @@ import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Final, Literal, Protocol
 
 from jinja2 import TemplateError, nodes
@@ -301,13 +301,26 @@ class Checking:
         steps = self.data.get("steps")
         return steps if isinstance(steps, list) else []
 
+    @cached_property
+    def step_positions(self) -> dict[str, list[int]]:
+        """Every valid step id and the indexes of the steps that carry it, in order (built once:
+        per-step scans made checking 1,000 steps take seconds)."""
+        positions: dict[str, list[int]] = {}
+        for index in range(len(self.steps)):
+            sid = self.step_id(index)
+            if sid:
+                positions.setdefault(sid, []).append(index)
+        return positions
+
     def step_id(self, index: int) -> str | None:
         step = self.steps[index]
         sid = step.get("id") if isinstance(step, Mapping) else None
         return sid if isinstance(sid, str) and SNAKE_CASE.match(sid) else None
 
     def step_location(self, index: int) -> str:
-        return self.step_id(index) or f"steps[{index}]"
+        """A step's id, or ``steps[N]`` when it has none or shares it (names one step only)."""
+        sid = self.step_id(index)
+        return sid if sid and len(self.step_positions[sid]) == 1 else f"steps[{index}]"
 
     def trigger_key(self) -> str | None:
         trigger = self.data.get("trigger")
@@ -568,8 +581,6 @@ class StepChecker:
         self.index = index
         self.location = ctx.step_location(index)
         self.step_id = ctx.step_id(index)
-        self.earlier = {ctx.step_id(i): i for i in range(index) if ctx.step_id(i)}
-        self.later = {ctx.step_id(i) for i in range(index + 1, len(ctx.steps)) if ctx.step_id(i)}
         step = ctx.steps[index]
         self.inputs = _input_of(step)
         self.account = ctx.account(step.get("connection") if isinstance(step, Mapping) else None)
@@ -780,12 +791,16 @@ class StepChecker:
         target = ref.path[0]
         if target == self.step_id:
             return None, f"{ref.dotted()}: step '{target}' cannot use its own output"
-        if target in self.later:
+        positions = self.ctx.step_positions.get(target, [])
+        if any(p > self.index for p in positions):
             return None, f"{ref.dotted()}: step '{target}' runs after this step (forward reference)"
-        if target not in self.earlier:
-            hint = suggestion(target, [s for s in self.earlier if s])
+        before = [p for p in positions if p < self.index]
+        if not before:
+            positions_by_id = self.ctx.step_positions.items()
+            earlier = [sid for sid, where in positions_by_id if where[0] < self.index]
+            hint = suggestion(target, earlier)
             return None, f"{ref.dotted()}: unknown step '{target}'{hint}"
-        position = self.earlier[target]
+        position = before[-1]
         action = self.ctx.action_key(position)
         schema = self.ctx.schemas.output_schema("action", action) if action else None
         scopes = _input_of(self.ctx.steps[position])

@@ -69,9 +69,50 @@ def test_show_filters_by_trigger_or_instance(
     _, out, _ = run(capsys, "show", "--state", state, "--trigger", "new_account", "--json")
     assert sorted(e["instance_id"] for e in json.loads(out)["instances"]) == sorted(
         [ACCOUNTS, PARTNERS])
-    _, out, _ = run(capsys, "show", "--state", state, "--instance", LEADS)
+    _, out, _ = run(capsys, "show", "--state", state, "--instance", LEADS, "--json")
     assert [e["instance_id"] for e in json.loads(out)["instances"]] == [LEADS]
-    assert out.startswith('{\n  "path": ')
+
+
+def test_show_prints_text_by_default(state: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", "--state", state, "--trigger", "new_account")
+    with StateStore(state) as store:
+        cursors = {i: store.get_cursor(i) for i in (ACCOUNTS, PARTNERS)}
+    updated = {i: cursor.updated_at for i, cursor in cursors.items() if cursor}
+    first, second = sorted([ACCOUNTS, PARTNERS])
+    lines = {
+        ACCOUNTS: [
+            ACCOUNTS,
+            "  cursor: kind time, watermark 2025-06-01T12:00:00.000000Z, seen_count 1 (version 1, "
+            f"updated {updated[ACCOUNTS]})",
+            "  inbox: 1 pending",
+            "  dedupe keys: 1; list snapshot members: 0",
+        ],
+        PARTNERS: [
+            PARTNERS,
+            f"  cursor: kind time, seen_count 0 (version 1, updated {updated[PARTNERS]})",
+            "  inbox: empty",
+            "  dedupe keys: 0; list snapshot members: 0",
+        ],
+    }
+    assert code == 0
+    assert out.splitlines() == [f"state: {state}", *lines[first], *lines[second]]
+    _, out, _ = run(capsys, "show", "--state", state, "--instance", LEADS)
+    with StateStore(state) as store:
+        since = store.get_subscription(LEADS).created_at  # type: ignore[union-attr]
+    assert out.splitlines()[1:] == [
+        LEADS, "  cursor: none", "  inbox: empty", "  dedupe keys: 0; list snapshot members: 0",
+        f"  subscription: webhook wh-1 (event 3) -> https://hooks.example.com/hooks/{LEADS}, "
+        f"since {since}",
+    ]
+    assert SECRET not in out
+
+
+def test_reset_prints_text_by_default(state: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "reset", "--instance", ACCOUNTS, "--state", state)[1] == (
+        f"reset {ACCOUNTS}: its next poll takes a fresh baseline (only later records fire)\n")
+    assert run(capsys, "reset", "--instance", LEADS, "--since", "2025-05-01", "--state",
+               state)[1] == (
+        f"reset {LEADS}: its next poll emits the records from 2025-05-01T00:00:00.000000Z on\n")
 
 
 def test_reset_an_instance_takes_a_fresh_baseline_and_keeps_the_inbox(

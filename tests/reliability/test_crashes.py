@@ -75,21 +75,23 @@ def free_port() -> int:
 class Serve:
     """`lsq serve examples/welcome_email.yaml` as a subprocess, state and history in tmp."""
 
-    def __init__(self, tmp_path: Path, connection: Path, port: int, workers: int = 1) -> None:
+    def __init__(
+        self, tmp_path: Path, connection: Path, port: int, *, public_url: str | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.tmp_path, self.connection, self.port = tmp_path, connection, port
-        self.workers = workers
+        self.public_url, self.extra = public_url, extra
         self.env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
         self.env.update(LSQ_STATE_DB=str(tmp_path / "state.sqlite3"),
                         LSQ_HISTORY_DB=str(tmp_path / "history.sqlite3"))
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        url = f"http://127.0.0.1:{self.port}"
+        url = self.public_url or f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-c", "import sys; from runtime.cli import main; sys.exit(main())",
              "serve", str(EXAMPLES / "welcome_email.yaml"), "--port", str(self.port),
-             "--public-url", url, "--connection", str(self.connection),
-             "--workers", str(self.workers)],
+             "--public-url", url, "--connection", str(self.connection), *self.extra],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True,
         )
@@ -132,6 +134,18 @@ def create_leads(sandbox: RunningSandbox, count: int) -> list[dict[str, Any]]:
     return leads
 
 
+def wait_for_runs(history: Path, count: int, *, timeout: float) -> None:
+    """Until ``count`` events have runs and none is running (at most ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = runs_by_event(history)
+        if len(runs) == count and all(
+            s != "running" for statuses in runs.values() for s in statuses
+        ):
+            return
+        time.sleep(0.1)
+
+
 def runs_by_event(history: Path) -> dict[str, list[str]]:
     with sqlite3.connect(history) as conn:
         rows = conn.execute("SELECT event_key, status FROM runs").fetchall()
@@ -146,7 +160,8 @@ def test_sigkill_of_lsq_serve_mid_burst_loses_and_repeats_nothing(
     tmp_path: Path, fast_sandbox: RunningSandbox, workers: int
 ) -> None:
     leads = create_leads(fast_sandbox, DELIVERIES)  # before subscribing: no sandbox webhooks
-    serve = Serve(tmp_path, connection_file(tmp_path, fast_sandbox), free_port(), workers)
+    serve = Serve(tmp_path, connection_file(tmp_path, fast_sandbox), free_port(),
+                  extra=("--workers", str(workers)))
     serve.start()
     try:
         with StateStore(tmp_path / "state.sqlite3") as store:
@@ -183,15 +198,7 @@ def test_sigkill_of_lsq_serve_mid_burst_loses_and_repeats_nothing(
             list(pool.map(deliver, again))
         assert acked == {lead["ProspectID"] for lead in leads}
 
-        history = tmp_path / "history.sqlite3"
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
-            runs = runs_by_event(history)
-            if len(runs) == DELIVERIES and all(
-                s != "running" for statuses in runs.values() for s in statuses
-            ):
-                break
-            time.sleep(0.1)
+        wait_for_runs(tmp_path / "history.sqlite3", DELIVERIES, timeout=45)
     finally:
         serve.stop()
 

@@ -53,7 +53,9 @@ def test_lsq_run_prints_a_successful_run(
     assert [line.split(", ")[0].split(" (its")[0] for line in lines[2:]] == [
         f"  {position}. {step}" for position, step in enumerate(steps, start=1)
     ]
-    assert err in ("", f"{EMBEDDED_NOTE} (seeded)\n")  # the note once per process
+    note = (f"{EMBEDDED_NOTE} (seeded); its records are kept in {tmp_path.resolve()}/sandbox.json"
+            " (lsq sandbox reset empties it)\n")
+    assert err in ("", note)  # the note once per process
     assert (tmp_path / "history.sqlite3").exists()  # next to the state file
 
 
