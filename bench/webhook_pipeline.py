@@ -49,7 +49,7 @@ from runtime.engine.receiver import SECRET_HEADER
 from runtime.sandbox.seed import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from runtime.store.state import StateStore
 
-from ._common import ROOT, Result, SandboxProcess, finish, median, parser, percentile
+from ._common import ROOT, Result, SandboxProcess, finish, median, parser, percentile, raw_headers
 
 WORKFLOW = ROOT / "examples" / "welcome_email.yaml"
 RECIPIENT = "priya.sharma@example.com"  # a seeded lead whose owner is an active user
@@ -60,9 +60,6 @@ TARGET_RATIO, TARGET_P50, TARGET_P99 = 0.8, 0.020, 0.100
 RSS_GROWTH, RSS_SLACK = 0.10, 8 * 1024 * 1024
 WAIT_LIMIT = 120.0  # seconds a burst may take to finish before the benchmark gives up
 SERVE = [sys.executable, "-m", "runtime"]  # the `lsq` command line
-#: The headers the runtime's client sends with a POST (runtime/api/client.py).
-SEND_HEADERS = {"x-LSQ-AccessKey": DEFAULT_ACCESS_KEY, "x-LSQ-SecretKey": DEFAULT_SECRET_KEY,
-                "Accept": "application/json", "Content-Type": "application/json; charset=utf-8"}
 
 
 class Pipeline:
@@ -205,7 +202,7 @@ def start_runtime(scratch: Path, sandbox_url: str) -> RuntimePipeline:
 
 def start_minimal(scratch: Path, sandbox_url: str, body: dict[str, Any]) -> MinimalPipeline:
     call = scratch / "send_email.json"
-    call.write_text(json.dumps({"body": body, "headers": SEND_HEADERS}), encoding="utf-8")
+    call.write_text(json.dumps({"body": body, "headers": raw_headers("POST")}), encoding="utf-8")
     db, log = scratch / "minimal.sqlite3", scratch / "minimal.log"
     with log.open("w") as errors:
         process = subprocess.Popen(

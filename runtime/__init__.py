@@ -6,6 +6,7 @@ A request flows down and back: CLI or service -> plugin (find the operation, val
 | Package | Owns | May import |
 |---|---|---|
 | ``cli/`` | the ``lsq`` command line | everything |
+| ``workers/`` | ``lsq worker``/``lsq receive``: procrastinate jobs (drain, poll, sweep), subscriptions once per instance, the sweeper (receivers: ``web/``'s WSGI factory); procrastinate reaches its own tables | engine and below |
 | ``web/`` | the HTTP front of ``lsq serve``: mount points (``/hooks``, ``/healthz``, others' ``/metrics``, ``/ui``), the health answer, the WSGI factory for other servers | engine and below |
 | ``ui/`` | the run-history page (``/ui`` of ``lsq serve``, ``lsq ui``): runs, steps, retries, trigger state | engine and below |
 | ``mcp/`` | ``lsq mcp``: the actions as MCP tools, the lead fields as a resource | engine and below, embedded, host |

@@ -33,7 +33,7 @@ from runtime.api.account import (
     identity_from,
 )
 from runtime.api.connection import Connection
-from runtime.api.governor import GOVERNORS, RateGovernor
+from runtime.api.governor import GOVERNORS, RateBudget
 from runtime.api.hosts import DISCOVERY_HOST
 from runtime.api.lsq_format import format_datetime, to_value
 from runtime.api.metadata import AccountMetadata
@@ -81,7 +81,7 @@ class LeadSquaredClient:
         connection: Connection,
         *,
         session: requests.Session | None = None,
-        governor: RateGovernor | None = None,
+        governor: RateBudget | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -202,6 +202,8 @@ class LeadSquaredClient:
             if creates and not verdict.safe_for_creates:
                 raise self._error(verdict, operation, cls=AmbiguousWriteError, extra=AMBIGUOUS)
             delay = policy.delay(verdict.outcome, attempt, self._rng)
+            if verdict.outcome is Outcome.RATE_LIMITED:
+                self.governor.pause(delay)  # every caller of the account, in every process
             if self._clock() + delay > deadline:
                 extra = f"gave up after {attempt + 1} attempts and {waited:.0f} s of waiting"
                 raise self._error(verdict, operation, extra=extra)

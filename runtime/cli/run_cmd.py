@@ -112,20 +112,25 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--public-url", metavar="URL", type=base_url,
         help="the receiver's address as LeadSquared reaches it (default http://HOST:PORT)",
     )
-    serve.add_argument(
-        "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
-        help="seconds between polls for workflows without poll_interval (default 60)",
-    )
-    serve.add_argument(
-        "--workers", type=positive_int, default=4, metavar="N",
-        help="worker threads running workflows (default 4; events of one record stay in order)",
-    )
+    add_poll_interval_option(serve)
     add_serve_options(serve)
     serve_observe.register_options(serve)
     serve.add_argument("--no-ui", action="store_true",
                        help="do not serve the run-history page at /ui/")
+    serve.add_argument(
+        "--workers", type=positive_int, default=4, metavar="N",
+        help="worker threads running workflows (default 4; events of one record stay in order)",
+    )
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
+
+
+def add_poll_interval_option(parser: argparse.ArgumentParser) -> None:
+    """``--poll-interval SECONDS`` (lsq serve, lsq worker)."""
+    parser.add_argument(
+        "--poll-interval", type=positive_seconds, default=60.0, metavar="SECONDS",
+        help="seconds between polls for workflows without poll_interval (default 60)",
+    )
 
 
 def add_serve_options(serve: argparse.ArgumentParser) -> None:
@@ -398,7 +403,7 @@ def serve_workflows(args: argparse.Namespace) -> int:
             workflows, runner, storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
             default_poll_interval=args.poll_interval, app_factory=service_front,
-            settings=settings, mounts={**metric_mounts, **page_mounts}, workers=args.workers,
+            settings=settings, workers=args.workers, mounts={**metric_mounts, **page_mounts},
         )
         previous = {
             sig: signal.signal(sig, lambda *_: service.request_stop())

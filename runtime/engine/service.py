@@ -13,9 +13,9 @@ runners elsewhere):
 - the **poller**: every polling trigger is polled through the
   :class:`~runtime.engine.polling.PollingEngine` (inbox mode) every ``poll_interval`` seconds (the
   workflow's, else the service default); the first poll, at start, is a baseline;
-- the **workers** (``workers`` threads, woken when a delivery or a poll stores an event): each
-  claims inbox items of the served instances (events of one record, e.g. one lead, in arrival
-  order, never two at once) and hands each to
+- the **workers** (``workers`` threads, woken when a delivery or a poll stores an event; events
+  of one record, e.g. one lead, in arrival order, never two at once): each claims inbox items
+  of the served instances and hands each to
   :func:`~runtime.engine.processing.process_item` (runs every workflow bound to the instance
   once per event, settles the item; a failure is retried, then dead-lettered).
 
@@ -180,8 +180,8 @@ class WorkflowService:
         self.default_poll_interval = default_poll_interval
         self.subscriber = subscriber
         self.idle_wait = idle_wait
-        self.workers = max(1, workers)
         self.settings = settings or ServiceSettings()
+        self.workers = max(1, workers)
         #: More WSGI apps served beside the receiver, by path prefix (``{"/metrics": app}``):
         #: with any, or an ``app_factory``, the HTTP server runs even when no instant trigger
         #: is served.
@@ -288,9 +288,8 @@ class WorkflowService:
         for instance in self.standing_by:
             logger.warning("%s: another process serves it; standing by", instance)
         self.supervisor.spawn("lsq-poller", self._poll_loop)
-        for number in range(1, self.workers + 1):
-            self.supervisor.spawn("lsq-worker" if number == 1 else f"lsq-worker-{number}",
-                                  self._work_loop)
+        for number in range(self.workers):
+            self.supervisor.spawn(f"lsq-worker-{number}", self._work_loop)
         self.supervisor.spawn("lsq-keeper", self._keep_loop)
         if self.settings.prune_interval:
             self.supervisor.spawn("lsq-pruner", self._prune_loop)

@@ -243,13 +243,6 @@ class Inbox:
         status = "pending" if retry and item.attempts < self.max_attempts else "failed"
         return status if self._finish(item, status, error) else None
 
-    def keep_claim(self, item: InboxItem) -> bool:
-        """Renew the claim once a third of ``claim_ttl`` has passed since it was taken (a run
-        that long), else write nothing: most runs take milliseconds. False if it was lost."""
-        if time.monotonic() - item.claimed_at < self.claim_ttl.total_seconds() / 3:
-            return True
-        return self.renew_claim(item)
-
     def release(self, item: InboxItem) -> bool:
         """Hand a claimed event back to ``pending`` without counting the attempt (its
         processing could not even start or settle, e.g. the database was full); False if the
@@ -261,8 +254,15 @@ class Inbox:
                 "WHERE id = ? AND status = 'processing' AND claim_token = ?",
                 (self.store.now_iso(), item.id, item.claim_token),
             ).rowcount == 1
-        self.arrivals.set()  # claimable again
+        self.arrivals.set()  # claimable again: wake a worker
         return released
+
+    def keep_claim(self, item: InboxItem) -> bool:
+        """Renew the claim once a third of ``claim_ttl`` has passed since it was taken (a run
+        that long), else write nothing: most runs take milliseconds. False if it was lost."""
+        if time.monotonic() - item.claimed_at < self.claim_ttl.total_seconds() / 3:
+            return True
+        return self.renew_claim(item)
 
     def renew_claim(self, item: InboxItem) -> bool:
         """Extend a claim by ``claim_ttl`` (for long runs); False if the claim was lost."""

@@ -40,12 +40,13 @@ def test_postgresql_is_refused_until_lsq_db_upgrade(
 ) -> None:
     code, out, err = lsq(capsys, "state", "show", "--database", pg_url)
     assert (code, out) == (1, "") and err.count("\n") == 1
-    assert "schema version 0; this lsq needs 3: run `lsq db upgrade`" in err
+    assert "schema version 0; this lsq needs 4: run `lsq db upgrade`" in err
     code, out, _ = lsq(capsys, "--database", pg_url, "db", "status")
-    assert code == 1 and "schema version 0 of 3 (run `lsq db upgrade`)" in out
+    assert code == 1 and "schema version 0 of 4 (run `lsq db upgrade`)" in out
     assert "postgres:***@" in out
     code, out, _ = lsq(capsys, "db", "upgrade", "--database", pg_url)
-    assert code == 0 and "applied 0001_initial, 0002_leases_and_retention, 0003_run_retries" in out
+    assert code == 0 and ("applied 0001_initial, 0002_leases_and_retention, 0003_run_retries, "
+                          "0004_rate_budgets") in out
     assert lsq(capsys, "db", "upgrade", "--database", pg_url)[1].endswith("already current\n")
     code, out, _ = lsq(capsys, "db", "status", "--json", "--database", pg_url)
     assert code == 0 and json.loads(out)["databases"][0]["current"] is True

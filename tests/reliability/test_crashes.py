@@ -76,11 +76,11 @@ class Serve:
     """`lsq serve examples/welcome_email.yaml` as a subprocess, state and history in tmp."""
 
     def __init__(
-        self, tmp_path: Path, connection: Path, port: int, *, public_url: str | None = None,
-        extra: tuple[str, ...] = (),
+        self, tmp_path: Path, connection: Path, port: int, workers: int = 1, *,
+        public_url: str | None = None, extra: tuple[str, ...] = (),
     ) -> None:
         self.tmp_path, self.connection, self.port = tmp_path, connection, port
-        self.public_url, self.extra = public_url, extra
+        self.public_url, self.extra, self.workers = public_url, extra, workers
         self.env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
         self.env.update(LSQ_STATE_DB=str(tmp_path / "state.sqlite3"),
                         LSQ_HISTORY_DB=str(tmp_path / "history.sqlite3"))
@@ -91,7 +91,8 @@ class Serve:
         self.process = subprocess.Popen(
             [sys.executable, "-c", "import sys; from runtime.cli import main; sys.exit(main())",
              "serve", str(EXAMPLES / "welcome_email.yaml"), "--port", str(self.port),
-             "--public-url", url, "--connection", str(self.connection), *self.extra],
+             "--public-url", url, "--connection", str(self.connection),
+             "--workers", str(self.workers), *self.extra],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True,
         )
@@ -160,8 +161,7 @@ def test_sigkill_of_lsq_serve_mid_burst_loses_and_repeats_nothing(
     tmp_path: Path, fast_sandbox: RunningSandbox, workers: int
 ) -> None:
     leads = create_leads(fast_sandbox, DELIVERIES)  # before subscribing: no sandbox webhooks
-    serve = Serve(tmp_path, connection_file(tmp_path, fast_sandbox), free_port(),
-                  extra=("--workers", str(workers)))
+    serve = Serve(tmp_path, connection_file(tmp_path, fast_sandbox), free_port(), workers)
     serve.start()
     try:
         with StateStore(tmp_path / "state.sqlite3") as store:

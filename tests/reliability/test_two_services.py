@@ -38,9 +38,7 @@ from .test_crashes import (
 
 DELIVERIES = 300
 KILL_AFTER = 100
-# One worker: at most the one run in flight at the kill is interrupted (with N workers, up to
-# N: test_crashes.py proves the kill with 1 and 4).
-STANDBY = ("--standby", "--lease-ttl", "1", "--workers", "1")
+STANDBY = ("--standby", "--lease-ttl", "1")
 
 
 def test_a_second_service_without_standby_refuses_naming_the_owner(

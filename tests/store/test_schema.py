@@ -220,12 +220,13 @@ def test_postgresql_is_refused_until_upgraded_then_works(empty_postgres: str) ->
     with pytest.raises(ConfigurationError) as raised:
         open_storage(empty_postgres)
     message = str(raised.value)
-    assert "\n" not in message and "schema version 0; this lsq needs 3" in message
+    assert "\n" not in message and "schema version 0; this lsq needs 4" in message
     assert "run `lsq db upgrade`" in message
     db = open_database(empty_postgres)
     try:
         assert [m.label for m in schema.upgrade(db, schema.STATE)] == [
-            "0001_initial", "0002_leases_and_retention", "0003_run_retries"]
+            "0001_initial", "0002_leases_and_retention", "0003_run_retries",
+            "0004_rate_budgets"]
         assert schema.upgrade(db, schema.HISTORY) == []  # one set for state and history
         assert schema.status(db, schema.STATE).current
     finally:
@@ -246,7 +247,8 @@ def test_concurrent_postgresql_upgrades_apply_each_migration_once(empty_postgres
 
     applied = in_threads(3, upgrade_once)
     assert sorted(applied, key=len) == [
-        [], [], ["0001_initial", "0002_leases_and_retention", "0003_run_retries"]]
+        [], [], ["0001_initial", "0002_leases_and_retention", "0003_run_retries",
+            "0004_rate_budgets"]]
 
 
 def test_every_migration_file_is_package_data() -> None:
