@@ -34,7 +34,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
      ["--burst", "20", "--rounds", "2", "--paced", "5", "--rss-events", "40"]),
     ("store_ops", ["--events", "1000"], ["--events", "20"]),
     ("polling_scale", ["--members", "100000", "--added", "10", "--accounts", "100000"],
-     ["--members", "2500", "--added", "2", "--accounts", "2500"]),
+     ["--members", "2500", "--added", "2", "--accounts", "2500", "--settle", "1"]),
 ]
 
 
