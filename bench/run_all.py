@@ -25,7 +25,7 @@ MISSED_EXIT = 3  # bench._common.MISSED_EXIT (not imported: this script needs no
 
 #: (module, full-run arguments, quick arguments)
 BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
-    ("overhead", ["--calls", "2000"], ["--calls", "20"]),
+    ("overhead", ["--calls", "2000", "--processes", "10"], ["--calls", "20", "--processes", "1"]),
     ("workflow_steps", ["--runs", "300"], ["--runs", "3"]),
     ("cold_start", ["--runs", "15"], ["--runs", "1"]),
     ("rate_governor", ["--seconds", "60", "--limit", "25"], ["--seconds", "2", "--limit", "5"]),
