@@ -38,7 +38,7 @@ from runtime.sandbox import (
     SandboxApp,
     start_sandbox,
 )
-from runtime.sandbox.snapshot import SnapshotError, dump, load
+from runtime.sandbox.snapshot import SnapshotError, dump, load, seed_fingerprint
 
 SANDBOX_FILE = "sandbox.json"
 MAX_SANDBOX_BYTES = 16 * MIB
@@ -55,6 +55,7 @@ class KeptRecords:
 
     def __init__(self, app: SandboxApp) -> None:
         self.app = app
+        self._seed = seed_fingerprint(app.seed)
         self.path: Path | None = None
         self._lock: FileLock | None = None
         self._text: str | None = None  # the records as last read from or written to the file
@@ -121,14 +122,14 @@ class KeptRecords:
         except FileNotFoundError:  # none yet, or `lsq sandbox reset` deleted it: the seed's
             if self._text is not None and self._on_file:
                 self.app.reset()
-            self._on_file, self._text = False, dump(self.app.state, self.app.seed)
+            self._on_file, self._text = False, dump(self.app.state, self._seed)
             return
         except (OSError, UnicodeDecodeError) as problem:
             self._unusable(problem.strerror if isinstance(problem, OSError) else str(problem))
         if text == self._text:
             return
         try:
-            load(self.app.state, self.app.seed, text)
+            load(self.app.state, self._seed, text)
         except SnapshotError as problem:
             self._unusable(str(problem))
         self._on_file, self._text = True, text
@@ -142,12 +143,12 @@ class KeptRecords:
     def _save(self) -> None:
         """Write the records if the call changed them; undo a change that makes them too big."""
         assert self.path is not None
-        text = dump(self.app.state, self.app.seed)
+        text = dump(self.app.state, self._seed)
         if text == self._text:
             return
         if len(text.encode("utf-8")) > MAX_SANDBOX_BYTES:
             if self._text is not None:
-                load(self.app.state, self.app.seed, self._text)
+                load(self.app.state, self._seed, self._text)
             raise ConfigurationError(
                 f"the embedded sandbox keeps at most {describe_size(MAX_SANDBOX_BYTES)} of records "
                 f"in {self.path}; this call was undone", hint=RESET_HINT)

@@ -23,7 +23,7 @@ from runtime import embedded
 from runtime.embedded import KeptRecords, forget_records
 from runtime.errors import ConfigurationError
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, SandboxApp
-from runtime.sandbox.snapshot import dump, load
+from runtime.sandbox.snapshot import dump, load, seed_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"x-LSQ-AccessKey": DEFAULT_ACCESS_KEY, "x-LSQ-SecretKey": DEFAULT_SECRET_KEY}
@@ -125,11 +125,12 @@ def test_forget_records_empties_the_folder_and_a_running_sandbox_starts_over(
 
 def test_a_snapshot_round_trips_every_tenant_field() -> None:
     app = SandboxApp()
-    text = dump(app.state, app.seed)
+    seed = seed_fingerprint(app.seed)
+    text = dump(app.state, seed)
     fresh = SandboxApp()
     fresh.state.tenants[ORG].leads.clear()
-    load(fresh.state, fresh.seed, text)
-    assert dump(fresh.state, fresh.seed) == text
+    load(fresh.state, seed, text)
+    assert dump(fresh.state, seed) == text
     assert all(isinstance(key, int) for key in fresh.state.tenants[ORG].opportunity_types)
 
 
