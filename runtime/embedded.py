@@ -18,6 +18,7 @@ live in memory only.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import tempfile
 import threading
@@ -74,7 +75,7 @@ class KeptRecords:
                 f"cannot create the sandbox's folder {path.parent}: {problem.strerror}"
             ) from None
         lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_SECONDS)
-        with self._locked(lock), self.app.state.lock:
+        with _locked(lock), self.app.state.lock:
             self.path, self._lock, self._on_file, self._text = path, lock, False, None
             self._refresh()
 
@@ -89,7 +90,7 @@ class KeptRecords:
             return lambda chunk: None
 
         try:
-            with self._locked(self._lock):
+            with _locked(self._lock):
                 with self.app.state.lock:
                     self._refresh()
                 body = b"".join(self.app(environ, capture))
@@ -99,16 +100,6 @@ class KeptRecords:
             return _error_answer(str(problem), start_response)
         start_response(*answer)
         return [body]
-
-    def _locked(self, lock: FileLock) -> Any:
-        try:
-            return lock.acquire()
-        except Timeout:
-            raise ConfigurationError(
-                f"the embedded sandbox's file {self.path or lock.lock_file} stayed locked for "
-                f"{LOCK_TIMEOUT_SECONDS:.0f} s by another lsq command",
-                hint="wait for it to finish, or stop it",
-            ) from None
 
     def _refresh(self) -> None:
         """Read the file again if it changed since this process last read or wrote it."""
@@ -206,22 +197,25 @@ def forget_records(folder: Path) -> bool:
     path = records_file(folder)
     if not path.parent.is_dir():
         return False
-    lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_SECONDS)
-    try:
-        with lock:
-            existed = path.exists()
-            path.unlink(missing_ok=True)
-    except Timeout:
-        raise ConfigurationError(
-            f"the embedded sandbox's file {path} stayed locked for "
-            f"{LOCK_TIMEOUT_SECONDS:.0f} s by another lsq command",
-            hint="wait for it to finish, or stop it") from None
+    with _locked(FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_SECONDS)):
+        existed = path.exists()
+        path.unlink(missing_ok=True)
     return existed
 
 
-def _error_answer(message: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
-    import json
+def _locked(lock: FileLock) -> Any:
+    """``lock`` acquired (use it in a ``with``), or one line saying another command holds it."""
+    try:
+        return lock.acquire()
+    except Timeout:
+        raise ConfigurationError(
+            f"the embedded sandbox's file {lock.lock_file.removesuffix('.lock')} stayed locked "
+            f"for {LOCK_TIMEOUT_SECONDS:.0f} s by another lsq command",
+            hint="wait for it to finish, or stop it",
+        ) from None
 
+
+def _error_answer(message: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
     body = {"Status": "Error", "ExceptionType": STORAGE_EXCEPTION, "ExceptionMessage": message}
     start_response("500 Internal Server Error", [("Content-Type", "application/json")])
     return [json.dumps(body).encode("utf-8")]

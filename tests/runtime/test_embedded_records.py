@@ -162,3 +162,20 @@ def test_a_new_user_upserts_then_finds_the_lead(tmp_path: Path) -> None:
     gone = lsq(tmp_path, "invoke", "action", "find_lead", "-i",
                '{"email": "new.user@example.com"}', "--json")
     assert json.loads(gone.stdout)["found"] is False
+
+
+def test_a_lock_held_too_long_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from filelock import FileLock
+
+    kept, client = keeper(tmp_path)
+    monkeypatch.setattr(embedded, "LOCK_TIMEOUT_SECONDS", 0.05)
+    kept._lock.timeout = 0.05  # type: ignore[union-attr]
+    other = FileLock(f"{tmp_path.resolve()}/sandbox.json.lock", thread_local=False)
+    with other:
+        status, body = create_lead(client, "waits@example.com")
+        with pytest.raises(ConfigurationError) as raised:
+            forget_records(tmp_path)
+    message = (f"the embedded sandbox's file {tmp_path.resolve()}/sandbox.json stayed locked for "
+               "0 s by another lsq command (wait for it to finish, or stop it)")
+    assert (status, body["ExceptionMessage"]) == (500, message)
+    assert str(raised.value) == message
