@@ -107,3 +107,26 @@ def test_docs_check_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["docs", "--check", "--out", str(tmp_path / "docs"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "path": str(tmp_path / "docs"), "files": written["files"], "stale": []}
+
+
+def test_sandbox_json_prints_its_address_and_keys_as_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "sandbox", "--port", "0", "--json"], cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        shown = json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert shown["base_url"].startswith("http://127.0.0.1:")
+    assert shown == {"base_url": shown["base_url"], "api": shown["base_url"] + "/v2/",
+                     "access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY}
