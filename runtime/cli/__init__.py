@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except UsageError as problem:
-        print(str(problem), file=sys.stderr)
+        print(str(problem) + _json_hint(str(problem), argv), file=sys.stderr)
         return 2
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
@@ -109,6 +110,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error: {type(problem).__name__} (please report it; --log-level DEBUG "
               "shows where)", file=sys.stderr)
         return 1
+
+
+def _json_hint(message: str, argv: list[str]) -> str:
+    """Where ``--json`` goes when it was refused: after the command, or nowhere (no JSON)."""
+    if "unrecognized arguments" not in message or "--json" not in argv:
+        return ""
+    rest = [arg for arg in argv if arg != "--json"]
+    try:
+        args = build_parser().parse_args(rest)
+    except (UsageError, SystemExit):
+        return ""
+    if hasattr(args, "json"):
+        return f" (--json goes after the command: {shlex.join(['lsq', *rest, '--json'])})"
+    return " (this command prints no JSON)"
 
 
 def unusable_database(args: argparse.Namespace, problem: Exception) -> str:

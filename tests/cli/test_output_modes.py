@@ -130,3 +130,19 @@ def test_sandbox_json_prints_its_address_and_keys_as_one_line(tmp_path: Path) ->
     assert shown["base_url"].startswith("http://127.0.0.1:")
     assert shown == {"base_url": shown["base_url"], "api": shown["base_url"] + "/v2/",
                      "access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY}
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--json", "runs", "list"], "lsq: unrecognized arguments: --json (--json goes after the "
+                                 "command: lsq runs list --json)"),
+    (["state", "--json", "show", "--trigger", "new_lead"],
+     "lsq: unrecognized arguments: --json (--json goes after the command: lsq state show "
+     "--trigger new_lead --json)"),
+    (["mcp", "--json"], "lsq: unrecognized arguments: --json (this command prints no JSON)"),
+    (["runs", "list", "--json", "--bogus"], "lsq: unrecognized arguments: --bogus"),
+], ids=["before", "between", "no-json", "other"])
+def test_a_misplaced_json_says_where_it_goes(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err == line + "\n"
