@@ -44,6 +44,7 @@ from runtime.sandbox.snapshot import SnapshotError, dump, load, seed_fingerprint
 SANDBOX_FILE = "sandbox.json"
 MAX_SANDBOX_BYTES = 16 * MIB
 LOCK_TIMEOUT_SECONDS = 30.0
+SETTLE_SECONDS = 2.0
 RESET_HINT = "lsq sandbox reset empties it"
 STORAGE_EXCEPTION = "MXSandboxStorageException"  # the sandbox's own, like LeadSquared's MX types
 
@@ -100,6 +101,13 @@ class KeptRecords:
             return _error_answer(str(problem), start_response)
         start_response(*answer)
         return [body]
+
+    def settle(self) -> None:
+        """Kept records only (a command's sandbox): before the process exits, send the webhook
+        deliveries due now (e.g. to a running ``lsq serve``), for at most
+        :data:`SETTLE_SECONDS`; later retries are dropped with the process."""
+        if self._lock is not None:
+            self.app.webhook_delivery.settle(SETTLE_SECONDS)
 
     def _refresh(self) -> None:
         """Read the file again if it changed since this process last read or wrote it."""
@@ -168,6 +176,7 @@ def embedded_sandbox(folder: Path | None = None) -> RunningSandbox:
             running = start_sandbox(app)
             running.server.app = keeper  # the server serves the app through the keeper
             atexit.register(running.stop)
+            atexit.register(keeper.settle)  # first (atexit runs last-registered first)
             _running.append((running, keeper))
         running, keeper = _running[0]
         if folder is not None:

@@ -179,3 +179,37 @@ def test_a_lock_held_too_long_is_one_line(tmp_path: Path, monkeypatch: pytest.Mo
                "0 s by another lsq command (wait for it to finish, or stop it)")
     assert (status, body["ExceptionMessage"]) == (500, message)
     assert str(raised.value) == message
+
+
+def test_a_lead_created_by_one_command_fires_a_running_serve(tmp_path: Path) -> None:
+    """`lsq serve` and `lsq invoke` share the kept records: the invoke's sandbox knows the
+    serve's webhook and delivers the new lead to it before the command exits."""
+    import signal
+    import time
+
+    from runtime.store.history import HistoryStore
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LSQ_")}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "serve", str(ROOT / "examples" / "welcome_email.yaml"),
+         "--port", "0"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        while serve.stdout.readline() not in ("serving; stop with Ctrl-C or SIGTERM\n", ""):
+            pass
+        lead = {"fields": {"EmailAddress": "fires@example.com", "FirstName": "Fires"}}
+        created = lsq(tmp_path, "invoke", "action", "create_lead", "-i", json.dumps(lead))
+        assert created.returncode == 0, created.stderr
+        deadline = time.monotonic() + 20
+        runs: list[dict[str, Any]] = []
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with HistoryStore(tmp_path / ".lsq" / "history.sqlite3") as history:
+                runs = history.list_runs(limit=5)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(30)
+    assert [(run["workflow"], run["origin"], run["status"]) for run in runs] == [
+        ("Welcome email for every new lead", "webhook", "succeeded")]
