@@ -398,14 +398,22 @@ def test_worker_holds_no_sandbox_lock_while_delivering(api, receiver):
     assert answers == [200]
 
 
-def test_reset_drops_pending_deliveries_and_close_stops_the_worker(receiver):
+def failing_once(receiver: Receiver, tasks: int) -> SandboxApp:
+    """An app with a webhook to ``receiver`` (retried after 30 s), its first answer a 500,
+    after creating ``tasks`` tasks."""
     app = SandboxApp(webhook_retry_delays=(30.0,))
     client = Client(app)
     body = {"URL": receiver.url, "WebhookEvent": "7", "ContentType": "application/json"}
     assert client.post("/v2/" + CREATE, json=body, headers=KEYS).status_code == 200
     receiver.statuses.append(500)
     task = {"Name": "x", "TaskType": {"Name": "To-do"}}
-    assert client.post("/v2/Task.svc/Create", json=task, headers=KEYS).status_code == 200
+    for _ in range(tasks):
+        assert client.post("/v2/Task.svc/Create", json=task, headers=KEYS).status_code == 200
+    return app
+
+
+def test_reset_drops_pending_deliveries_and_close_stops_the_worker(receiver):
+    app = failing_once(receiver, 1)
     assert not app.webhook_delivery.flush(timeout=0.5)  # waiting 30 s for the retry
     assert app.webhook_delivery.pending == 1
     app.reset()
@@ -418,14 +426,7 @@ def test_reset_drops_pending_deliveries_and_close_stops_the_worker(receiver):
 
 def test_settle_waits_for_first_attempts_not_for_retries(receiver):
     receiver.reset()
-    app = SandboxApp(webhook_retry_delays=(30.0,))
-    client = Client(app)
-    body = {"URL": receiver.url, "WebhookEvent": "7", "ContentType": "application/json"}
-    assert client.post("/v2/" + CREATE, json=body, headers=KEYS).status_code == 200
-    receiver.statuses.append(500)
-    task = {"Name": "x", "TaskType": {"Name": "To-do"}}
-    for _ in range(2):  # the second waits behind the first one's retry
-        assert client.post("/v2/Task.svc/Create", json=task, headers=KEYS).status_code == 200
+    app = failing_once(receiver, 2)  # the second delivery waits behind the first one's retry
     started = time.monotonic()
     assert app.webhook_delivery.settle(timeout=5)
     assert time.monotonic() - started < 2
