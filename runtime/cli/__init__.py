@@ -30,7 +30,9 @@ from runtime.cli import (
     run_cmd,
     sandbox_cmd,
     state_cmd,
+    ui_cmd,
     validate_cmd,
+    worker_cmd,
 )
 from runtime.cli.arguments import add_global_options
 from runtime.errors import ConnectorError, error_line
@@ -38,7 +40,7 @@ from runtime.text import LONE_SURROGATE, storable_text
 
 COMMAND_MODULES = (
     sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, state_cmd,
-    hooks_cmd, mcp_cmd, db_cmd,
+    hooks_cmd, mcp_cmd, db_cmd, ui_cmd, worker_cmd,
 )
 
 

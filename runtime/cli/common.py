@@ -99,10 +99,30 @@ def open_history_store(args: argparse.Namespace) -> HistoryStore:
 
 
 def open_storage_for(args: argparse.Namespace) -> Storage:
-    """State and history together (one PostgreSQL pool for both)."""
+    """State and history together (one PostgreSQL pool for both); with PostgreSQL, the
+    account rate budgets of the clients made from now on are kept there too."""
     from runtime.store.storage import open_storage
 
-    return open_storage(database_option(args), state_path=getattr(args, "state", None))
+    storage = open_storage(database_option(args), state_path=getattr(args, "state", None))
+    if storage.backend == "postgresql":
+        share_rate_budgets(storage)
+    return storage
+
+
+def share_rate_budgets(storage: Storage) -> None:
+    """One rate budget per account across every process using ``storage``'s database, until
+    ``storage`` is closed (then in-process budgets again)."""
+    from runtime.api.governor import GOVERNORS
+    from runtime.store.rate_budget import shared_budgets
+
+    GOVERNORS.use(shared_budgets(storage.state.db))
+    close = storage.close
+
+    def close_and_forget() -> None:
+        GOVERNORS.use(None)
+        close()
+
+    storage.close = close_and_forget  # type: ignore[method-assign]
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:

@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl
 from werkzeug.http import parse_options_header
 
 from runtime.errors import StorageUnavailable
+from runtime.observe.events import BUS, WebhookAnswered
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, is_instance_id, trigger_key_of
 from runtime.text import json_text, storable_text
@@ -131,6 +132,8 @@ class WebhookReceiver:
         except Exception:
             logger.exception("webhook receiver failed")
             status, reply = 500, _error_body("Internal error")
+        if BUS.listeners:
+            BUS.emit(WebhookAnswered(status))
         body = b"" if method == "HEAD" or reply is None else json.dumps(reply).encode("utf-8")
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         if status == 405:
@@ -141,7 +144,8 @@ class WebhookReceiver:
     # -- steps --------------------------------------------------------------------------------
 
     def _handle(self, method: str, environ: dict[str, Any]) -> tuple[int, dict[str, str] | None]:
-        path = environ.get("PATH_INFO", "")
+        # SCRIPT_NAME too: mounted at /hooks by a front (runtime/web), the path arrives split
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         instance = path.removeprefix(HOOK_PATH_PREFIX).rstrip("/")
         if not path.startswith(HOOK_PATH_PREFIX) or not is_instance_id(instance):
             raise _Reply(404, "Not found")

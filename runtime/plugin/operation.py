@@ -99,6 +99,16 @@ class Operation:
         """The output (event) schema with every ``$ref`` inlined, for walking."""
         return self._store().resolve(self.output_schema_path)
 
+    @functools.cached_property
+    def input_defaults(self) -> tuple[tuple[str, Any], ...]:
+        """``(name, default)`` of each top-level input property with a ``default`` (read once;
+        callers copy the value before handing it on)."""
+        properties = self.resolved_input_schema().get("properties", {})
+        return tuple(
+            (name, spec["default"]) for name, spec in properties.items()
+            if isinstance(spec, Mapping) and "default" in spec
+        )
+
     def input_problems(self, inputs: Any) -> list[str]:
         """How ``inputs`` fails the input/config schema: ``"<json path>: <message>"`` lines."""
         return self._store().errors(self.input_schema_path, inputs)

@@ -29,6 +29,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("run",): ("run", "x.yaml"),
     ("runs", "list"): ("runs", "list"),
     ("runs", "show"): ("runs", "show", "1"),
+    ("runs", "retry"): ("runs", "retry", "1"),
     ("serve",): ("serve", "x.yaml"),
     ("state", "show"): ("state", "show"),
     ("state", "reset"): ("state", "reset", "--trigger", "new_lead"),
@@ -39,13 +40,14 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("hooks", "reconcile"): ("hooks", "reconcile"),
     ("webhook", "replay"): REPLAY,
     ("mcp",): ("mcp",),
+    ("ui",): ("ui",),
     ("db", "status"): ("db", "status"),
     ("db", "upgrade"): ("db", "upgrade"),
     ("db", "prune"): ("db", "prune"),
 }
-#: Commands without --json: the service's progress lines are its own (lsq serve), and lsq mcp's
-#: standard output is the MCP protocol.
-NO_JSON = {("serve",), ("mcp",)}
+#: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page.
+#: (lsq serve's --json makes its progress lines JSON lines, tests/observe/test_serve_cli.py.)
+NO_JSON = {("mcp",), ("ui",)}
 DATABASE = "postgresql://lsq@db.example.com/lsq"
 
 
@@ -84,7 +86,7 @@ def test_global_options_and_json_go_before_or_after_the_command(
     (["sandbox", "reset"], "the embedded sandbox keeps no records yet ({folder}/sandbox.json); "
                            "nothing to empty\n"),
     (["db", "status"], "state: {state}: schema version 0 of 2 (created on first use)\n"
-                       "history: {folder}/history.sqlite3: schema version 0 of 2 (created on "
+                       "history: {folder}/history.sqlite3: schema version 0 of 3 (created on "
                        "first use)\n"),
 ], ids=["state-show", "runs-list", "sandbox-reset", "db-status"])
 def test_text_by_default_and_one_json_value_with_json(

@@ -29,6 +29,8 @@ WORDS = st.sampled_from([
     # argument checks and text that is not UTF-8 (tests/reliability/test_cli_arguments.py)
     "65536", "-5", "nan", "inf", "--poll-interval", "--content-type", "--public-url",
     "--receiver-url", "--database", "info", "\udcff", '{"a": "\\ud83d"}', "@/dev/zero",
+    # lsq runs retry (runtime/workflows/retry.py)
+    "retry", "1", "--from-step", "--confirm-ambiguous", "--workflow",
 ])
 SAFE_FIRST = st.sampled_from(["validate", "invoke", "auth", "fields", "runs", "state", "hooks",
                               "webhook", "docs", "run", "NOPE", "--log-level"])

@@ -234,6 +234,65 @@ def test_concurrent_starts_of_one_event_make_one_run(storage: Storage) -> None:
     assert len(set(ids)) == 1 and storage.history.count() == 1
 
 
+def test_concurrent_retries_of_one_run_start_one(storage: Storage) -> None:
+    history = storage.history
+    failed = history.start_run(workflow="w", trigger_key="new_lead", origin="webhook",
+                               event={"a": 1}, instance_id=INSTANCE, event_key="k#0")
+    history.finish_run(failed, status="failed", finished_at="t", duration_ms=1)
+    started = in_threads(5, lambda _: history.start_retry(failed, retry_from="b"))
+    ids = [start.run_id for start in started if start.run_id is not None]
+    assert len(ids) == 1
+    assert {(s.blocked_by, s.blocked_status) for s in started if s.run_id is None} == {
+        (ids[0], "running")}
+    retry = history.get_run(ids[0])
+    assert {key: retry[key] for key in ("workflow", "trigger_key", "origin", "instance_id",
+                                        "event_key", "event", "retry_of", "retry_from")} == {
+        "workflow": "w", "trigger_key": "new_lead", "origin": "retry", "instance_id": INSTANCE,
+        "event_key": None, "event": {"a": 1}, "retry_of": failed, "retry_from": "b"}
+    assert history.start_retry(failed, after_unfinished=True).run_id == ids[0] + 1
+    history.finish_run(ids[0], status="succeeded", finished_at="t", duration_ms=1)
+    refused = history.start_retry(failed, after_unfinished=True)
+    assert (refused.run_id, refused.blocked_by, refused.blocked_status) == (
+        None, ids[0], "succeeded")
+    assert history.start_retry(10**9).run_id is None
+    history.save_steps(ids[0], [(0, {"step_id": "a", "action": "x", "status": "succeeded",
+                                     "reused_from": failed}),
+                                (1, {"step_id": "b", "action": "x", "status": "succeeded"})],
+                       durable=False)
+    assert history.list_runs(limit=3)[1]["steps"] == {"reused": 1, "succeeded": 1}
+
+
+def test_history_filters_by_workflow_status_time_and_page(storage: Storage) -> None:
+    history = storage.history
+    runs = [history.start_run(workflow=name, trigger_key="t", origin="manual", event={},
+                              started_at=f"2024-05-0{day}T09:00:00.000000Z")
+            for day, name in enumerate(["a", "b", "a", "b"], start=1)]
+    history.finish_run(runs[2], status="failed", finished_at="t", duration_ms=1)
+
+    def ids(**filters: Any) -> list[int]:
+        return [run["id"] for run in history.list_runs(limit=10, **filters)]
+
+    assert ids() == runs[::-1]
+    assert ids(workflow="a") == [runs[2], runs[0]]
+    assert ids(status="failed") == [runs[2]]
+    assert ids(since="2024-05-02T00:00:00.000000Z") == [runs[3], runs[2], runs[1]]
+    assert ids(until="2024-05-02T09:00:00.000000Z") == [runs[0]]
+    assert ids(before=runs[2]) == [runs[1], runs[0]]
+    assert ids(workflow="b", since="2024-05-03T00:00:00.000000Z", before=runs[3]) == []
+    assert history.workflows() == ["a", "b"]
+
+
+def test_newest_inbox_items_by_status(storage: Storage) -> None:
+    inbox = storage.inbox()
+    for key in ("k1", "k2", "k3"):
+        inbox.accept(INSTANCE, key, {"key": key})
+    for _ in range(2):
+        inbox.mark_failed(inbox.claim_next(), "boom", retry=False)
+    assert [item.event_key for item in inbox.newest("failed", limit=5)] == ["k2", "k1"]
+    assert [item.event_key for item in inbox.newest("failed", limit=1)] == ["k2"]
+    assert [item.event_key for item in inbox.newest("pending", limit=5)] == ["k3"]
+
+
 # -- leases ---------------------------------------------------------------------------------
 
 
