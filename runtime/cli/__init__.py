@@ -3,7 +3,7 @@
 Exit codes: 0 success, 1 a connector error (one line on stderr, no traceback), 2 a usage
 error (a bad option value, or an argument that is not UTF-8 text). ``main(argv)`` returns the
 code, so tests call it directly. Global options (:mod:`runtime.cli.arguments`) go before or
-after the command. Commands print text, and one JSON value with ``--json`` (``serve`` and
+after the command. Commands print text, and one JSON value with ``--json`` (the services and
 ``mcp`` excepted); tests/cli/test_output_modes.py holds the list. Output never fails on text
 that is not valid Unicode (it prints escaped), and an exception nobody foresaw prints one
 ``internal error`` line (its traceback at DEBUG).

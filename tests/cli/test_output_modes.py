@@ -41,13 +41,16 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("webhook", "replay"): REPLAY,
     ("mcp",): ("mcp",),
     ("ui",): ("ui",),
+    ("receive",): ("receive",),
+    ("worker",): ("worker", "x.yaml"),
     ("db", "status"): ("db", "status"),
     ("db", "upgrade"): ("db", "upgrade"),
     ("db", "prune"): ("db", "prune"),
 }
-#: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page.
-#: (lsq serve's --json makes its progress lines JSON lines, tests/observe/test_serve_cli.py.)
-NO_JSON = {("mcp",), ("ui",)}
+#: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page;
+#: lsq receive and lsq worker are services that log (lsq serve's --json makes its progress lines
+#: JSON lines, tests/observe/test_serve_cli.py).
+NO_JSON = {("mcp",), ("ui",), ("receive",), ("worker",)}
 DATABASE = "postgresql://lsq@db.example.com/lsq"
 
 
