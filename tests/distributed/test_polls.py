@@ -82,7 +82,7 @@ def test_three_workers_poll_once_per_interval_and_a_killed_poll_loses_nothing(
         # Kill the worker in the middle of a poll: the sandbox holds its first page.
         app.faults.configure(FaultPlan.parse("slow=1,slow_seconds=2"))
         holder = wait_for(lambda: _poller(storage), 15, "a poll in flight", every=0.05)
-        os.kill(int(holder.owner.split("/")[1]), signal.SIGKILL)
+        os.kill(int(holder.owner.partition("#")[0].rpartition("/")[2]), signal.SIGKILL)
         killed_at = time.time()
         app.faults.configure(FaultPlan())
         cluster.worker()  # the restarted one
