@@ -44,10 +44,13 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("db", "status"): ("db", "status"),
     ("db", "upgrade"): ("db", "upgrade"),
     ("db", "prune"): ("db", "prune"),
+    ("worker",): ("worker", "x.yaml"),
+    ("receive",): ("receive",),
 }
-#: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page.
-#: (lsq serve's --json makes its progress lines JSON lines, tests/observe/test_serve_cli.py.)
-NO_JSON = {("mcp",), ("ui",)}
+#: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page;
+#: lsq worker and lsq receive are services that log. (lsq serve's --json makes its progress
+#: lines JSON lines, tests/observe/test_serve_cli.py.)
+NO_JSON = {("mcp",), ("ui",), ("worker",), ("receive",)}
 DATABASE = "postgresql://lsq@db.example.com/lsq"
 
 
