@@ -112,3 +112,10 @@ def test_docs_check_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["docs", "--check", "--out", str(tmp_path / "docs"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "path": str(tmp_path / "docs"), "files": written["files"], "stale": []}
+
+
+def test_runs_list_offers_the_history_s_statuses() -> None:
+    from runtime.cli.run_cmd import RUN_STATUSES as offered
+    from runtime.store.history import RUN_STATUSES
+
+    assert offered == RUN_STATUSES
