@@ -151,3 +151,10 @@ def test_a_misplaced_json_says_where_it_goes(
 ) -> None:
     assert main(argv) == 2
     assert capsys.readouterr().err == line + "\n"
+
+
+def test_runs_list_offers_the_history_s_statuses() -> None:
+    from runtime.cli.run_cmd import RUN_STATUSES as offered
+    from runtime.store.history import RUN_STATUSES
+
+    assert offered == RUN_STATUSES
