@@ -24,10 +24,14 @@ def invoke(manifest: Manifest, client: LeadSquaredClient) -> Callable[..., dict[
     return run
 
 
+#: The type of the ``refused`` fixture.
+Refused = Callable[[str, Mapping[str, Any]], InputValidationError]
+
+
 @pytest.fixture
 def refused(
     invoke: Callable[..., dict[str, Any]], request_log: Any
-) -> Callable[[str, Mapping[str, Any]], InputValidationError]:
+) -> Refused:
     """``refused(key, inputs)``: the InputValidationError the action raises, once it is checked
     that nothing was sent to LeadSquared."""
 
