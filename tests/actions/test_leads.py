@@ -11,7 +11,7 @@ exactly the chosen call fails).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -74,13 +74,10 @@ def fail_next_call(sandbox: RunningSandbox, kind: str) -> None:
 
 
 @pytest.fixture
-def fast_client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
+def fast_client(quick_client: LeadSquaredClient) -> LeadSquaredClient:
     """The default tenant's client with retries that do not sleep; lead fields pre-fetched."""
-    connection = Connection(access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
-                            api_host=DEFAULT_API_HOST, base_url=sandbox.base_url)
-    with LeadSquaredClient(connection, sleep=lambda seconds: None) as lsq:
-        lsq.metadata.lead_fields()  # so a fault hits the action's own call
-        yield lsq
+    quick_client.metadata.lead_fields()  # so a fault hits the action's own call
+    return quick_client
 
 
 @pytest.fixture
