@@ -41,13 +41,16 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("webhook", "replay"): REPLAY,
     ("mcp",): ("mcp",),
     ("ui",): ("ui",),
+    ("worker",): ("worker", "x.yaml"),
+    ("receive",): ("receive",),
     ("db", "status"): ("db", "status"),
     ("db", "upgrade"): ("db", "upgrade"),
     ("db", "prune"): ("db", "prune"),
 }
-#: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page.
+#: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page;
+#: lsq worker and lsq receive are long-running processes that only log.
 #: (lsq serve's --json makes its progress lines JSON lines, tests/observe/test_serve_cli.py.)
-NO_JSON = {("mcp",), ("ui",)}
+NO_JSON = {("mcp",), ("ui",), ("worker",), ("receive",)}
 DATABASE = "postgresql://lsq@db.example.com/lsq"
 
 

@@ -408,7 +408,8 @@ def test_reset_drops_pending_deliveries_and_close_stops_the_worker(receiver):
     assert not app.webhook_delivery.flush(timeout=0.5)  # waiting 30 s for the retry
     assert app.webhook_delivery.pending == 1
     app.reset()
-    assert app.webhook_delivery.pending == 0 and app.webhook_delivery.flush(timeout=1)
+    # an attempt still in flight (a loaded machine) ends without being queued again
+    assert app.webhook_delivery.flush(timeout=5) and app.webhook_delivery.pending == 0
     assert app.state.tenants["41872"].webhook_deliveries == []
     worker = app.webhook_delivery._thread
     app.close()
