@@ -37,6 +37,7 @@ from runtime.cli import serve_observe
 from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import (
     add_connection_option,
+    add_group,
     add_json_option,
     embedded_connection_noted,
     open_history_store,
@@ -75,9 +76,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_connection_option(run)
     run.set_defaults(func=run_workflow)
 
-    runs = commands.add_parser("runs", help="show the run history")
-    actions = runs.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=type(runs))
-    actions.required = True
+    actions = add_group(commands, "runs", "show the run history", dest="runs_command")
     listing = actions.add_parser("list", help="the newest runs first")
     listing.add_argument("--workflow", metavar="NAME", help="only this workflow's runs")
     listing.add_argument("--status", metavar="STATUS", choices=RUN_STATUSES,
