@@ -35,6 +35,7 @@ from runtime.cli import (
     worker_cmd,
 )
 from runtime.cli.arguments import add_global_options
+from runtime.cli.common import forget_notes
 from runtime.errors import ConnectorError, error_line
 from runtime.text import LONE_SURROGATE, storable_text
 
@@ -73,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``lsq`` command and return its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     _tolerant_output()
+    forget_notes()
     undecodable = next((arg for arg in argv if LONE_SURROGATE.search(arg)), None)
     if undecodable is not None:
         print(f"lsq: argument {storable_text(undecodable)!r} is not valid UTF-8 text",
