@@ -55,6 +55,10 @@ if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq
     from runtime.engine.service import ServiceSettings
     from runtime.workflows.runner import ClientPool, RunRecord
 
+#: runtime.store.history.RUN_STATUSES, literal so that parsing the command line stays light
+#: (tests/cli/test_output_modes.py checks that the two agree).
+RUN_STATUSES = ("running", "succeeded", "failed", "completed_with_errors", "interrupted")
+
 RUN_COLUMNS = ("ID", "STARTED", "STATUS", "WORKFLOW", "TRIGGER", "ORIGIN", "STEPS")
 SUMMARY_FIELDS = 3
 SUMMARY_VALUE_CHARS = 40
@@ -76,7 +80,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions.required = True
     listing = actions.add_parser("list", help="the newest runs first")
     listing.add_argument("--workflow", metavar="NAME", help="only this workflow's runs")
-    listing.add_argument("--status", metavar="STATUS", help="only runs with this status")
+    listing.add_argument("--status", metavar="STATUS", choices=RUN_STATUSES,
+                         help=f"only runs with this status ({', '.join(RUN_STATUSES)})")
     listing.add_argument("--limit", type=positive_int, default=20, metavar="N",
                          help="at most N runs")
     add_json_option(listing)

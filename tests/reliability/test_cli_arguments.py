@@ -44,6 +44,7 @@ REPLAY = ["webhook", "replay", "body.json", "--to", "http://127.0.0.1:9/hooks/x"
      "argument --receiver-url: not a receiver base URL"),
     (["runs", "list", "--limit", "0"], "argument --limit: 0 must be 1 or more"),
     (["runs", "list", "--limit", "-3"], "argument --limit: -3 must be 1 or more"),
+    (["runs", "list", "--status", "done"], "argument --status: invalid choice: 'done'"),
     (["runs", "show", "0"], "argument ID: 0 must be 1 or more"),
     (["runs", "show", "abc"], "argument ID: 'abc' is not a whole number"),
     (["invoke", "trigger", "new_lead", "--limit", "0"], "argument --limit: 0 must be 1 or more"),
