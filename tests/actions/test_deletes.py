@@ -20,10 +20,9 @@ from runtime.api.connection import Connection
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
+from tests.actions.conftest import Invoke
 from tests.fakes import FakeLeadSquared, fake_connection, mx_error, ok
 from tests.seed_ids import ACME, MISSING, NEHA
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 OPPORTUNITY = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
 TASK = "2f7c9e14-6d8b-4a3e-8c55-000000000f01"
