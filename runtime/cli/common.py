@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # imported when a command needs them, so `lsq validate` stays
     from runtime.store.storage import Storage
 
 EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared sandbox"
+_NOTES_GIVEN: set[str] = set()  # notes already printed by this command (each is said once)
 
 
 def embedded_connection_noted(suffix: str = "") -> Connection:
@@ -41,8 +42,17 @@ def embedded_connection_noted(suffix: str = "") -> Connection:
 
     folder = default_state_path().parent
     connection = embedded_connection(folder)
-    print(embedded_note(records_file(folder), suffix), file=sys.stderr)
+    note = embedded_note(records_file(folder), suffix)
+    if note not in _NOTES_GIVEN:  # e.g. `lsq validate a.yaml b.yaml` resolves several accounts
+        _NOTES_GIVEN.add(note)
+        print(note, file=sys.stderr)
     return connection
+
+
+def forget_notes() -> None:
+    """A new command starts: its notes are printed again (``main`` may run several times in
+    one process, as in tests or a host)."""
+    _NOTES_GIVEN.clear()
 
 
 def embedded_note(records: Path, suffix: str = "") -> str:
