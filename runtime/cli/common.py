@@ -125,6 +125,24 @@ def share_rate_budgets(storage: Storage) -> None:
     storage.close = close_and_forget  # type: ignore[method-assign]
 
 
+def add_group(
+    commands: argparse._SubParsersAction, name: str, help: str, *, dest: str,
+    metavar: str = "ACTION",
+) -> argparse._SubParsersAction:
+    """``lsq NAME SUBCOMMAND``: a command group; its subcommands (one is required)."""
+    parser = commands.add_parser(name, help=help)
+    subcommands = parser.add_subparsers(dest=dest, metavar=metavar, parser_class=type(parser))
+    subcommands.required = True
+    return subcommands
+
+
+def add_root_option(parser: argparse.ArgumentParser) -> None:
+    """``--root DIR``: the connector whose manifest the command reads."""
+    parser.add_argument(
+        "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
+    )
+
+
 def add_json_option(parser: argparse.ArgumentParser) -> None:
     """``--json``: print exactly one JSON value on stdout."""
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")

@@ -37,6 +37,7 @@ from runtime.cli import serve_observe
 from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import (
     add_connection_option,
+    add_group,
     add_json_option,
     embedded_connection_noted,
     open_history_store,
@@ -55,6 +56,10 @@ if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq
     from runtime.engine.service import ServiceSettings
     from runtime.workflows.runner import ClientPool, RunRecord
 
+#: runtime.store.history.RUN_STATUSES, literal so that parsing the command line stays light
+#: (tests/cli/test_output_modes.py checks that the two agree).
+RUN_STATUSES = ("running", "succeeded", "failed", "completed_with_errors", "interrupted")
+
 RUN_COLUMNS = ("ID", "STARTED", "STATUS", "WORKFLOW", "TRIGGER", "ORIGIN", "STEPS")
 SUMMARY_FIELDS = 3
 SUMMARY_VALUE_CHARS = 40
@@ -71,12 +76,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_connection_option(run)
     run.set_defaults(func=run_workflow)
 
-    runs = commands.add_parser("runs", help="show the run history")
-    actions = runs.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=type(runs))
-    actions.required = True
+    actions = add_group(commands, "runs", "show the run history", dest="runs_command")
     listing = actions.add_parser("list", help="the newest runs first")
     listing.add_argument("--workflow", metavar="NAME", help="only this workflow's runs")
-    listing.add_argument("--status", metavar="STATUS", help="only runs with this status")
+    listing.add_argument("--status", metavar="STATUS", choices=RUN_STATUSES,
+                         help=f"only runs with this status ({', '.join(RUN_STATUSES)})")
     listing.add_argument("--limit", type=positive_int, default=20, metavar="N",
                          help="at most N runs")
     add_json_option(listing)
@@ -117,6 +121,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve_observe.register_options(serve)
     serve.add_argument("--no-ui", action="store_true",
                        help="do not serve the run-history page at /ui/")
+    serve.add_argument(
+        "--workers", type=positive_int, default=4, metavar="N",
+        help="worker threads running workflows (default 4; events of one record stay in order)",
+    )
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
 
@@ -158,6 +166,11 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
         "--channel-timeout", type=positive_int, default=30, metavar="SECONDS",
         help="close an HTTP connection idle or stalled this long (default 30)",
     )
+    serve.add_argument(
+        "--request-timeout", type=positive_int, default=60, metavar="SECONDS",
+        help="close an HTTP connection whose request is still not read whole this long after "
+        "its first byte (default 60)",
+    )
 
 
 def service_settings(args: argparse.Namespace) -> ServiceSettings:
@@ -170,7 +183,8 @@ def service_settings(args: argparse.Namespace) -> ServiceSettings:
 
     return ServiceSettings(
         http=ServerSettings(threads=args.threads, connection_limit=args.connection_limit,
-                            channel_timeout=args.channel_timeout),
+                            channel_timeout=args.channel_timeout,
+                            request_timeout=args.request_timeout),
         standby=args.standby,
         lease_ttl=timedelta(seconds=args.lease_ttl),
         max_pending_age=args.max_pending_age,
@@ -399,7 +413,7 @@ def serve_workflows(args: argparse.Namespace) -> int:
             workflows, runner, storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
             default_poll_interval=args.poll_interval, app_factory=service_front,
-            settings=settings, mounts={**metric_mounts, **page_mounts},
+            settings=settings, workers=args.workers, mounts={**metric_mounts, **page_mounts},
         )
         previous = {
             sig: signal.signal(sig, lambda *_: service.request_stop())

@@ -1,9 +1,10 @@
 """What the service reports to :mod:`runtime.observe`: poll events, failures, inbox backlog.
 
-The service calls :func:`poll_finished` / :func:`poll_failed` / :func:`events_failed` at the
-places its work ends, and hands :func:`backlog_source` to the metrics and the progress lines,
-which read the inbox at scrape (or summary) time through it. Error messages pass through the
-caller's redactor before they leave the engine.
+The service and the item processing call :func:`poll_finished`, :func:`poll_failed`,
+:func:`item_failed` and :func:`runs_recorded` where their work ends; the service hands
+:func:`backlog_source` to the metrics and the progress lines, which read the inbox at scrape
+(or summary) time through it. Error messages pass through the caller's redactor before they
+leave the engine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from runtime.clock import from_iso, utc_now
-from runtime.observe.events import BUS, Failure, PollFinished, problem_of
+from runtime.observe.events import BUS, Failure, PollFinished, RunFinished, problem_of
 from runtime.observe.metrics import Backlog
 from runtime.store.inbox import Inbox
 
@@ -45,12 +46,26 @@ def poll_failed(trigger: str, instance: str, problem: BaseException, redact: Red
     _failed("poll", trigger, instance, problem, redact, "retry")
 
 
-def events_failed(
+def item_failed(
     trigger: str, instance: str, problem: BaseException, redact: Redact, status: str | None
 ) -> None:
-    """Report an inbox item whose ``events()`` raised; ``status`` is the item's new status."""
+    """Report an inbox item whose processing raised (``events()``, the runner, the history);
+    ``status`` is the item's new status (``pending``: retried, ``failed``: dead-lettered)."""
     outcome = {"pending": "retry", "failed": "failed"}.get(status or "", "claim lost")
-    _failed("events", trigger, instance, problem, redact, outcome)
+    _failed("item", trigger, instance, problem, redact, outcome)
+
+
+def runs_recorded(records: Iterable[Any]) -> None:
+    """Report runs recorded without running (a dead-lettered item's failed runs), so the
+    metrics and progress lines agree with the run history."""
+    if not BUS.listeners:
+        return
+    for record in records:
+        BUS.emit(RunFinished(
+            record.workflow, record.trigger_key, record.instance_id, record.event_key,
+            record.status, (record.duration_ms or 0) / 1000, record.run_id,
+            problem_of(record.error) if record.error else None,
+        ))
 
 
 def _failed(
@@ -98,7 +113,8 @@ def backlog_source(inbox: Inbox, instances: Iterable[str]) -> Callable[[], list[
 __all__ = [
     "PollClock",
     "backlog_source",
-    "events_failed",
+    "item_failed",
     "poll_failed",
     "poll_finished",
+    "runs_recorded",
 ]

@@ -72,7 +72,7 @@ def process_item(
         origin = "webhook" if item.delivery_id is not None else "poll"
         for index, event in enumerate(events):
             for workflow in target.workflows:
-                inbox.renew_claim(item)
+                inbox.keep_claim(item)
                 record = runner.run(
                     workflow, event, origin=origin, instance_id=target.instance,
                     event_key=f"{item.event_key}#{index}",
@@ -87,10 +87,13 @@ def process_item(
             logger.exception("inbox item %s raised unexpectedly", item.id)
         retry = getattr(problem, "retriable", True) or not isinstance(problem, ConnectorError)
         outcome = _settle_failure(inbox, runner, target, item, error, runs, retry=retry)
-        observing.events_failed(
+        observing.item_failed(
             trigger_key_of(target), target.instance, problem, redact,
             {"retry": "pending", "dead": "failed"}.get(outcome.status),
         )
+        if outcome.status == "dead":
+            observing.runs_recorded(r for r in outcome.runs if r.event_key and
+                                    DEAD_LETTER_SUFFIX in r.event_key)
         return outcome
     if not inbox.mark_done(item):
         logger.warning("inbox item %s: claim lost before it was marked done", item.id)

@@ -13,7 +13,9 @@ runners elsewhere):
 - the **poller**: every polling trigger is polled through the
   :class:`~runtime.engine.polling.PollingEngine` (inbox mode) every ``poll_interval`` seconds (the
   workflow's, else the service default); the first poll, at start, is a baseline;
-- the **worker**: claims inbox items of the served instances and hands each to
+- the **workers** (``workers`` threads, woken when a delivery or a poll stores an event; events
+  of one record, e.g. one lead, in arrival order, never two at once): each claims inbox items
+  of the served instances and hands each to
   :func:`~runtime.engine.processing.process_item` (runs every workflow bound to the instance
   once per event, settles the item; a failure is retried, then dead-lettered).
 
@@ -83,7 +85,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 60.0
-IDLE_WAIT = 0.25  # seconds the worker waits for new inbox items when there are none
+IDLE_WAIT = 0.25  # seconds a worker waits when nothing wakes it (events of other processes)
+DEFAULT_WORKERS = 4  # worker threads (measured in bench/webhook_pipeline.py, BENCHMARKS.md)
 RECENT_RUNS = 1000  # run records kept in memory (WorkflowService.runs)
 
 
@@ -157,6 +160,7 @@ class WorkflowService:
         mounts: Mapping[str, WSGIApp] | None = None,
         app_factory: AppFactory | None = None,
         settings: ServiceSettings | None = None,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
         names = [workflow.name for workflow in workflows]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -177,6 +181,7 @@ class WorkflowService:
         self.subscriber = subscriber
         self.idle_wait = idle_wait
         self.settings = settings or ServiceSettings()
+        self.workers = max(1, workers)
         #: More WSGI apps served beside the receiver, by path prefix (``{"/metrics": app}``):
         #: with any, or an ``app_factory``, the HTTP server runs even when no instant trigger
         #: is served.
@@ -187,7 +192,7 @@ class WorkflowService:
         self._stop = threading.Event()
         self.supervisor = Supervisor(self._stop)
         self._server: HttpServer | None = None
-        self.storage_fault: str | None = None  # the worker's last storage fault, until it clears
+        self._worker_fault: str | None = None  # the worker's last storage fault, until it clears
         self.receiver = WebhookReceiver(
             store, event_keys={b.trigger_key: b.module.event_key for b in self.bindings.values()},
             inbox=self.inbox,
@@ -244,6 +249,11 @@ class WorkflowService:
         return self._server is not None
 
     @property
+    def storage_fault(self) -> str | None:
+        """The storage fault the worker or the receiver met last, until it clears."""
+        return self._worker_fault or self.receiver.storage_fault
+
+    @property
     def max_pending_age(self) -> float:
         """Seconds the oldest unsettled item may wait before health fails."""
         return self.settings.max_pending_age
@@ -267,7 +277,15 @@ class WorkflowService:
 
     def start(self) -> None:
         """Take the leases, bind the receiver, subscribe, take the first polls, start the
-        threads. Raises ConfigurationError when another service holds a lease (not standby)."""
+        threads. Raises ConfigurationError when another service holds a lease (not standby);
+        a start that fails stops what it started."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         self.ownership.acquire()
         if self.standing_by and not self.settings.standby:
             refusal = self.ownership.refusal()
@@ -283,7 +301,8 @@ class WorkflowService:
         for instance in self.standing_by:
             logger.warning("%s: another process serves it; standing by", instance)
         self.supervisor.spawn("lsq-poller", self._poll_loop)
-        self.supervisor.spawn("lsq-worker", self._work_loop)
+        for number in range(self.workers):
+            self.supervisor.spawn(f"lsq-worker-{number}", self._work_loop)
         self.supervisor.spawn("lsq-keeper", self._keep_loop)
         if self.settings.prune_interval:
             self.supervisor.spawn("lsq-pruner", self._prune_loop)
@@ -304,6 +323,7 @@ class WorkflowService:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop accepting, stop polling, let the worker finish its item, give the leases up."""
         self._stop.set()
+        self.inbox.arrivals.set()  # wake the idle workers
         if self._server is not None:
             self._server.stop()
         for name in self.supervisor.join(timeout):
@@ -380,6 +400,8 @@ class WorkflowService:
                 binding.trigger_key, binding.instance, problem, self.runner.clients.redact
             )
             return
+        if result.emitted:
+            self.inbox.arrivals.set()  # wake a worker
         logger.info(
             "poll %s: %d new event(s)%s", binding.instance, result.emitted,
             " (baseline)" if result.baseline else "",
@@ -408,9 +430,9 @@ class WorkflowService:
                         self.process(binding, item)
                         unsettled = None
             except StorageUnavailable as problem:
-                if self.storage_fault is None:
+                if self._worker_fault is None:
                     logger.warning("worker: storage unavailable, backing off: %s", problem)
-                self.storage_fault = str(problem)
+                self._worker_fault = str(problem)
                 self._stop.wait(backoff.next())
                 continue
             except Exception:
@@ -418,12 +440,12 @@ class WorkflowService:
                 unsettled = None  # its claim expires and counts as an attempt
                 self._stop.wait(backoff.next())
                 continue
-            if self.storage_fault is not None:
+            if self._worker_fault is not None:
                 logger.warning("worker: storage works again; resuming")
-                self.storage_fault = None
+                self._worker_fault = None
             backoff.reset()
             if not worked:
-                self._stop.wait(self.idle_wait)
+                self.inbox.wait_for_work(self.idle_wait)  # woken by a delivery or a poll
 
     def process(self, binding: Binding, item: InboxItem) -> Outcome:
         """Run the workflows of ``binding`` for one claimed inbox item, then settle it
@@ -441,11 +463,21 @@ class WorkflowService:
                     logger.error("%s: lease lost; another process serves it now", instance)
                 for instance in self.ownership.acquire():
                     logger.warning("%s: taking over (the previous owner stopped)", instance)
-                    self._take_over(self.bindings[instance])
+                    self._take_over_or_give_up(instance)
             except ConnectorError as problem:
                 logger.warning("leases: %s", problem)
             except Exception:
                 logger.exception("leases: unexpected failure")
+
+    def _take_over_or_give_up(self, instance: str) -> None:
+        """Take over ``instance``; if that fails (its subscription, a storage fault), give its
+        lease back so that the next round (here or in another process) tries again."""
+        try:
+            self._take_over(self.bindings[instance])
+        except Exception as problem:
+            logger.error("%s: taking over failed, lease given back: %s", instance,
+                         self.runner.clients.redact(str(problem)))
+            self.ownership.release([instance])
 
     def _prune_loop(self) -> None:
         interval = self.settings.prune_interval or 0

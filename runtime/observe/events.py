@@ -86,8 +86,9 @@ class PollFinished:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """Work outside a run failed: a poll (``where="poll"``) or turning an inbox item into
-    events (``where="events"``); ``outcome`` says what happens next (``retry``, ``failed``)."""
+    """Work outside a run failed: a poll (``where="poll"``) or processing an inbox item
+    (``where="item"``: its ``events()``, or running it); ``outcome`` says what happens next
+    (``retry``, ``failed``: dead-lettered)."""
 
     where: str
     trigger: str

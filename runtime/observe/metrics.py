@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import (
+    PLATFORM_COLLECTOR,
     CollectorRegistry,
     Counter,
     Histogram,
+    ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
@@ -113,9 +115,11 @@ class Metrics:
             "lsq_webhook_deliveries", "requests the webhook receiver answered, by HTTP status",
             ["status"], registry=r)
         self.failures = Counter(
-            "lsq_failures", "failures outside runs: where (poll, events) and error category",
+            "lsq_failures", "failures outside runs: where (poll, item) and error category",
             ["where", "category"], registry=r)
         r.register(_ScrapeTime(self))
+        ProcessCollector(registry=r)  # process_*: CPU, resident memory, open descriptors
+        r.register(PLATFORM_COLLECTOR)  # python_info
         self._handlers: dict[type, Callable[[Any], None]] = {
             ApiCall: self._api_call,
             GovernorWait: self._governor_wait,

@@ -26,6 +26,7 @@ from runtime.observe.events import (
     PollFinished,
     Problem,
     RunFinished,
+    WebhookAnswered,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class Progress:
         elif isinstance(event, Failure):
             self._count(f"failures_{event.where}")
             self._write(*self._failure(event))
+        elif isinstance(event, WebhookAnswered):
+            self._count("webhooks" if event.status == 200 else "webhooks_refused")
 
     def _count(self, name: str, *, limited: bool = False, events: int = 0) -> None:
         with self._lock:
@@ -114,7 +117,7 @@ class Progress:
         }
 
     def _failure(self, event: Failure) -> tuple[str, dict[str, Any]]:
-        what = {"poll": "poll", "events": "inbox item"}.get(event.where, event.where)
+        what = {"poll": "poll", "item": "inbox item"}.get(event.where, event.where)
         text = (f"FAILED {what} {event.trigger} [{event.instance}] ({event.outcome}) — "
                 f"{_problem_text(event.problem)}")
         return text, {
@@ -132,8 +135,9 @@ class Progress:
         fields: dict[str, Any] = {
             "type": "summary", "seconds": self.summary_every, "runs": runs,
             "polls": tally["polls"], "events": tally["events"],
+            "webhooks": tally["webhooks"], "webhooks_refused": tally["webhooks_refused"],
             "api_calls": tally["api_calls"], "limited": tally["limited"],
-            "failures": tally["failures_poll"] + tally["failures_events"],
+            "failures": tally["failures_poll"] + tally["failures_item"],
         }
         pending = self._pending()
         if pending is not None:
@@ -142,6 +146,9 @@ class Progress:
         parts = [_count(total, "run")
                  + (f" ({', '.join(f'{n} {o}' for o, n in runs.items() if n)})" if total else ""),
                  f"{_count(fields['polls'], 'poll')} found {_count(fields['events'], 'event')}",
+                 _count(fields["webhooks"], "webhook delivery", "webhook deliveries")
+                 + (f" ({fields['webhooks_refused']} refused)" if fields["webhooks_refused"]
+                    else ""),
                  f"{_count(fields['api_calls'], 'API call')} ({fields['limited']} rate-limited)",
                  _count(fields["failures"], "other failure")]
         if pending is not None:
@@ -224,8 +231,8 @@ def _problem_text(problem: Problem) -> str:
     return f"{where}{problem.category}: {problem.message}"
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def _count(number: int, noun: str, nouns: str | None = None) -> str:
+    return f"{number} {noun if number == 1 else nouns or noun + 's'}"
 
 
 def _duration(ms: int) -> str:

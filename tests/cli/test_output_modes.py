@@ -29,6 +29,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("run",): ("run", "x.yaml"),
     ("runs", "list"): ("runs", "list"),
     ("runs", "show"): ("runs", "show", "1"),
+    ("runs", "retry"): ("runs", "retry", "1"),
     ("serve",): ("serve", "x.yaml"),
     ("state", "show"): ("state", "show"),
     ("state", "reset"): ("state", "reset", "--trigger", "new_lead"),
@@ -39,13 +40,17 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("hooks", "reconcile"): ("hooks", "reconcile"),
     ("webhook", "replay"): REPLAY,
     ("mcp",): ("mcp",),
+    ("ui",): ("ui",),
+    ("receive",): ("receive",),
+    ("worker",): ("worker", "x.yaml"),
     ("db", "status"): ("db", "status"),
     ("db", "upgrade"): ("db", "upgrade"),
     ("db", "prune"): ("db", "prune"),
 }
-#: Commands without --json: the service's progress lines are its own (lsq serve), and lsq mcp's
-#: standard output is the MCP protocol.
-NO_JSON = {("serve",), ("mcp",)}
+#: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page;
+#: lsq receive and lsq worker are services that log (lsq serve's --json makes its progress lines
+#: JSON lines, tests/observe/test_serve_cli.py).
+NO_JSON = {("mcp",), ("ui",), ("receive",), ("worker",)}
 DATABASE = "postgresql://lsq@db.example.com/lsq"
 
 
@@ -84,7 +89,7 @@ def test_global_options_and_json_go_before_or_after_the_command(
     (["sandbox", "reset"], "the embedded sandbox keeps no records yet ({folder}/sandbox.json); "
                            "nothing to empty\n"),
     (["db", "status"], "state: {state}: schema version 0 of 2 (created on first use)\n"
-                       "history: {folder}/history.sqlite3: schema version 0 of 2 (created on "
+                       "history: {folder}/history.sqlite3: schema version 0 of 3 (created on "
                        "first use)\n"),
 ], ids=["state-show", "runs-list", "sandbox-reset", "db-status"])
 def test_text_by_default_and_one_json_value_with_json(
@@ -107,3 +112,49 @@ def test_docs_check_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["docs", "--check", "--out", str(tmp_path / "docs"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "path": str(tmp_path / "docs"), "files": written["files"], "stale": []}
+
+
+def test_sandbox_json_prints_its_address_and_keys_as_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "sandbox", "--port", "0", "--json"], cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        shown = json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert shown["base_url"].startswith("http://127.0.0.1:")
+    assert shown == {"base_url": shown["base_url"], "api": shown["base_url"] + "/v2/",
+                     "access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY}
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--json", "runs", "list"], "lsq: unrecognized arguments: --json (--json goes after the "
+                                 "command: lsq runs list --json)"),
+    (["state", "--json", "show", "--trigger", "new_lead"],
+     "lsq: unrecognized arguments: --json (--json goes after the command: lsq state show "
+     "--trigger new_lead --json)"),
+    (["mcp", "--json"], "lsq: unrecognized arguments: --json (this command prints no JSON)"),
+    (["runs", "list", "--json", "--bogus"], "lsq: unrecognized arguments: --bogus"),
+], ids=["before", "between", "no-json", "other"])
+def test_a_misplaced_json_says_where_it_goes(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err == line + "\n"
+
+
+def test_runs_list_offers_the_history_s_statuses() -> None:
+    from runtime.cli.run_cmd import RUN_STATUSES as offered
+    from runtime.store.history import RUN_STATUSES
+
+    assert offered == RUN_STATUSES

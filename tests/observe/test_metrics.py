@@ -150,6 +150,7 @@ def test_a_scrape_counts_a_known_sequence_exactly(
     assert named(found, "lsq_inbox_failed") == {(("instance", instance),): 0}
     assert named(found, "lsq_inbox_oldest_pending_age_seconds") == {(("instance", instance),): 0}
     assert named(found, "lsq_inbox_readable") == {(): 1}
+    assert named(found, "process_open_fds")[()] > 0  # the standard process metrics too
     assert named(found, "lsq_governor_wait_seconds_count") == {}
     assert named(found, "lsq_webhook_deliveries_total") == {
         (("status", "200"),): 1, (("status", "401"),): 1,

@@ -16,7 +16,15 @@ import pytest
 
 from runtime.engine.service import WorkflowService
 from runtime.errors import TransientApiError
-from runtime.observe.events import BUS, ApiCall, Failure, PollFinished, Problem, RunFinished
+from runtime.observe.events import (
+    BUS,
+    ApiCall,
+    Failure,
+    PollFinished,
+    Problem,
+    RunFinished,
+    WebhookAnswered,
+)
 from runtime.observe.metrics import Backlog
 from runtime.observe.progress import Progress
 from runtime.plugin.manifest import Manifest
@@ -95,7 +103,8 @@ def test_quiet_events_only_count(event: Any) -> None:
 
 def test_the_summary_covers_its_interval() -> None:
     listener, out = progress(summary_every=30, backlog=lambda: [Backlog("i", 4, 1, 2.0)])
-    for event in (RUN, FAILED_RUN, POLL, POLL_FAILED,
+    for event in (RUN, FAILED_RUN, POLL, POLL_FAILED, WebhookAnswered(200),
+                  WebhookAnswered(200), WebhookAnswered(401),
                   ApiCall("Svc.svc/Op", "200", 0.1), ApiCall("Svc.svc/Op", "429", 0.1, True)):
         listener(event)
     out.seek(0)
@@ -103,15 +112,16 @@ def test_the_summary_covers_its_interval() -> None:
     listener.write_summary()
     assert out.getvalue() == (
         f"{NOW} summary (last 30 s): 2 runs (1 succeeded, 1 failed), 1 poll found 3 events, "
-        "2 API calls (1 rate-limited), 1 other failure, inbox 4 pending\n"
+        "2 webhook deliveries (1 refused), 2 API calls (1 rate-limited), 1 other failure, "
+        "inbox 4 pending\n"
     )
     text, fields = listener.summary()  # a new interval: nothing happened in it
-    assert text == ("summary (last 30 s): 0 runs, 0 polls found 0 events, 0 API calls "
-                    "(0 rate-limited), 0 other failures, inbox 4 pending")
+    assert text == ("summary (last 30 s): 0 runs, 0 polls found 0 events, 0 webhook "
+                    "deliveries, 0 API calls (0 rate-limited), 0 other failures, inbox 4 pending")
     assert fields == {"type": "summary", "seconds": 30,
                       "runs": {"succeeded": 0, "failed": 0, "completed_with_errors": 0},
-                      "polls": 0, "events": 0, "api_calls": 0, "limited": 0, "failures": 0,
-                      "pending": 4}
+                      "polls": 0, "events": 0, "webhooks": 0, "webhooks_refused": 0,
+                      "api_calls": 0, "limited": 0, "failures": 0, "pending": 4}
 
 
 # ------------------------------------------------------------------- through a service
@@ -269,3 +279,21 @@ def test_a_run_completed_with_errors_names_its_first_failed_step(
     listener, out = progress()
     listener(finished)
     assert out.getvalue().endswith(" — step mail: internal: handler bug with ***\n")
+
+
+def test_a_dead_lettered_item_reports_its_failed_runs(service: WorkflowService) -> None:
+    instant = next(b for b in service.bindings.values() if not b.polling)
+    service.inbox.accept(instant.instance, "broken", {"no id": SECRET})
+    seen: list[Any] = []
+    with BUS.listening(seen.append):
+        while (item := service.inbox.claim_next(instant.instance)) is not None:
+            service.process(instant, item)
+    failures = [event for event in seen if isinstance(event, Failure)]
+    assert [(f.where, f.outcome) for f in failures] == [("item", "retry")] * 4 + [
+        ("item", "failed")]
+    (run,) = [event for event in seen if isinstance(event, RunFinished)]
+    assert (run.workflow, run.outcome, run.error and run.error.category) == (
+        "greet leads", "failed", "internal")
+    assert run.record is not None and run.record.startswith("broken#dead-letter@")
+    assert run.run_id == service.runner.history.list_runs()[0]["id"]
+    assert SECRET not in repr(seen)

@@ -124,8 +124,10 @@ def test_lsq_serve_mounts_the_page_or_says_why_not(
         [sys.executable, "-m", "runtime", "serve", flow, "--port", str(port)], cwd=tmp_path,
         env={**env, "LSQ_STATE_DB": str(tmp_path / "other.sqlite3")}, capture_output=True,
         text=True, timeout=60)
-    assert taken.returncode == 1  # one line (werkzeug's, until lsq serve moves to waitress)
-    assert f"{port} is in use" in taken.stderr.splitlines()[-1]
+    assert taken.returncode == 1
+    assert taken.stderr.splitlines()[-1] == (
+        f"error: cannot serve on 127.0.0.1:{port}: Address already in use (choose another "
+        "--port)")
 
     process, lines = start(["serve", flow, "--host", "0.0.0.0", "--port", "0"],
                            {**env, "LSQ_STATE_DB": str(tmp_path / "third.sqlite3")}, tmp_path,
