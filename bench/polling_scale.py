@@ -14,7 +14,8 @@ process (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), target under 150 MB.
 Accounts: a baseline poll; every account changed at once (one ModifiedOn second, the hardest
 case for ties across pages, or spread over the last ``--spread`` seconds); polls until the
 catch-up completes (target: calls = pages, each account once); ``--idle`` polls with nothing
-new (target: 1 call each, inside the overlap window, where the burst stays); the cursor's
+new (target: 1 call each, inside the overlap window, where the burst stays), after the one
+poll that re-reads what changed within ``--settle`` of the last check; the cursor's
 stored size (target < 100 KB); then one change indexed late (stamped two minutes back,
 inside the window) that the next polls must emit exactly once, and an idle poll of 1 call
 after it. Calls are counted from the sandbox's request log. A miss exits 3.
@@ -32,8 +33,9 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,8 @@ def rss_mb() -> float:
 
 
 @contextmanager
-def polling(key: str, inputs: dict[str, Any], **seed: int) -> Iterator[tuple[Any, ...]]:
+def polling(key: str, inputs: dict[str, Any], settle: float = 60.0,
+            **seed: int) -> Iterator[tuple[Any, ...]]:
     """The sandbox process (``seed``: SandboxProcess options) and, in this process, a client,
     a StateStore on a temp file, the engine, and the trigger's module, config and instance."""
     trigger = load_manifest().trigger(key)
@@ -69,14 +72,30 @@ def polling(key: str, inputs: dict[str, Any], **seed: int) -> Iterator[tuple[Any
         store = StateStore(Path(scratch) / "state.sqlite3")
         instance = trigger_instance(client, key, config)
         try:
-            yield (sandbox, client, store, PollingEngine(store), trigger.handler_module(),
+            engine = PollingEngine(store, settle=timedelta(seconds=settle))
+            yield (sandbox, client, store, engine, trigger.handler_module(),
                    config, instance)
         finally:
             store.close()
             client.close()
 
 
-def run(members: int, added: int, accounts: int, idle: int, spread: int) -> Result:
+Polled = tuple[Any, int, float, float]  # (PollResult, calls, wall s, CPU s)
+
+
+def until_complete(poll: Callable[[], Polled]) -> tuple[list[Polled], tuple[int, ...]]:
+    """Polls until one completes; with the sums of calls, pages, events, wall and CPU."""
+    polls = [poll()]
+    while not polls[-1][0].complete and len(polls) < 1000:
+        polls.append(poll())
+    sums = (sum(c for _, c, _, _ in polls), sum(p.pages for p, _, _, _ in polls),
+            sum(p.emitted for p, _, _, _ in polls), sum(w for _, _, w, _ in polls),
+            sum(u for _, _, _, u in polls))
+    return polls, sums  # type: ignore[return-value]
+
+
+def run(members: int, added: int, accounts: int, idle: int, spread: int,
+        settle: float) -> Result:
     start_rss = rss_mb()
     polls = []
     with polling("lead_added_to_list", {"list_name": BIG_LIST_NAME},
@@ -120,18 +139,17 @@ def run(members: int, added: int, accounts: int, idle: int, spread: int) -> Resu
     result.extra = {"polls": [(label, calls, p.pages, elapsed) for label, p, calls, elapsed
                               in polls]}
     if accounts:
-        run_accounts(result, accounts, idle, spread)
+        run_accounts(result, accounts, idle, spread, settle)
     return result
 
 
-def run_accounts(result: Result, accounts: int, idle: int, spread: int) -> None:
+def run_accounts(result: Result, accounts: int, idle: int, spread: int, settle: float) -> None:
     """account_updated after ``accounts`` changes at once: catch-up, idle polls, a late one."""
     misses: list[str] = []
-    with polling("account_updated", {"company_type": ACCOUNT_TYPE},
-                 accounts=accounts, spread=spread) as (sandbox, client, store, engine, module,
-                                                       config, instance):
+    with polling("account_updated", {"company_type": ACCOUNT_TYPE}, settle, accounts=accounts,
+                 spread=spread) as (sandbox, client, store, engine, module, config, instance):
 
-        def poll() -> tuple[Any, int, float, float]:
+        def poll() -> Polled:
             sandbox.clear_log()
             wall, cpu = time.perf_counter(), time.process_time()
             done = engine.poll(instance, module, client, config)
@@ -148,22 +166,27 @@ def run_accounts(result: Result, accounts: int, idle: int, spread: int) -> None:
             misses.append("the first poll was not a baseline")
         time.sleep(1.1)  # the change is stamped on a later second than the baseline
         stamp = signal_change(signal.SIGUSR1)
-        catch_up = [poll()]
-        while not catch_up[-1][0].complete and len(catch_up) < 1000:
-            catch_up.append(poll())
-        calls = sum(c for _, c, _, _ in catch_up)
-        pages = sum(p.pages for p, _, _, _ in catch_up)
-        emitted = sum(p.emitted for p, _, _, _ in catch_up)
+        burst_at = time.monotonic()
+        catch_up, (calls, pages, emitted, wall, cpu) = until_complete(poll)
         queued = store.counts()["inbox"]
         result.add(f"{accounts:,} accounts changed over {spread} s to {stamp}",
                    f"catch-up: {len(catch_up)} polls, {calls} calls = {pages} pages "
                    f"({math.ceil(accounts / PAGE_SIZE)} oldest-first + 1 newest-first check), "
-                   f"{emitted:,} events, {queued:,} in the inbox, "
-                   f"{sum(w for _, _, w, _ in catch_up):.1f} s wall, "
-                   f"{sum(c for _, _, _, c in catch_up):.1f} s CPU in this process")
+                   f"{emitted:,} events, {queued:,} in the inbox, {wall:.1f} s wall, "
+                   f"{cpu:.1f} s CPU in this process")
         if calls != pages or emitted != accounts or queued != accounts:
             misses.append("catch-up: calls != pages or not every account once")
 
+        # What changed within `settle` of a check is read again by the next one (a late
+        # change can move a counted record without changing the count): once, when the
+        # next poll comes `settle` after the burst.
+        time.sleep(max(0.0, settle + 1 - (time.monotonic() - burst_at)))
+        _, (again_calls, again_pages, again_events, again_wall, _) = until_complete(poll)
+        result.add(f"the poll {settle:g} s after the burst", f"re-reads what changed within "
+                   f"{settle:g} s of the last check: {again_calls} calls = {again_pages} pages, "
+                   f"{again_events} events, {again_wall:.1f} s wall")
+        if again_events:
+            misses.append("the re-read after the burst emitted")
         idle_polls = [poll() for _ in range(idle)]
         size = len(json.dumps(store.get_cursor(instance).value, sort_keys=True,  # type: ignore[union-attr]
                               separators=(",", ":")))
@@ -177,15 +200,11 @@ def run_accounts(result: Result, accounts: int, idle: int, spread: int) -> None:
             misses.append(f"cursor {size} bytes >= {TARGET_CURSOR_BYTES}")
 
         late = signal_change(signal.SIGUSR2)
-        found = [poll()]
-        while not found[-1][0].complete and len(found) < 1000:
-            found.append(poll())
-        late_calls = sum(c for _, c, _, _ in found)
-        late_events = sum(p.emitted for p, _, _, _ in found)
+        found, (late_calls, _, late_events, late_wall, _) = until_complete(poll)
         after, after_calls, _, _ = poll()
         result.add("a change indexed late", f"ModifiedOn {late} (inside the window): "
                    f"{late_events} event in {len(found)} polls, {late_calls} calls "
-                   f"({sum(w for _, _, w, _ in found):.1f} s: the check, counted calls bisecting "
+                   f"({late_wall:.1f} s: the check, counted calls bisecting "
                    f"the window, pages from there); next idle poll {after_calls} call, "
                    f"{after.emitted} events")
         if late_events != 1 or after_calls != 1 or after.emitted:
@@ -208,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     args_parser.add_argument("--idle", type=int, default=5, help="idle polls after the burst")
     args_parser.add_argument("--spread", type=int, default=0,
                              help="seconds the burst's ModifiedOn spans (0: one second)")
+    args_parser.add_argument("--settle", type=float, default=60.0,
+                             help="the engine's settle, in seconds (the default: 60)")
     args = args_parser.parse_args(argv)
-    result = run(args.members, args.added, args.accounts, args.idle, args.spread)
+    result = run(args.members, args.added, args.accounts, args.idle, args.spread, args.settle)
     finish(result, args.json)
     return 0 if result.met else MISSED
 

@@ -25,7 +25,7 @@ MISSED_EXIT = 3  # bench._common.MISSED_EXIT (not imported: this script needs no
 
 #: (module, full-run arguments, quick arguments)
 BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
-    ("overhead", ["--calls", "2000"], ["--calls", "20"]),
+    ("overhead", ["--calls", "2000", "--processes", "10"], ["--calls", "20", "--processes", "1"]),
     ("workflow_steps", ["--runs", "300"], ["--runs", "3"]),
     ("cold_start", ["--runs", "15"], ["--runs", "1"]),
     ("rate_governor", ["--seconds", "60", "--limit", "25"], ["--seconds", "2", "--limit", "5"]),
@@ -34,7 +34,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
      ["--burst", "20", "--rounds", "2", "--paced", "5", "--rss-events", "40"]),
     ("store_ops", ["--events", "1000"], ["--events", "20"]),
     ("polling_scale", ["--members", "100000", "--added", "10", "--accounts", "100000"],
-     ["--members", "2500", "--added", "2", "--accounts", "2500"]),
+     ["--members", "2500", "--added", "2", "--accounts", "2500", "--settle", "1"]),
 ]
 
 

@@ -18,6 +18,7 @@ live in memory only.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import tempfile
 import threading
@@ -38,11 +39,12 @@ from runtime.sandbox import (
     SandboxApp,
     start_sandbox,
 )
-from runtime.sandbox.snapshot import SnapshotError, dump, load
+from runtime.sandbox.snapshot import SnapshotError, dump, load, seed_fingerprint
 
 SANDBOX_FILE = "sandbox.json"
 MAX_SANDBOX_BYTES = 16 * MIB
 LOCK_TIMEOUT_SECONDS = 30.0
+SETTLE_SECONDS = 2.0
 RESET_HINT = "lsq sandbox reset empties it"
 STORAGE_EXCEPTION = "MXSandboxStorageException"  # the sandbox's own, like LeadSquared's MX types
 
@@ -55,6 +57,7 @@ class KeptRecords:
 
     def __init__(self, app: SandboxApp) -> None:
         self.app = app
+        self._seed = seed_fingerprint(app.seed)
         self.path: Path | None = None
         self._lock: FileLock | None = None
         self._text: str | None = None  # the records as last read from or written to the file
@@ -73,7 +76,7 @@ class KeptRecords:
                 f"cannot create the sandbox's folder {path.parent}: {problem.strerror}"
             ) from None
         lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_SECONDS)
-        with self._locked(lock), self.app.state.lock:
+        with _locked(lock), self.app.state.lock:
             self.path, self._lock, self._on_file, self._text = path, lock, False, None
             self._refresh()
 
@@ -88,7 +91,7 @@ class KeptRecords:
             return lambda chunk: None
 
         try:
-            with self._locked(self._lock):
+            with _locked(self._lock):
                 with self.app.state.lock:
                     self._refresh()
                 body = b"".join(self.app(environ, capture))
@@ -99,15 +102,12 @@ class KeptRecords:
         start_response(*answer)
         return [body]
 
-    def _locked(self, lock: FileLock) -> Any:
-        try:
-            return lock.acquire()
-        except Timeout:
-            raise ConfigurationError(
-                f"the embedded sandbox's file {self.path or lock.lock_file} stayed locked for "
-                f"{LOCK_TIMEOUT_SECONDS:.0f} s by another lsq command",
-                hint="wait for it to finish, or stop it",
-            ) from None
+    def settle(self) -> None:
+        """Kept records only (a command's sandbox): before the process exits, send the webhook
+        deliveries due now (e.g. to a running ``lsq serve``), for at most
+        :data:`SETTLE_SECONDS`; later retries are dropped with the process."""
+        if self._lock is not None:
+            self.app.webhook_delivery.settle(SETTLE_SECONDS)
 
     def _refresh(self) -> None:
         """Read the file again if it changed since this process last read or wrote it."""
@@ -121,14 +121,14 @@ class KeptRecords:
         except FileNotFoundError:  # none yet, or `lsq sandbox reset` deleted it: the seed's
             if self._text is not None and self._on_file:
                 self.app.reset()
-            self._on_file, self._text = False, dump(self.app.state, self.app.seed)
+            self._on_file, self._text = False, dump(self.app.state, self._seed)
             return
         except (OSError, UnicodeDecodeError) as problem:
             self._unusable(problem.strerror if isinstance(problem, OSError) else str(problem))
         if text == self._text:
             return
         try:
-            load(self.app.state, self.app.seed, text)
+            load(self.app.state, self._seed, text)
         except SnapshotError as problem:
             self._unusable(str(problem))
         self._on_file, self._text = True, text
@@ -142,12 +142,12 @@ class KeptRecords:
     def _save(self) -> None:
         """Write the records if the call changed them; undo a change that makes them too big."""
         assert self.path is not None
-        text = dump(self.app.state, self.app.seed)
+        text = dump(self.app.state, self._seed)
         if text == self._text:
             return
         if len(text.encode("utf-8")) > MAX_SANDBOX_BYTES:
             if self._text is not None:
-                load(self.app.state, self.app.seed, self._text)
+                load(self.app.state, self._seed, self._text)
             raise ConfigurationError(
                 f"the embedded sandbox keeps at most {describe_size(MAX_SANDBOX_BYTES)} of records "
                 f"in {self.path}; this call was undone", hint=RESET_HINT)
@@ -176,6 +176,7 @@ def embedded_sandbox(folder: Path | None = None) -> RunningSandbox:
             running = start_sandbox(app)
             running.server.app = keeper  # the server serves the app through the keeper
             atexit.register(running.stop)
+            atexit.register(keeper.settle)  # first (atexit runs last-registered first)
             _running.append((running, keeper))
         running, keeper = _running[0]
         if folder is not None:
@@ -205,22 +206,25 @@ def forget_records(folder: Path) -> bool:
     path = records_file(folder)
     if not path.parent.is_dir():
         return False
-    lock = FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_SECONDS)
-    try:
-        with lock:
-            existed = path.exists()
-            path.unlink(missing_ok=True)
-    except Timeout:
-        raise ConfigurationError(
-            f"the embedded sandbox's file {path} stayed locked for "
-            f"{LOCK_TIMEOUT_SECONDS:.0f} s by another lsq command",
-            hint="wait for it to finish, or stop it") from None
+    with _locked(FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT_SECONDS)):
+        existed = path.exists()
+        path.unlink(missing_ok=True)
     return existed
 
 
-def _error_answer(message: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
-    import json
+def _locked(lock: FileLock) -> Any:
+    """``lock`` acquired (use it in a ``with``), or one line saying another command holds it."""
+    try:
+        return lock.acquire()
+    except Timeout:
+        raise ConfigurationError(
+            f"the embedded sandbox's file {lock.lock_file.removesuffix('.lock')} stayed locked "
+            f"for {LOCK_TIMEOUT_SECONDS:.0f} s by another lsq command",
+            hint="wait for it to finish, or stop it",
+        ) from None
 
+
+def _error_answer(message: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
     body = {"Status": "Error", "ExceptionType": STORAGE_EXCEPTION, "ExceptionMessage": message}
     start_response("500 Internal Server Error", [("Content-Type", "application/json")])
     return [json.dumps(body).encode("utf-8")]

@@ -227,3 +227,18 @@ def test_only_the_store_talks_to_databases() -> None:
             and SQL.search(node.value)
         ]
     assert problems == []
+
+
+def test_the_table_in_runtime_init_names_every_package() -> None:
+    """Each row of LAYERS/TOP has a row in runtime/__init__.py's table, and no row is stale."""
+    import runtime
+
+    rows = {
+        name.strip("`/")
+        for line in (runtime.__doc__ or "").splitlines() if line.startswith("| ``")
+        for name in line.split("|")[1].replace(",", " ").split()
+    }
+    named = {f"runtime.{row}" if row not in ("operations", "triggers") else row for row in rows}
+    packages = set(ALL_LAYERS) - {"runtime", "runtime.__main__"}
+    assert packages - named == set(), "add these to runtime/__init__.py's table"
+    assert named - packages == set(), "these rows of runtime/__init__.py's table are stale"

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # imported when a command needs them, so `lsq validate` stays
     from runtime.store.storage import Storage
 
 EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared sandbox"
+_NOTES_GIVEN: set[str] = set()  # notes already printed by this command (each is said once)
 
 
 def embedded_connection_noted() -> Connection:
@@ -41,8 +42,17 @@ def embedded_connection_noted() -> Connection:
 
     folder = default_state_path().parent
     connection = embedded_connection(folder)
-    print(embedded_note(records_file(folder)), file=sys.stderr)
+    note = embedded_note(records_file(folder))
+    if note not in _NOTES_GIVEN:  # e.g. `lsq validate a.yaml b.yaml` resolves several accounts
+        _NOTES_GIVEN.add(note)
+        print(note, file=sys.stderr)
     return connection
+
+
+def forget_notes() -> None:
+    """A new command starts: its notes are printed again (``main`` may run several times in
+    one process, as in tests or a host)."""
+    _NOTES_GIVEN.clear()
 
 
 def embedded_note(records: Path) -> str:
@@ -123,6 +133,24 @@ def share_rate_budgets(storage: Storage) -> None:
         close()
 
     storage.close = close_and_forget  # type: ignore[method-assign]
+
+
+def add_group(
+    commands: argparse._SubParsersAction, name: str, help: str, *, dest: str,
+    metavar: str = "ACTION",
+) -> argparse._SubParsersAction:
+    """``lsq NAME SUBCOMMAND``: a command group; its subcommands (one is required)."""
+    parser = commands.add_parser(name, help=help)
+    subcommands = parser.add_subparsers(dest=dest, metavar=metavar, parser_class=type(parser))
+    subcommands.required = True
+    return subcommands
+
+
+def add_root_option(parser: argparse.ArgumentParser) -> None:
+    """``--root DIR``: the connector whose manifest the command reads."""
+    parser.add_argument(
+        "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
+    )
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:

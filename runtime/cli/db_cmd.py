@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import argparse
 
-from runtime.cli.common import add_json_option, database_option, open_storage_for, print_json
+from runtime.cli.common import (
+    add_group,
+    add_json_option,
+    database_option,
+    open_storage_for,
+    print_json,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("db", help="storage schema (status, upgrade) and retention")
-    actions = parser.add_subparsers(dest="db_action", metavar="ACTION",
-                                    parser_class=type(parser))
-    actions.required = True
+    actions = add_group(commands, "db", "storage schema (status, upgrade) and retention",
+                        dest="db_action")
 
     status = actions.add_parser("status", help="schema version found and needed, per database")
     add_json_option(status)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runtime.cli.common import add_json_option, print_json
+from runtime.cli.common import add_json_option, add_root_option, print_json
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -20,9 +20,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", metavar="DIR", help="output folder (default: docs/ in the connector root)"
     )
-    parser.add_argument(
-        "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
-    )
+    add_root_option(parser)
     parser.add_argument(
         "--check", action="store_true",
         help="write nothing; exit 1 if the folder differs from what would be generated",

@@ -10,6 +10,7 @@ import argparse
 
 from runtime.cli.common import (
     add_connection_option,
+    add_group,
     add_json_option,
     open_client,
     print_json,
@@ -21,9 +22,8 @@ COLUMNS = (("schema_name", "SCHEMA NAME"), ("display_name", "DISPLAY NAME"), ("t
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("fields", help="list an account's fields")
-    records = parser.add_subparsers(dest="record", metavar="RECORD", parser_class=type(parser))
-    records.required = True
+    records = add_group(commands, "fields", "list an account's fields", dest="record",
+                        metavar="RECORD")
     lead = records.add_parser("lead", help="lead fields: schema name, display name, type, kind")
     add_json_option(lead)
     add_connection_option(lead)

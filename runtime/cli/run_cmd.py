@@ -37,6 +37,7 @@ from runtime.cli import serve_observe
 from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import (
     add_connection_option,
+    add_group,
     add_json_option,
     embedded_connection_noted,
     open_history_store,
@@ -75,9 +76,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_connection_option(run)
     run.set_defaults(func=run_workflow)
 
-    runs = commands.add_parser("runs", help="show the run history")
-    actions = runs.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=type(runs))
-    actions.required = True
+    actions = add_group(commands, "runs", "show the run history", dest="runs_command")
     listing = actions.add_parser("list", help="the newest runs first")
     listing.add_argument("--workflow", metavar="NAME", help="only this workflow's runs")
     listing.add_argument("--status", metavar="STATUS", choices=RUN_STATUSES,
@@ -167,6 +166,11 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
         "--channel-timeout", type=positive_int, default=30, metavar="SECONDS",
         help="close an HTTP connection idle or stalled this long (default 30)",
     )
+    serve.add_argument(
+        "--request-timeout", type=positive_int, default=60, metavar="SECONDS",
+        help="close an HTTP connection whose request is still not read whole this long after "
+        "its first byte (default 60)",
+    )
 
 
 def service_settings(args: argparse.Namespace) -> ServiceSettings:
@@ -179,7 +183,8 @@ def service_settings(args: argparse.Namespace) -> ServiceSettings:
 
     return ServiceSettings(
         http=ServerSettings(threads=args.threads, connection_limit=args.connection_limit,
-                            channel_timeout=args.channel_timeout),
+                            channel_timeout=args.channel_timeout,
+                            request_timeout=args.request_timeout),
         standby=args.standby,
         lease_ttl=timedelta(seconds=args.lease_ttl),
         max_pending_age=args.max_pending_age,

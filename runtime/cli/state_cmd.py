@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from runtime.cli.common import add_json_option, open_state_store, print_json
+from runtime.cli.common import add_group, add_json_option, open_state_store, print_json
 from runtime.cli.invoke_trigger import add_state_option
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("state", help="show or reset trigger state")
-    actions = parser.add_subparsers(dest="state_action", metavar="ACTION",
-                                    parser_class=type(parser))
-    actions.required = True
+    actions = add_group(commands, "state", "show or reset trigger state", dest="state_action")
 
     show = actions.add_parser("show", help="cursors, inbox counts and subscriptions (no secrets)")
     _add_selection(show, required=False)

@@ -1,10 +1,11 @@
 """The service's health: what ``GET /healthz`` answers.
 
 Healthy (``ok``) while the process can do its job: the receiver serves (when an instant
-trigger is served), no thread of the service died, storage answers and the worker meets no
-storage fault, and the oldest unsettled (pending or processing) inbox item of the served
-instances is younger than ``max_pending_age`` seconds. A standby service (its instances
-served by another process) is healthy: it takes over when that one stops.
+trigger is served), no thread of the service died, storage answers and neither the worker nor
+the receiver met a storage fault since their last success, and the oldest unsettled (pending
+or processing) inbox item of the served instances is younger than ``max_pending_age``
+seconds. A standby service (its instances served by another process) is healthy: it takes
+over when that one stops.
 
 The report names each part and its state; it never holds a secret or a payload.
 """
@@ -39,8 +40,12 @@ class Checked(Protocol):
     inbox: Inbox
     ownership: Ownership
     bindings: Mapping[str, Any]
-    storage_fault: str | None
-    max_pending_age: float
+
+    @property
+    def storage_fault(self) -> str | None: ...
+
+    @property
+    def max_pending_age(self) -> float: ...
 
     @property
     def receiving(self) -> bool: ...

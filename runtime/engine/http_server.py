@@ -6,7 +6,9 @@
 - at most ``connection_limit`` connections are open at once (the listener stops accepting
   beyond it; the kernel's ``backlog`` holds the rest);
 - a connection idle for ``channel_timeout`` seconds (a slow or half-open client) is closed,
-  checked every ``cleanup_interval`` seconds;
+  checked every ``cleanup_interval`` seconds; so is one whose request (headers and body) is
+  still not read whole ``request_timeout`` seconds after its first byte, however slowly it
+  trickles in (waitress alone would keep such a client: each byte counts as activity);
 - request headers are capped at ``max_request_header_size`` and bodies at
   ``max_request_body_size`` (waitress answers 413 before the application sees them).
 
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from waitress import trigger, wasyncore
-from waitress.server import BaseWSGIServer, create_server
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, TcpWSGIServer, create_server
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Waitress adjustments (names as waitress spells them)."""
+    """Waitress adjustments (names as waitress spells them), and ``request_timeout``."""
 
     threads: int = 8
     connection_limit: int = 100
@@ -41,6 +45,43 @@ class ServerSettings:
     backlog: int = 128
     max_request_header_size: int = 64 * 1024
     max_request_body_size: int = 2 * 1024 * 1024
+    request_timeout: int = 60
+
+    def adjustments(self) -> dict[str, Any]:
+        """The settings waitress takes."""
+        values = asdict(self)
+        del values["request_timeout"]
+        return values
+
+
+class _DeadlineChannel(HTTPChannel):
+    """A channel that remembers since when its current, unfinished request is being read."""
+
+    reading_since: float | None = None
+
+    def received(self, data: bytes) -> bool:
+        fresh = self.request is None
+        result = super().received(data)
+        if self.request is None:
+            self.reading_since = None  # nothing partial left
+        elif fresh or self.reading_since is None:
+            self.reading_since = time.time()
+        return bool(result)
+
+
+class _DeadlineServer(TcpWSGIServer):
+    """Also closes channels whose request is read for longer than ``request_timeout``."""
+
+    channel_class = _DeadlineChannel
+    request_timeout: float = ServerSettings.request_timeout
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)
+        cutoff = now - self.request_timeout
+        for channel in self.active_channels.values():
+            since = getattr(channel, "reading_since", None)
+            if since is not None and since < cutoff:
+                channel.will_close = True
 
 
 class HttpServer:
@@ -49,10 +90,17 @@ class HttpServer:
     def __init__(
         self, app: WSGIApp, host: str, port: int, settings: ServerSettings | None = None
     ) -> None:
+        chosen = settings or ServerSettings()
         self._server = create_server(
             app, host=host, port=port, ident="lsq", clear_untrusted_proxy_headers=True,
-            **asdict(settings or ServerSettings()),
+            **chosen.adjustments(),
         )
+        # create_server builds the listeners; each gets the request deadline (the same class
+        # with one more check in its maintenance and a channel that tracks partial requests)
+        for listener in list(_socket_map(self._server).values()):
+            if type(listener) is TcpWSGIServer:
+                listener.__class__ = _DeadlineServer
+                listener.request_timeout = chosen.request_timeout
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -89,7 +137,7 @@ class HttpServer:
         # Sockets are closed from the server's own loop thread (closing them from here while
         # it waits in select() races with it): first the listeners, then, once the requests
         # in flight are answered, the rest; an empty socket map ends the loop.
-        socket_map = getattr(server, "_map", None) or server.map
+        socket_map = _socket_map(server)
         wake = next(d for d in list(socket_map.values()) if isinstance(d, trigger.trigger))
         listeners = [d for d in list(socket_map.values()) if isinstance(d, BaseWSGIServer)]
         wake.pull_trigger(lambda: [wasyncore.dispatcher.close(d) for d in listeners])
@@ -98,6 +146,11 @@ class HttpServer:
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.warning("the HTTP server did not stop in %g s", timeout)
+
+
+def _socket_map(server: Any) -> dict[int, Any]:
+    """The socket map of a single listener or of several (MultiSocketServer)."""
+    return getattr(server, "_map", None) or server.map
 
 
 __all__ = ["HttpServer", "ServerSettings", "WSGIApp"]

@@ -80,11 +80,12 @@ class Ownership:
                 self.held[instance] = lease
         return lost
 
-    def release(self) -> None:
-        """Give every held lease up at once (a standby takes over without waiting)."""
-        for instance in list(self.held):
-            self.leases.release(lease_name(instance), self.owner)
-            del self.held[instance]
+    def release(self, instances: Iterable[str] | None = None) -> None:
+        """Give held leases up at once (every one by default; a standby takes over without
+        waiting)."""
+        for instance in list(self.held if instances is None else instances):
+            if self.held.pop(instance, None) is not None:
+                self.leases.release(lease_name(instance), self.owner)
 
     def refusal(self) -> ConfigurationError:
         """The error of a service that will not wait for the instances others hold."""

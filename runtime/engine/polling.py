@@ -23,23 +23,26 @@ Cursor (JSON, in the state store under the trigger instance id; see
   most one entry per second of the overlap however many records changed (a 10-minute
   overlap: at most 601 entries, about 25 KB).
 - The check (sources with ``fetch_newest`` and a ``Page.total``): a poll with no query in
-  progress first reads the same query newest first. When the server's count equals the
-  window's count (plus ``adjust``) plus the new versions read so far, every record in the
-  window is accounted for: the poll ends there, so an unchanged window costs ONE call
-  however many records it holds, and a few new changes cost one page. It reads at most a
-  quarter of the page budget so, and gives up when records went missing (fewer than
-  counted), when more are new than it may read, or when a page shows nothing new (what
-  the count misses is deeper in the window: a late record); the poll then reads the query
-  oldest first (a catch-up or re-read, below), and stops as soon as the counts agree.
-  Late records are thus found by the count and caught by the re-read. In a window of more
-  than ``narrow_above`` records (default 10,000), the re-read starts at the latest second
-  from which the server still counts all the surplus, found by bisecting the window's
-  seconds (one counted newest-first call each, about 10 for 600 seconds); a narrowed read
-  that reaches its end without agreeing is followed by a re-read of the whole window. A
-  re-read that completes takes the server's count as the truth where the difference is
-  explained (fewer: deletions, kept in ``adjust``; more, up to the items without a usable
-  id or time), and otherwise leaves the mismatch, so the next poll reads the window again
-  (a record offset paging skipped is found then).
+  progress first reads the same query newest first, until it has read every record from
+  the horizon on: what changed within ``settle`` (default 1 minute) before the previous
+  check began, or later. A change indexed late that moves a record the window already
+  counts (its second version) leaves the count as it was, so only reading it by its id
+  finds it. Then, when the server's count equals the window's count (plus ``adjust``)
+  plus the new versions read, every record in the window is accounted for and the poll
+  ends there: once nothing changed within ``settle`` of the previous check, a poll is ONE
+  call however many records the window holds. The check reads at most a quarter of the
+  page budget so; when more changed lately, or the count shows records the check did not
+  find (late records deeper in the window: only new records and first changes of a record
+  make the count grow), the poll reads the query oldest first (a catch-up or re-read,
+  below). In a window of more than ``narrow_above`` records (default 10,000) that re-read
+  starts at the latest second from which the server still counts all the surplus (never
+  after the horizon), found by bisecting the window's seconds with one counted
+  newest-first call each (about 10 for 600 seconds); a narrowed read that reaches its end
+  without agreeing is followed by a re-read of the whole window. A re-read that completes
+  takes the server's count as the truth where the difference is explained (fewer:
+  deletions, kept in ``adjust``; more, up to the items without a usable id or time), and
+  otherwise leaves the mismatch, so the next poll reads the window again (a record offset
+  paging skipped is found then).
 - Events are emitted oldest first, ties on equal timestamps broken by id. The event key is
   ``"<id>@<time>"``, so an updated record (new modified time) is a new event.
 - Budget: at most ``max_pages`` pages and ``max_calls`` API calls per poll. When it runs out
@@ -97,10 +100,12 @@ inbox mode, the events themselves (inbox rows, ``pending``).
 - Not covered: a record that appears later than ``overlap`` after records newer than it
   (raise ``overlap``), and a record skipped by offset pagination shifting under concurrent
   deletions, when it is older than the final watermark minus the overlap. With the count
-  check: records deleted from the window while others appear late in it, when the counts
-  agree before the re-read has reached every late one (a deletion and a late record in the
-  same poll interval cancel out), and an API whose date range leaves out its first second
-  (FromDate is read as inclusive, LIKELY; otherwise polls stay correct but re-read more).
+  check: a second change of a record within the overlap that is indexed more than
+  ``settle`` late (raise ``settle`` up to the overlap to cover it, at the cost of reading
+  what changed within it on every poll); as many records deleted from the window as
+  appear late below the horizon between two checks (the counts cancel out); and an API
+  whose date range leaves out its first second (FromDate is read as inclusive, LIKELY;
+  otherwise polls stay correct but re-read more).
 """
 
 from __future__ import annotations
@@ -129,6 +134,10 @@ logger = logging.getLogger(__name__)
 #: A window holding more records than this is bisected by counts to find a late record
 #: (about 10 calls for 600 seconds) rather than re-read from its start (a page per 1,000).
 NARROW_ABOVE = 10_000
+#: How late (behind the previous check) a record's change may be indexed and still be read
+#: by its id: a change that moves a record already counted in the window does not change the
+#: count, so only reading catches it.
+DEFAULT_SETTLE = timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class Budget:
@@ -237,12 +246,16 @@ class _Read:
     fetched: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     new: dict[tuple[str, str], None] = field(default_factory=dict)
     prior: dict[str, str] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)  # of ``new``
+    net: int = 0  # records from ``since`` on that ``new`` adds to the window's count
     pages: int = 0
     calls: int = 0
     skipped: int = 0
     total: int | None = None  # the last page's count of the whole query, when given
     fan_out: bool = False
     settled: bool = False  # every record the server counts is accounted for
+    oldest: datetime | None = None  # the oldest time read, also before ``since``
+    horizon: datetime | None = None  # a check that read every record from here on
 
     def add(self, source: TimeBasedSource, result: Page) -> list[tuple[str, str]]:
         """Take a page; returns the (time, id) entries it added."""
@@ -255,6 +268,7 @@ class _Read:
                 self.skipped += 1
                 continue
             moment, item_id = placed
+            self.oldest = moment if self.oldest is None else min(self.oldest, moment)
             if moment < self.since or (to_iso(moment), item_id) in self.fetched:
                 continue
             self.fetched[(to_iso(moment), item_id)] = item
@@ -269,7 +283,7 @@ class _Read:
         """Records the server counts beyond those accounted for (None: no count given)."""
         if self.total is None:
             return None
-        return self.total - _known(cursor, self.changes(), self.since)
+        return self.total - cursor.expected(self.since) - self.net
 
 
 def _known(cursor: TimeCursor, changes: Mapping[str, int], since: datetime) -> int:
@@ -295,6 +309,7 @@ class PollingEngine:
         removal_after_missed_scans: int = 2,
         clock: Callable[[], datetime] | None = None,
         narrow_above: int = NARROW_ABOVE,
+        settle: timedelta = DEFAULT_SETTLE,
     ) -> None:
         if overlap < timedelta(0) or removal_after_missed_scans < 1:
             raise ConfigurationError("overlap must be >= 0 and removal_after_missed_scans >= 1")
@@ -305,6 +320,7 @@ class PollingEngine:
         self.removal_after_missed_scans = removal_after_missed_scans
         self.clock = clock or store.clock
         self.narrow_above = narrow_above
+        self.settle = settle
 
     # -- time-based ---------------------------------------------------------------------------
 
@@ -340,10 +356,12 @@ class PollingEngine:
         window = self._next_since(cursor)
         probe = narrowed = None
         if cursor.resume is None:
+            checked = self.clock()
             probe = self._probe(instance, source, client, config, cursor, budget)
             if probe is not None and probe.settled:
+                cursor.checked = checked
                 return self._pending(instance, version, cursor, probe, None, True)
-            if probe is not None:
+            if probe is not None and probe.horizon is not None:
                 narrowed = self._narrow(source, client, config, cursor, probe, budget)
         resume = cursor.resume or Resume(narrowed or window, 1, None, True,
                                          narrowed=narrowed is not None)
@@ -359,10 +377,9 @@ class PollingEngine:
                 break
             result = source.fetch_page(client, config, resume.since, page)
             self._tally(instance, cursor, read, read.add(source, result))
-            if result.has_more:
-                page = page + 1 if result.next_page is None else result.next_page
-            if not result.has_more or read.gap(cursor) == 0:
-                break  # the end, or every record the server counts is accounted for
+            if not result.has_more:
+                break
+            page = page + 1 if result.next_page is None else result.next_page
         resume.skipped += read.skipped
         resume.page, resume.max_time = page, read.max_time
         if complete and resume.narrowed and read.gap(cursor) != 0:
@@ -381,32 +398,36 @@ class PollingEngine:
         cursor: TimeCursor,
         budget: Budget,
     ) -> _Read | None:
-        """Check the window newest first: settled when the server's count is what the window
-        holds plus the new versions read (one call when nothing changed)."""
+        """Check the window newest first: every record from the horizon on (what changed in
+        the last ``settle`` before the previous check, or later) is read by its id, and the
+        poll is settled when the server's count of the window is what the window holds plus
+        the new versions read (one call when nothing changed since a settled check)."""
         newest = getattr(source, "fetch_newest", None)
         if newest is None or cursor.watermark is None or getattr(source, "FAN_OUT", False):
             return None
         since = self._next_since(cursor)
         cursor.prune(since)
         read = _Read(since, max_time=None)
+        horizon = since
+        if cursor.checked is not None:
+            horizon = max(since, whole_second(cursor.checked - self.settle))
         limit = max(1, budget.max_pages // 4)
-        found = 0
         while True:
             result = newest(client, config, since, read.pages + 1)
             self._tally(instance, cursor, read, read.add(source, result))
             gap = read.gap(cursor)
             if gap is None:
                 return read
-            if gap == 0 or not result.has_more:
-                read.settled = True
+            if not result.has_more or (read.oldest is not None and read.oldest < horizon):
+                # Every record from the horizon on is read: the count speaks for the rest.
+                read.horizon = horizon
+                read.settled = gap == 0 or not result.has_more
                 return read
-            # Give up (and read oldest first) when records are gone (gap < 0), when more are
-            # new than the probe may read, or when this page had none: what is missing is
-            # deeper in the window (a late record), not at its newest end.
+            # Give up (and read the window oldest first) when more changed lately than the
+            # check may read: the window's records from the horizon on, and the surplus.
+            unread = cursor.expected(horizon) - cursor.adjust + max(gap, 0) - len(read.fetched)
             room = (limit - read.pages) * max(len(result.items), 1)
-            found, before = len(read.new), found
-            if gap < 0 or gap > room or found == before or budget.exhausted(read.pages,
-                                                                               read.calls):
+            if unread > room or read.pages >= limit or budget.exhausted(read.pages, read.calls):
                 return read
 
     def _narrow(
@@ -441,7 +462,8 @@ class PollingEngine:
                 low = middle
             else:
                 high = middle
-        return bounds[low] if low else None
+        start = min(bounds[low], probe.horizon or probe.since)
+        return start if start > probe.since else None
 
     def _tally(
         self, instance: str, cursor: TimeCursor, read: _Read, added: list[tuple[str, str]]
@@ -452,9 +474,14 @@ class PollingEngine:
         recorded = self.store.recorded_keys(instance, keys) | (cursor.legacy & keys.keys())
         fresh = [entry for key, entry in keys.items() if key not in recorded]
         read.new.update(dict.fromkeys(fresh))
-        ids = {item_id for _, item_id in fresh if item_id not in read.prior}
+        ids = {item_id for _, item_id in fresh} - read.ids
         if cursor.window and ids:
             read.prior.update(self.store.latest_versions(instance, ids))
+        # An id adds one record from ``since`` on unless a version of it at or after
+        # ``since`` is counted already (its count then moves, or it was a stale re-read).
+        since = to_iso(read.since)
+        read.net += sum(1 for item_id in ids if read.prior.get(item_id, "") < since)
+        read.ids |= ids
 
     def _pending(
         self,
@@ -487,6 +514,8 @@ class PollingEngine:
             cursor.watermark = max(candidates) if candidates else None
             if not (resume and resume.narrowed):
                 cursor.calibrate(read.total, resume.skipped if resume else read.skipped)
+            if resume is not None and resume.started is not None:
+                cursor.checked = resume.started
             cursor.resume = None
             cursor.prune(self._next_since(cursor))
         else:

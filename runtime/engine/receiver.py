@@ -118,6 +118,8 @@ class WebhookReceiver:
         self.inbox = inbox or Inbox(store)
         self.event_keys = dict(event_keys or {})
         self.max_body_bytes = max_body_bytes
+        #: The last storage fault a delivery met (None once a delivery is stored again).
+        self.storage_fault: str | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -128,6 +130,7 @@ class WebhookReceiver:
         except StorageUnavailable as problem:
             # The delivery was not stored: a non-200 makes LeadSquared retry it.
             logger.warning("webhook delivery not stored: %s", problem)
+            self.storage_fault = str(problem)
             status, reply = 503, _error_body("Temporarily unable to store the delivery")
         except Exception:
             logger.exception("webhook receiver failed")
@@ -171,6 +174,7 @@ class WebhookReceiver:
             return 200, _error_body(str(problem))
         keyed = [(self._event_key(instance, event), event) for event in events]
         new = self.inbox.accept_delivery(instance, keyed, content_type=content_type, raw_body=raw)
+        self.storage_fault = None
         logger.info(
             "webhook %s: %d event(s) stored, %d duplicate(s)",
             instance, sum(new), len(new) - sum(new),

@@ -192,7 +192,7 @@ class WorkflowService:
         self._stop = threading.Event()
         self.supervisor = Supervisor(self._stop)
         self._server: HttpServer | None = None
-        self.storage_fault: str | None = None  # the worker's last storage fault, until it clears
+        self._worker_fault: str | None = None  # the worker's last storage fault, until it clears
         self.receiver = WebhookReceiver(
             store, event_keys={b.trigger_key: b.module.event_key for b in self.bindings.values()},
             inbox=self.inbox,
@@ -249,6 +249,11 @@ class WorkflowService:
         return self._server is not None
 
     @property
+    def storage_fault(self) -> str | None:
+        """The storage fault the worker or the receiver met last, until it clears."""
+        return self._worker_fault or self.receiver.storage_fault
+
+    @property
     def max_pending_age(self) -> float:
         """Seconds the oldest unsettled item may wait before health fails."""
         return self.settings.max_pending_age
@@ -272,7 +277,15 @@ class WorkflowService:
 
     def start(self) -> None:
         """Take the leases, bind the receiver, subscribe, take the first polls, start the
-        threads. Raises ConfigurationError when another service holds a lease (not standby)."""
+        threads. Raises ConfigurationError when another service holds a lease (not standby);
+        a start that fails stops what it started."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         self.ownership.acquire()
         if self.standing_by and not self.settings.standby:
             refusal = self.ownership.refusal()
@@ -417,9 +430,9 @@ class WorkflowService:
                         self.process(binding, item)
                         unsettled = None
             except StorageUnavailable as problem:
-                if self.storage_fault is None:
+                if self._worker_fault is None:
                     logger.warning("worker: storage unavailable, backing off: %s", problem)
-                self.storage_fault = str(problem)
+                self._worker_fault = str(problem)
                 self._stop.wait(backoff.next())
                 continue
             except Exception:
@@ -427,9 +440,9 @@ class WorkflowService:
                 unsettled = None  # its claim expires and counts as an attempt
                 self._stop.wait(backoff.next())
                 continue
-            if self.storage_fault is not None:
+            if self._worker_fault is not None:
                 logger.warning("worker: storage works again; resuming")
-                self.storage_fault = None
+                self._worker_fault = None
             backoff.reset()
             if not worked:
                 self.inbox.wait_for_work(self.idle_wait)  # woken by a delivery or a poll
@@ -450,11 +463,21 @@ class WorkflowService:
                     logger.error("%s: lease lost; another process serves it now", instance)
                 for instance in self.ownership.acquire():
                     logger.warning("%s: taking over (the previous owner stopped)", instance)
-                    self._take_over(self.bindings[instance])
+                    self._take_over_or_give_up(instance)
             except ConnectorError as problem:
                 logger.warning("leases: %s", problem)
             except Exception:
                 logger.exception("leases: unexpected failure")
+
+    def _take_over_or_give_up(self, instance: str) -> None:
+        """Take over ``instance``; if that fails (its subscription, a storage fault), give its
+        lease back so that the next round (here or in another process) tries again."""
+        try:
+            self._take_over(self.bindings[instance])
+        except Exception as problem:
+            logger.error("%s: taking over failed, lease given back: %s", instance,
+                         self.runner.clients.redact(str(problem)))
+            self.ownership.release([instance])
 
     def _prune_loop(self) -> None:
         interval = self.settings.prune_interval or 0

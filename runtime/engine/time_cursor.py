@@ -61,7 +61,8 @@ class Resume:
 
 @dataclass
 class TimeCursor:
-    """Watermark, start floor, the window of counts and its correction, and a cut query.
+    """Watermark, start floor, the window of counts and its correction, a cut query, and
+    when the last complete read began.
 
     ``window`` maps whole seconds (``bucket``) at or after the current ``since`` to the number
     of records whose newest recorded version has that time; ``adjust`` corrects the expected
@@ -75,6 +76,7 @@ class TimeCursor:
     window: dict[str, int] = field(default_factory=dict)
     adjust: int = 0
     resume: Resume | None = None
+    checked: datetime | None = None  # when the last complete read began (engine clock)
     legacy: set[str] = field(default_factory=set)
 
     def to_json(self) -> dict[str, Any]:
@@ -85,6 +87,7 @@ class TimeCursor:
             "window": {second: n for second, n in sorted(self.window.items()) if n > 0},
             "adjust": self.adjust,
             "resume": None if self.resume is None else self.resume.to_json(),
+            "checked": iso_or_none(self.checked),
         }
 
     @classmethod
@@ -96,6 +99,7 @@ class TimeCursor:
             window={str(k): int(n) for k, n in (value.get("window") or {}).items()},
             adjust=int(value.get("adjust") or 0),
             resume=Resume.from_json(resume) if resume else None,
+            checked=time_or_none(value.get("checked")),
         )
         for iso, item_id in value.get("seen") or []:  # a cursor of an older version
             cursor.legacy.add(f"{item_id}@{iso}")

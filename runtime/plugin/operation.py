@@ -72,13 +72,13 @@ class Operation:
         """Where problems about this operation are reported: ``actions.create_lead``."""
         return f"{ROLES[self.role].section}.{self.key}"
 
-    @property
+    @functools.cached_property  # read on every call (key and kind never change)
     def input_schema_path(self) -> str:
         """``actions/<key>.input.json`` or ``triggers/<key>.config.json`` (under ``schemas/``)."""
         role = ROLES[self.role]
         return f"{role.section}/{self.key}.{role.input_suffix}.json"
 
-    @property
+    @functools.cached_property
     def output_schema_path(self) -> str:
         """``actions/<key>.output.json`` or ``triggers/<key>.output.json`` (one event)."""
         return f"{ROLES[self.role].section}/{self.key}.output.json"

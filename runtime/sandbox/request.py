@@ -29,6 +29,12 @@ class SandboxRequest:
         """The id of the user whose keys made the call (the API caller)."""
         return self.key.user_id
 
+    @property
+    def object_body(self) -> Mapping[str, Any]:
+        """The JSON body when it is an object, else an empty one (a service then answers that
+        what it needs is missing)."""
+        return self.body if isinstance(self.body, Mapping) else {}
+
     def now(self) -> datetime:
         """The sandbox clock's current UTC time."""
         return self.state.clock.now()

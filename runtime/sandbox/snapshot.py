@@ -34,22 +34,25 @@ def seed_fingerprint(seed: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def dump(state: SandboxState, seed: dict[str, Any]) -> str:
-    """The records of every tenant as compact JSON text (call it holding ``state.lock``)."""
+def dump(state: SandboxState, seed: str) -> str:
+    """The records of every tenant as compact JSON text (call it holding ``state.lock``);
+    ``seed`` is the :func:`seed_fingerprint` of the state's seed. Keys keep their order, so
+    the same records give the same text, also after a :func:`load`."""
     tenants = {org: _tenant_fields(tenant) for org, tenant in state.tenants.items()}
-    document = {"format": FORMAT, "seed": seed_fingerprint(seed), "tenants": tenants}
-    return json.dumps(document, separators=(",", ":"), sort_keys=True)
+    document = {"format": FORMAT, "seed": seed, "tenants": tenants}
+    return json.dumps(document, separators=(",", ":"), check_circular=False)
 
 
-def load(state: SandboxState, seed: dict[str, Any], text: str) -> None:
-    """Put the records of ``text`` (from :func:`dump`) into the seeded ``state``'s tenants."""
+def load(state: SandboxState, seed: str, text: str) -> None:
+    """Put the records of ``text`` (from :func:`dump`) into the seeded ``state``'s tenants;
+    ``seed`` is the :func:`seed_fingerprint` of the state's seed."""
     try:
         document = json.loads(text)
     except ValueError as problem:
         raise SnapshotError(f"not JSON ({problem})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SnapshotError(f"not a sandbox snapshot of format {FORMAT}")
-    if document.get("seed") != seed_fingerprint(seed):
+    if document.get("seed") != seed:
         raise SnapshotError("its records grew from another seed (another connector version)")
     tenants = document.get("tenants")
     if not isinstance(tenants, dict) or set(tenants) != set(state.tenants):

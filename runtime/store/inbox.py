@@ -248,12 +248,15 @@ class Inbox:
         processing could not even start or settle, e.g. the database was full); False if the
         claim was lost."""
         with self.store.db.transaction() as tx:
-            return tx.execute(
+            released = tx.execute(
                 "UPDATE inbox SET status = 'pending', claim_token = NULL, claimed_until = NULL, "
                 "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? "
                 "WHERE id = ? AND status = 'processing' AND claim_token = ?",
                 (self.store.now_iso(), item.id, item.claim_token),
             ).rowcount == 1
+        self.arrivals.set()  # claimable again: wake a worker
+        return released
+
     def keep_claim(self, item: InboxItem) -> bool:
         """Renew the claim once a third of ``claim_ttl`` has passed since it was taken (a run
         that long), else write nothing: most runs take milliseconds. False if it was lost."""

@@ -55,6 +55,7 @@ PRUNE_BATCH = 2000  # rows deleted per transaction: a prune holds the write lock
 MEMBER_CHUNK = 500  # member ids per IN (...) lookup
 SHOWN_FAILED = 20  # failed inbox events `lsq state show` lists (newest first)
 
+_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")  # runtime.clock.to_iso
 _INSTANCE_ID = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)-(?P<digest>[0-9a-f]{20})$")
 _SUBSCRIPTION_COLUMNS = "instance_id, webhook_id, secret, receiver_url, event_code, created_at"
 
@@ -210,10 +211,11 @@ class StateStore(schema.DatabaseStore):
         return found
 
     def latest_versions(self, instance: str, item_ids: Iterable[str]) -> dict[str, str]:
-        """For time-keyed events (``<id>@<iso time>``): each id's newest recorded time.
+        """For time-keyed events (``<id>@<to_iso time>``): each id's newest recorded time.
 
         One primary-key range read per id (``<id>@`` up to ``<id>A``; a collation that orders
-        more keys into the range only adds rows, filtered here by their exact prefix).
+        more keys into the range only adds rows); a key counts only when it is exactly the id,
+        ``@`` and a stored time (so ``a@b@<time>`` is not a version of ``a``).
         """
         latest: dict[str, str] = {}
         with self.db.read() as tx:
@@ -223,8 +225,10 @@ class StateStore(schema.DatabaseStore):
                     "SELECT event_key FROM dedupe WHERE instance_id = ? AND event_key >= ? "
                     "AND event_key < ?", (instance, prefix, f"{item_id}A"),
                 ):
-                    if key.startswith(prefix) and key[len(prefix):] > latest.get(item_id, ""):
-                        latest[item_id] = key[len(prefix):]
+                    moment = key[len(prefix):]
+                    if (key.startswith(prefix) and _STORED_TIME.fullmatch(moment)
+                            and moment > latest.get(item_id, "")):
+                        latest[item_id] = moment
         return latest
 
     # -- subscriptions ------------------------------------------------------------------------

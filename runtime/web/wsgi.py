@@ -46,7 +46,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Front:
     receiver = WebhookReceiver(store, event_keys=instant_event_keys(manifest), inbox=inbox)
 
     def check() -> Health:
-        storage, age, problems = inbox_health(inbox, None, bound)
+        storage, age, problems = inbox_health(inbox, None, bound, receiver.storage_fault)
         return Health(not problems, {
             "status": "ok" if not problems else "failing", "problems": problems,
             "receiver": "up", "storage": storage,

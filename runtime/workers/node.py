@@ -34,7 +34,7 @@ from datetime import timedelta
 from runtime.engine.receiver import receiver_url
 from runtime.engine.service import Binding, WorkflowService
 from runtime.errors import ConfigurationError, ConnectorError, StorageUnavailable
-from runtime.store.inbox import Inbox, claim_owner
+from runtime.store.inbox import Inbox, claim_owner, process_is_dead
 from runtime.store.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -114,28 +114,43 @@ class Node:
         return done
 
     def _take_lane(self, instance: str) -> tuple[str, str] | None:
-        owner = f"{self.owner}/{uuid.uuid4().hex[:8]}"
+        owner = self.one_off_owner()
         ttl = timedelta(seconds=self.drain_seconds) + LANE_SLACK  # a run may outlast it
         for lane in range(self.parallel_drains):
             name = f"draining:{instance}:{lane}"
-            if self.leases.acquire(name, owner, ttl) is not None:
+            if self.take(name, owner, ttl):
                 return name, owner
         return None
+
+    def one_off_owner(self) -> str:
+        """``<host>/<pid>#<random>``: this process, for one tenure of a lease."""
+        return f"{self.owner}#{uuid.uuid4().hex[:8]}"
+
+    def take(self, name: str, owner: str, ttl: timedelta) -> bool:
+        """Take the lease ``name`` if it is free, expired, or held by a dead process of this
+        host (a SIGKILLed worker's lease need not run out)."""
+        if self.leases.acquire(name, owner, ttl) is not None:
+            return True
+        holder = self.leases.holder(name)
+        return (
+            holder is not None and process_is_dead(holder.owner.partition("#")[0])
+            and self.leases.take_over(name, holder.owner, owner, ttl) is not None
+        )
 
     def poll(self, instance: str) -> bool:
         """One poll of ``instance`` (failures are logged; the next interval polls again).
 
-        Under the lease ``polling:<instance>`` (owner ``<host>/<pid>/<poll>``, two intervals
-        plus 5 s): a poll never overlaps a slow one; a poller that died blocks at most that
-        long. False when another poll was running.
+        Under the lease ``polling:<instance>`` (owner ``<host>/<pid>#<poll>``, two intervals
+        plus 5 s): a poll never overlaps a slow one; a poller that died on this host is taken
+        over at once, on another host its lease runs out. False when another poll was running.
         """
         binding = self.bindings.get(instance)
         if binding is None or not binding.polling:
             logger.warning("poll %s: not a polling instance of this worker", instance)
             return False
-        name, owner = f"polling:{instance}", f"{self.owner}/{uuid.uuid4().hex[:8]}"
+        name, owner = f"polling:{instance}", self.one_off_owner()
         ttl = timedelta(seconds=2 * binding.interval + 5)
-        if self.leases.acquire(name, owner, ttl) is None:
+        if not self.take(name, owner, ttl):
             logger.info("poll %s: another poll of it is still running", instance)
             return False
         try:
@@ -167,7 +182,7 @@ class Node:
             if public_url is None:
                 raise_missing_url(instance)
             name = f"subscribe:{instance}"
-            if self.leases.acquire(name, self.owner, SUBSCRIBE_TTL) is None:
+            if not self.take(name, self.owner, SUBSCRIBE_TTL):
                 continue  # another worker subscribes it right now
             try:
                 self.service.subscriber(

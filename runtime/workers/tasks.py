@@ -85,7 +85,7 @@ class Sweeper(threading.Thread):
     def run(self) -> None:
         while not self.stopping.wait(SWEEP_SECONDS):
             try:
-                if self.node.leases.acquire("sweeper", self.node.owner, SWEEPER_TTL):
+                if self.node.take("sweeper", self.node.owner, SWEEPER_TTL):
                     sweep(self.tasks, self.node)
             except ConnectorError as problem:  # storage down: try again next tick
                 logger.warning("sweep failed: %s", problem)

@@ -28,6 +28,7 @@ from runtime.errors import (
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, FaultPlan, RunningSandbox
+from tests.actions.conftest import Refused
 from tests.fakes import (
     ACCESS_KEY,
     API_HOST,
@@ -41,7 +42,6 @@ from tests.fakes import (
 from tests.seed_ids import PRIYA
 
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
-Refused = Callable[[str, dict[str, Any]], InputValidationError]
 
 #: Paths that try to leave https://{host}/v2/: schemes, hosts, userinfo, ports, dot segments,
 #: encodings, backslashes, queries, fragments, whitespace and control characters.

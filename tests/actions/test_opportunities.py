@@ -7,14 +7,13 @@ any request, the MX errors OpportunityManagement.svc answers, and records that d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from operations import _opportunities
 from runtime.api.client import LeadSquaredClient
-from runtime.api.connection import Connection
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
@@ -23,7 +22,7 @@ from runtime.errors import (
 )
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.sandbox import RunningSandbox
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import ADMIN, ARJUN, MEERA, MISSING, PRIYA, RAVI
 
@@ -65,15 +64,6 @@ def opportunities(sandbox: RunningSandbox) -> dict[str, dict[str, Any]]:
 
 def problems_of(caught: pytest.ExceptionInfo[InputValidationError]) -> list[str]:
     return caught.value.problems
-
-
-@pytest.fixture
-def quick_client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
-    """A client whose retries never sleep (a fault test must not wait)."""
-    connection = Connection(access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
-                            api_host=DEFAULT_API_HOST, base_url=sandbox.base_url)
-    with LeadSquaredClient(connection, sleep=lambda seconds: None) as lsq:
-        yield lsq
 
 
 # -- create_opportunity ------------------------------------------------------------------

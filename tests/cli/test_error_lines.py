@@ -70,6 +70,11 @@ CASES = (
          {"wf.yaml": 'name: "x\ntrigger:\n  key: new_lead\nsteps: "y"\nz: 1\n'},
          "error: invalid workflow file: wf.yaml:line 4: invalid YAML: did not find expected key "
          "(the quoted value from line 1 runs on; is its closing quote missing?)"),
+    Case("event-problem-once", ("run", str(ROOT / "examples" / "welcome_email.yaml"), "--event",
+                                "ev.json"),
+         {"ev.json": "[1]"},
+         "error: --event ev.json is not a 'new_lead' event: $: [1] is not of type 'object' (an "
+         "event has the shape of schemas/triggers/new_lead.output.json)"),
     Case("seed-open-bracket", ("sandbox", "--seed", "seed.yaml", "--port", "0"),
          {"seed.yaml": "tenants:\n  a: [1\n"},
          "error: seed seed.yaml is not valid YAML at line 2: a '[' is not closed"),

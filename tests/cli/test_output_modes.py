@@ -41,16 +41,16 @@ COMMANDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("webhook", "replay"): REPLAY,
     ("mcp",): ("mcp",),
     ("ui",): ("ui",),
+    ("receive",): ("receive",),
+    ("worker",): ("worker", "x.yaml"),
     ("db", "status"): ("db", "status"),
     ("db", "upgrade"): ("db", "upgrade"),
     ("db", "prune"): ("db", "prune"),
-    ("worker",): ("worker", "x.yaml"),
-    ("receive",): ("receive",),
 }
 #: Commands without --json: lsq mcp's standard output is the MCP protocol; lsq ui serves a page;
-#: lsq worker and lsq receive are services that log. (lsq serve's --json makes its progress
-#: lines JSON lines, tests/observe/test_serve_cli.py.)
-NO_JSON = {("mcp",), ("ui",), ("worker",), ("receive",)}
+#: lsq receive and lsq worker are services that log (lsq serve's --json makes its progress lines
+#: JSON lines, tests/observe/test_serve_cli.py).
+NO_JSON = {("mcp",), ("ui",), ("receive",), ("worker",)}
 DATABASE = "postgresql://lsq@db.example.com/lsq"
 
 
@@ -112,6 +112,45 @@ def test_docs_check_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["docs", "--check", "--out", str(tmp_path / "docs"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "path": str(tmp_path / "docs"), "files": written["files"], "stale": []}
+
+
+def test_sandbox_json_prints_its_address_and_keys_as_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "sandbox", "--port", "0", "--json"], cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        shown = json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert shown["base_url"].startswith("http://127.0.0.1:")
+    assert shown == {"base_url": shown["base_url"], "api": shown["base_url"] + "/v2/",
+                     "access_key": DEFAULT_ACCESS_KEY, "secret_key": DEFAULT_SECRET_KEY}
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--json", "runs", "list"], "lsq: unrecognized arguments: --json (--json goes after the "
+                                 "command: lsq runs list --json)"),
+    (["state", "--json", "show", "--trigger", "new_lead"],
+     "lsq: unrecognized arguments: --json (--json goes after the command: lsq state show "
+     "--trigger new_lead --json)"),
+    (["mcp", "--json"], "lsq: unrecognized arguments: --json (this command prints no JSON)"),
+    (["runs", "list", "--json", "--bogus"], "lsq: unrecognized arguments: --bogus"),
+], ids=["before", "between", "no-json", "other"])
+def test_a_misplaced_json_says_where_it_goes(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err == line + "\n"
 
 
 def test_runs_list_offers_the_history_s_statuses() -> None:

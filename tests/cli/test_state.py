@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from runtime.cli import main
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, Subscription, instance_id
+from tests.fakes import write_connection_file
 
 ACCOUNT = "org-1@api-in21.leadsquared.com"
 ACCOUNTS = instance_id("new_account", {"company_type": "Company"}, account=ACCOUNT)
@@ -182,9 +182,7 @@ def test_reset_then_invoke_replays_from_the_given_time(
 ) -> None:
     for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
         monkeypatch.delenv(name, raising=False)
-    connection = tmp_path / "acme.yaml"
-    connection.write_text(f'access_key: "{DEFAULT_ACCESS_KEY}"\n'
-                          f'secret_key: "{DEFAULT_SECRET_KEY}"\napi_host: "{sandbox.base_url}"\n')
+    connection = write_connection_file(tmp_path / "acme.yaml", sandbox.base_url)
     state = str(tmp_path / "state.sqlite3")
     invoke = ["invoke", "trigger", "new_account", "-c", '{"company_type": "Company"}',
               "--state", state, "--connection", str(connection), "--json", "--commit"]

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from runtime.workers.schema import apply_queue_schema
+from tests.fakes import write_connection_file
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = Path(__file__).with_name("burst.yaml")
@@ -57,10 +57,8 @@ class Cluster:
                  extra_env: dict[str, str] | None = None) -> None:
         apply_queue_schema(database_url)
         self.database_url = database_url
-        self.connection = folder / "connection.yaml"
-        self.connection.write_text(
-            f'access_key: "{DEFAULT_ACCESS_KEY}"\nsecret_key: "{DEFAULT_SECRET_KEY}"\n'
-            f"api_host: {sandbox_url}\nrate_limit: {rate_limit}\n", encoding="utf-8")
+        self.connection = Path(write_connection_file(folder / "connection.yaml", sandbox_url,
+                                                     rate_limit=rate_limit))
         self.workflows = workflows
         self.env = {**os.environ, "PYTHONPATH": str(REPO), "LSQ_DATABASE_URL": database_url,
                     **(extra_env or {})}

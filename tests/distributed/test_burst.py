@@ -3,7 +3,7 @@ webhook deliveries, 10% of them sent twice; one worker and one receiver are SIGK
 and restarted. Every acknowledged event runs exactly once (run history), no email is sent
 twice and no create is sent twice (the sandbox's request log).
 
-CI: 600 deliveries; ``LSQ_DISTRIBUTED_FULL=1``: the issue's 5,000.
+CI: 400 deliveries; ``LSQ_DISTRIBUTED_FULL=1``: the issue's 5,000.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def fast_sandbox():
 
 @pytest.mark.timeout(1200 if full() else 300)
 def test_burst_with_a_worker_and_a_receiver_killed(pg_url, fast_sandbox, tmp_path):
-    total = 5000 if full() else 600
+    total = 5000 if full() else 400
     cluster = Cluster(pg_url, fast_sandbox.base_url, tmp_path, rate_limit=100_000)
     storage = open_storage(pg_url)
     try:

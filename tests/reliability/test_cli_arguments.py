@@ -34,6 +34,8 @@ REPLAY = ["webhook", "replay", "body.json", "--to", "http://127.0.0.1:9/hooks/x"
     (["serve", "x.yaml", "--prune-interval", "-1"], "argument --prune-interval: '-1' must be"),
     (["serve", "x.yaml", "--lease-ttl", "nan"], "argument --lease-ttl: 'nan' must be"),
     (["serve", "x.yaml", "--threads", "0"], "argument --threads: 0 must be 1 or more"),
+    (["serve", "x.yaml", "--request-timeout", "0"],
+     "argument --request-timeout: 0 must be 1 or more"),
     (["serve", "x.yaml", "--connection-limit", "-1"],
      "argument --connection-limit: -1 must be 1 or more"),
     (["serve", "x.yaml", "--public-url", "hooks.example.com"],

@@ -40,6 +40,7 @@ from runtime.sandbox import (
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore
 from runtime.workflows.workflow import ManifestSchemas, load_workflow
+from tests.fakes import write_connection_file
 from tests.seed_ids import RAVI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,13 +58,8 @@ def fast_sandbox() -> Iterator[RunningSandbox]:
 
 
 def connection_file(tmp_path: Path, sandbox: RunningSandbox) -> Path:
-    path = tmp_path / "connection.yaml"
-    path.write_text(
-        f"access_key: '{DEFAULT_ACCESS_KEY}'\nsecret_key: '{DEFAULT_SECRET_KEY}'\n"
-        f"api_host: {sandbox.base_url}\nrate_limit: 100000\nbulk_rate_limit: 100000\n",
-        encoding="utf-8",
-    )
-    return path
+    return Path(write_connection_file(tmp_path / "connection.yaml", sandbox.base_url,
+                                      rate_limit=100_000, bulk_rate_limit=100_000))
 
 
 def free_port() -> int:
@@ -198,7 +194,7 @@ def test_sigkill_of_lsq_serve_mid_burst_loses_and_repeats_nothing(
             list(pool.map(deliver, again))
         assert acked == {lead["ProspectID"] for lead in leads}
 
-        wait_for_runs(tmp_path / "history.sqlite3", DELIVERIES, timeout=45)
+        wait_for_runs(tmp_path / "history.sqlite3", DELIVERIES, timeout=120)  # returns when done
     finally:
         serve.stop()
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.sandbox import RunningSandbox
+from tests.fakes import write_connection_file
 
 from .helpers import assert_contract, run_cli
 
@@ -50,10 +51,7 @@ def dead_connection(cli_env: Path) -> Path:
 
 @pytest.fixture
 def sandbox_connection(cli_env: Path, sandbox: RunningSandbox) -> Path:
-    path = cli_env / "sandbox.yaml"
-    path.write_text(f'access_key: "{DEFAULT_ACCESS_KEY}"\nsecret_key: "{DEFAULT_SECRET_KEY}"\n'
-                    f'api_host: "{sandbox.base_url}"\n', encoding="utf-8")
-    return path
+    return Path(write_connection_file(cli_env / "sandbox.yaml", sandbox.base_url))
 
 
 @settings(max_examples=40)

@@ -17,20 +17,19 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
 import yaml
-from werkzeug.serving import make_server
 
 from runtime.engine.receiver import WebhookReceiver
 from runtime.sandbox import SandboxApp, start_sandbox
 from runtime.sandbox.seed import default_seed
 from runtime.store.state import StateStore
 from tests.seed_ids import PRIYA
+from tests.serving import serving
 
 from .helpers import assert_contract, run_cli
 
@@ -74,14 +73,11 @@ def world(cli_env: Path, secret_sandbox: str) -> Iterator[dict[str, Path]]:
     root = logging.getLogger()
     root.addHandler(handler)
     store = StateStore(cli_env / "state.sqlite3")
-    server = make_server("127.0.0.1", 0, WebhookReceiver(store), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield {"dir": cli_env, "good": good, "bad": bad, "log": log_file,
-               "receiver": Path(f"http://127.0.0.1:{server.server_port}")}
+        with serving(WebhookReceiver(store)) as url:
+            yield {"dir": cli_env, "good": good, "bad": bad, "log": log_file,
+                   "receiver": Path(url)}
     finally:
-        server.shutdown()
         store.close()
         root.removeHandler(handler)
         handler.close()

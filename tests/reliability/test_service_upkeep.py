@@ -16,11 +16,13 @@ from runtime.clock import utc_now
 from runtime.engine import service as service_module
 from runtime.engine.ownership import lease_name
 from runtime.engine.receiver import SECRET_HEADER
+from runtime.engine.service import Binding
+from runtime.errors import TransientApiError
 from runtime.sandbox import RunningSandbox
 from runtime.store.inbox import Inbox
 from runtime.store.leases import Leases
 from runtime.store.retention import Retention
-from runtime.store.state import Subscription, instance_id
+from runtime.store.state import StateStore, Subscription, instance_id
 
 from ._service import FAST, HOOK_SECRET, served, wait_until
 from .test_crashes import create_leads
@@ -90,3 +92,28 @@ def test_retention_runs_on_a_schedule_and_keeps_pending_items_and_cursors(
     assert counts == {"pending": 1, "processing": 0, "done": 0, "failed": 0}
     assert cursor is not None
     assert remembered == 5  # the newest runs only: memory does not grow with runs
+
+
+def test_a_take_over_that_fails_gives_the_lease_back_and_is_tried_again(
+    tmp_path: Path, service_sandbox: RunningSandbox,
+) -> None:
+    with served(tmp_path, service_sandbox, settings=replace(FAST, standby=True)) as target:
+        instance = target.binding.instance
+        leases = Leases(target.store)
+        assert leases.acquire(lease_name(instance), ELSEWHERE, timedelta(minutes=5))
+        target.service.start()
+        subscribe, calls = target.service.subscriber, []
+
+        def flaky(binding: Binding, url: str, store: StateStore) -> None:
+            calls.append(url)
+            if len(calls) == 1:
+                raise TransientApiError("LeadSquared is busy", operation="Webhook.Create",
+                                        status=503)
+            subscribe(binding, url, store)
+
+        target.service.subscriber = flaky
+        assert leases.release(lease_name(instance), ELSEWHERE)
+        wait_until(lambda: len(calls) == 2 and target.service.ownership.holds(instance))
+        health = target.service.health()
+
+    assert health.ok and health.report["instances"] == {instance: "serving"}

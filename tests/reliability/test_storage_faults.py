@@ -174,7 +174,6 @@ def test_a_storage_fault_gives_503s_and_the_service_resumes_by_itself(
                     answers.append(deliver(lead))
                     if answers.count(503) >= 5:
                         break
-                worker_saw_it = _wait_for(lambda: service.storage_fault is not None, 1.5)
                 during = requests.get(f"{service.url}/healthz", timeout=5)
             finally:
                 fault.end()
@@ -182,9 +181,8 @@ def test_a_storage_fault_gives_503s_and_the_service_resumes_by_itself(
             assert set(answers) <= {200, 503}, answers
             assert 503 in answers
             assert not service.supervisor.dead()
-            if worker_saw_it:
-                assert during.status_code == 503
-                assert during.json()["storage"].startswith("unavailable: ")
+            assert during.status_code == 503  # the receiver's fault (and the worker's)
+            assert during.json()["storage"].startswith("unavailable: ")
             # LeadSquared retries every delivery that was not answered 200
             for lead in leads:
                 if lead["ProspectID"] not in acked:
@@ -201,12 +199,4 @@ def test_a_storage_fault_gives_503s_and_the_service_resumes_by_itself(
     keys = sorted(run["event_key"] for run in runs)
     assert keys == sorted(f"{lead['ProspectID']}#0" for lead in leads)  # each exactly once
     assert {run["status"] for run in runs} == {"succeeded"}
-
-
-def _wait_for(condition: Any, timeout: float = 3.0) -> bool:
-    try:
-        wait_until(condition, timeout)
-    except AssertionError:
-        return False
-    return True
 

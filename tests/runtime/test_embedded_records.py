@@ -23,7 +23,7 @@ from runtime import embedded
 from runtime.embedded import KeptRecords, forget_records
 from runtime.errors import ConfigurationError
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, SandboxApp
-from runtime.sandbox.snapshot import dump, load
+from runtime.sandbox.snapshot import dump, load, seed_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"x-LSQ-AccessKey": DEFAULT_ACCESS_KEY, "x-LSQ-SecretKey": DEFAULT_SECRET_KEY}
@@ -125,11 +125,12 @@ def test_forget_records_empties_the_folder_and_a_running_sandbox_starts_over(
 
 def test_a_snapshot_round_trips_every_tenant_field() -> None:
     app = SandboxApp()
-    text = dump(app.state, app.seed)
+    seed = seed_fingerprint(app.seed)
+    text = dump(app.state, seed)
     fresh = SandboxApp()
     fresh.state.tenants[ORG].leads.clear()
-    load(fresh.state, fresh.seed, text)
-    assert dump(fresh.state, fresh.seed) == text
+    load(fresh.state, seed, text)
+    assert dump(fresh.state, seed) == text
     assert all(isinstance(key, int) for key in fresh.state.tenants[ORG].opportunity_types)
 
 
@@ -161,3 +162,54 @@ def test_a_new_user_upserts_then_finds_the_lead(tmp_path: Path) -> None:
     gone = lsq(tmp_path, "invoke", "action", "find_lead", "-i",
                '{"email": "new.user@example.com"}', "--json")
     assert json.loads(gone.stdout)["found"] is False
+
+
+def test_a_lock_held_too_long_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from filelock import FileLock
+
+    kept, client = keeper(tmp_path)
+    monkeypatch.setattr(embedded, "LOCK_TIMEOUT_SECONDS", 0.05)
+    kept._lock.timeout = 0.05  # type: ignore[union-attr]
+    other = FileLock(f"{tmp_path.resolve()}/sandbox.json.lock", thread_local=False)
+    with other:
+        status, body = create_lead(client, "waits@example.com")
+        with pytest.raises(ConfigurationError) as raised:
+            forget_records(tmp_path)
+    message = (f"the embedded sandbox's file {tmp_path.resolve()}/sandbox.json stayed locked for "
+               "0 s by another lsq command (wait for it to finish, or stop it)")
+    assert (status, body["ExceptionMessage"]) == (500, message)
+    assert str(raised.value) == message
+
+
+def test_a_lead_created_by_one_command_fires_a_running_serve(tmp_path: Path) -> None:
+    """`lsq serve` and `lsq invoke` share the kept records: the invoke's sandbox knows the
+    serve's webhook and delivers the new lead to it before the command exits."""
+    import signal
+    import time
+
+    from runtime.store.history import HistoryStore
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LSQ_")}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "serve", str(ROOT / "examples" / "welcome_email.yaml"),
+         "--port", "0"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        while serve.stdout.readline() not in ("serving; stop with Ctrl-C or SIGTERM\n", ""):
+            pass
+        lead = {"fields": {"EmailAddress": "fires@example.com", "FirstName": "Fires"}}
+        created = lsq(tmp_path, "invoke", "action", "create_lead", "-i", json.dumps(lead))
+        assert created.returncode == 0, created.stderr
+        deadline = time.monotonic() + 20
+        runs: list[dict[str, Any]] = []
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with HistoryStore(tmp_path / ".lsq" / "history.sqlite3") as history:
+                runs = history.list_runs(limit=5)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(30)
+    assert [(run["workflow"], run["origin"], run["status"]) for run in runs] == [
+        ("Welcome email for every new lead", "webhook", "succeeded")]

@@ -4,6 +4,8 @@ servers, and the limits of the HTTP server that serves them."""
 from __future__ import annotations
 
 import http.client
+import socket
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +148,32 @@ def test_the_server_refuses_oversized_requests_itself(
         server.stop()
     assert answered == status
     assert seen == []
+
+
+def test_a_request_trickled_in_is_closed_at_its_deadline() -> None:
+    """Each byte is activity (the channel timeout never fires); the request deadline does."""
+    server = HttpServer(echo, "127.0.0.1", 0, ServerSettings(
+        channel_timeout=30, cleanup_interval=1, request_timeout=2))
+    server.start()
+    host, port = server.url.removeprefix("http://").split(":")
+    began = time.monotonic()
+    closed_after = None
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            for byte in b"POST /hooks/x HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+                try:
+                    sock.sendall(bytes([byte]))
+                    time.sleep(0.2)
+                except OSError:
+                    closed_after = time.monotonic() - began
+                    break
+            if closed_after is None:
+                sock.settimeout(5)
+                assert sock.recv(1) == b""
+                closed_after = time.monotonic() - began
+        with socket.create_connection((host, int(port)), timeout=10) as sock:  # the rest work
+            sock.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert sock.recv(64).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        server.stop()
+    assert 2 <= closed_after < 6, closed_after

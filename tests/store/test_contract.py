@@ -173,6 +173,31 @@ def test_accept_claim_and_settle(storage: Storage, clock: FakeClock) -> None:
     assert inbox.release_claims(INSTANCE) == 1 and not inbox.mark_done(claimed)
 
 
+def test_release_oldest_unsettled_and_failed_events_shown(
+    storage: Storage, clock: FakeClock,
+) -> None:
+    inbox = storage.inbox(max_attempts=2)
+    assert inbox.oldest_unsettled() is None
+    inbox.accept(INSTANCE, "k1", {"a": 1})
+    clock.advance(seconds=5)
+    inbox.accept(OTHER, "k2", {"a": 2})
+    assert inbox.oldest_unsettled() == "2024-05-01T09:00:00.000000Z"
+    assert inbox.oldest_unsettled([OTHER]) == "2024-05-01T09:00:05.000000Z"
+    claimed = inbox.claim_next(INSTANCE)
+    assert inbox.oldest_unsettled([INSTANCE]) == "2024-05-01T09:00:00.000000Z"  # processing
+    assert inbox.release(claimed) and not inbox.release(claimed)  # only its claim can
+    again = inbox.claim_next(INSTANCE)
+    assert (again.id, again.attempts) == (claimed.id, 1)  # the released attempt did not count
+    assert inbox.mark_failed(again, "internal: RuntimeError: boom", retry=False) == "failed"
+    assert inbox.oldest_unsettled([INSTANCE]) is None
+    shown = {entry["instance_id"]: entry for entry in storage.state.show()["instances"]}
+    assert shown[INSTANCE]["failed_events"] == [{
+        "id": again.id, "event_key": "k1", "attempts": 1,
+        "error": "internal: RuntimeError: boom", "updated_at": "2024-05-01T09:00:05.000000Z",
+    }]
+    assert "failed_events" not in shown[OTHER]
+
+
 def test_concurrent_claimers_take_each_event_exactly_once(storage: Storage) -> None:
     inbox = storage.inbox()
     assert all(inbox.accept_delivery(INSTANCE, [(f"k{n}", {"n": n}) for n in range(60)]))
@@ -316,6 +341,16 @@ def test_leases_have_one_owner_and_expire(storage: Storage, clock: FakeClock) ->
     assert leases.holder("hooks:x").owner == "host/2"
     with pytest.raises(ConfigurationError):
         leases.acquire("hooks:x", "host/2", timedelta(0))
+
+
+def test_a_dead_holders_lease_is_taken_over_at_once(storage: Storage) -> None:
+    leases, ttl = storage.leases, timedelta(seconds=30)
+    held = leases.acquire("serve:x", "host/1#a", ttl)
+    taken = leases.take_over("serve:x", "host/1#a", "host/2#b", ttl)  # not expired yet
+    assert (taken.owner, taken.token) == ("host/2#b", held.token + 1)
+    assert leases.take_over("serve:x", "host/1#a", "host/3#c", ttl) is None  # not its holder
+    assert leases.renew("serve:x", "host/1#a", ttl) is None
+    assert leases.holder("serve:x").owner == "host/2#b"
 
 
 def test_concurrent_acquires_have_exactly_one_winner(storage: Storage) -> None:

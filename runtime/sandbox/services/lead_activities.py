@@ -163,7 +163,7 @@ def _new_record(
 
 
 def _body(request: SandboxRequest) -> Mapping[str, Any]:
-    return request.body if isinstance(request.body, Mapping) else {}
+    return request.object_body
 
 
 # -- routes -------------------------------------------------------------------------------------
