@@ -8,6 +8,8 @@ SIGUSR1 changes the first N at once (ModifiedOn = the sandbox's now, or spread e
 the last ``--spread`` seconds) and SIGUSR2
 changes the last one with a ModifiedOn two minutes back (a change indexed late: older than
 the burst, seen only now); each signal answers one JSON line on stdout once done.
+``--trim-logs N`` it keeps only the newest N request-log entries and outbox emails (checked each
+second), so a long run measures the connector's memory, not the sandbox's growing logs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import argparse
 import json
 import signal
 import sys
+import threading
+import time
 from datetime import timedelta
 from types import FrameType
 
@@ -94,15 +98,72 @@ def add_big_list(tenant: Tenant, members: int) -> None:
     tenant.list_members[BIG_LIST_ID] = ids
 
 
+def bench_keys(number: int) -> tuple[str, str]:
+    """The key pair of benchmark tenant ``number`` (1, 2, ...; 0 is the seed's own)."""
+    return f"u$rbench{number:026d}", f"bench-secret-{number:026d}"
+
+
+def add_tenants(app: SandboxApp, count: int) -> None:
+    """``count - 1`` copies of the seed's tenant, each its own account with its own keys
+    (:func:`bench_keys`) and its own rate budget."""
+    import copy
+    import uuid
+
+    from runtime.sandbox.seed import ORG_NAMESPACE
+    from runtime.sandbox.state import KeyPair
+
+    original = next(iter(app.state.tenants.values()))
+    admin = next(pair.user_id for pair in app.state.keys.values()
+                 if pair.tenant_id == original.org_id)
+    for number in range(1, count):
+        tenant = copy.deepcopy(original)
+        tenant.org_id = f"{original.org_id}{number:03d}"
+        tenant.public_org_id = str(uuid.uuid5(ORG_NAMESPACE, tenant.org_id))
+        app.state.add_tenant(tenant)
+        access, secret = bench_keys(number)
+        app.state.keys[access] = KeyPair(access, secret, tenant.org_id, admin)
+def _serve_waitress(app: SandboxApp) -> int:
+    """Serve ``app`` with waitress, which keeps connections alive (werkzeug's server closes
+    each one after its answer, so every call would pay a new TCP connection)."""
+    import waitress
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    print(json.dumps({"base_url": f"http://127.0.0.1:{server.effective_port}"}), flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.close()
+    return 0
+def trim_logs(app: SandboxApp, keep: int) -> None:
+    """Every second: drop all but the newest ``keep`` request-log entries and outbox emails."""
+    while True:
+        time.sleep(1.0)
+        with app.state.lock:
+            del app.state.request_log[:-keep]
+            for tenant in app.state.tenants.values():
+                del tenant.outbox[:-keep]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._sandbox_server")
     parser.add_argument("--rate-limit", type=int, default=25)
     parser.add_argument("--bulk-rate-limit", type=int, default=1)
     parser.add_argument("--list-members", type=int, default=0)
+    parser.add_argument("--trim-logs", type=int, default=0, metavar="N")
+    parser.add_argument("--tenants", type=int, default=1)
+    parser.add_argument("--server", choices=("werkzeug", "waitress"), default="werkzeug",
+                        help="werkzeug (as lsq sandbox; closes every connection) or waitress "
+                        "(HTTP/1.1 keep-alive: clients reuse one connection)")
     parser.add_argument("--accounts", type=int, default=0)
     parser.add_argument("--spread", type=int, default=0)
     args = parser.parse_args(argv)
     app = SandboxApp(rate_limit=args.rate_limit, bulk_rate_limit=args.bulk_rate_limit)
+    if args.tenants > 1:
+        with app.state.lock:
+            add_tenants(app, args.tenants)
     if args.list_members:
         with app.state.lock:
             add_big_list(next(iter(app.state.tenants.values())), args.list_members)
@@ -117,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
 
         signal.signal(signal.SIGUSR1, on_signal)
         signal.signal(signal.SIGUSR2, on_signal)
+    if args.trim_logs:
+        threading.Thread(target=trim_logs, args=(app, args.trim_logs), daemon=True).start()
+    if args.server == "waitress":
+        return _serve_waitress(app)
     server = create_server(app, "127.0.0.1", 0)
     print(json.dumps({"base_url": bound_url(server)}), flush=True)
     try:

@@ -1,7 +1,8 @@
 """Smoke test of the benchmarks: each runs with tiny counts, prints its figures, verdict last.
 
 No timing assertions (CI machines are noisy): only that each benchmark runs to the end and
-its last line is the ``RATIO ... : met|MISSED`` verdict with a figure.
+its last line is the ``RATIO ... : met|MISSED`` verdict with a figure. A missed target exits 3,
+which this test accepts (tiny counts say nothing about a target); any other code fails it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def test_benchmark_runs_and_prints_its_verdict_last(module: str, quick: list[str
         [sys.executable, "-m", f"bench.{module}", *quick], cwd=ROOT, capture_output=True,
         text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode in (0, 3), done.stderr[-2000:]  # 3: ran, missed its target
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith("== ") or module == "api_calls"
     assert VERDICT.match(lines[-1]), lines[-1]

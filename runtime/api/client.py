@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
 
 from runtime.api import retry
 from runtime.api.account import (
@@ -34,7 +33,7 @@ from runtime.api.account import (
     identity_from,
 )
 from runtime.api.connection import Connection
-from runtime.api.governor import GOVERNORS, RateGovernor
+from runtime.api.governor import GOVERNORS, RateBudget
 from runtime.api.hosts import DISCOVERY_HOST
 from runtime.api.lsq_format import format_datetime, to_value
 from runtime.api.metadata import AccountMetadata
@@ -51,11 +50,13 @@ from runtime.errors import (
     RateLimitedError,
     TransientApiError,
 )
+from runtime.observe.events import BUS, ApiCall
 from runtime.text import json_text
 
 USER_AGENT = "leadsquared-connector/0.1"
 CONNECT_TIMEOUT = 10.0
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+MAX_TEMPLATES = 256  # prepared requests kept per client (one per method and endpoint)
 OPERATION_NAME = re.compile(r"^[A-Za-z]+\.svc/[A-Za-z0-9_.]+(?:/[A-Za-z0-9_.]+)*$")
 
 ERROR_CLASSES: dict[Outcome, type[ApiError]] = {
@@ -80,7 +81,7 @@ class LeadSquaredClient:
         connection: Connection,
         *,
         session: requests.Session | None = None,
-        governor: RateGovernor | None = None,
+        governor: RateBudget | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -105,6 +106,8 @@ class LeadSquaredClient:
         self._discover_lock = threading.Lock()
         self._settings: dict[str, dict[str, Any]] = {}
         self._session_headers = dict(self._session.headers)  # kept on every request
+        self._templates: dict[tuple[str, str, str | None], requests.PreparedRequest] = {}
+        self._timeout = (min(CONNECT_TIMEOUT, connection.timeout), connection.timeout)
         self._fingerprint = connection_fingerprint(
             connection.root_url or f"discover:{DISCOVERY_HOST}",
             connection.access_key, connection.secret_key,
@@ -199,6 +202,8 @@ class LeadSquaredClient:
             if creates and not verdict.safe_for_creates:
                 raise self._error(verdict, operation, cls=AmbiguousWriteError, extra=AMBIGUOUS)
             delay = policy.delay(verdict.outcome, attempt, self._rng)
+            if verdict.outcome is Outcome.RATE_LIMITED:
+                self.governor.pause(delay)  # every caller of the account, in every process
             if self._clock() + delay > deadline:
                 extra = f"gave up after {attempt + 1} attempts and {waited:.0f} s of waiting"
                 raise self._error(verdict, operation, extra=extra)
@@ -221,39 +226,74 @@ class LeadSquaredClient:
         bulk: bool,
     ) -> tuple[Verdict | None, Any]:
         """Send once (holding a governor slot); returns (failure verdict or None, JSON)."""
-        headers = {
-            "x-LSQ-AccessKey": self.connection.access_key,
-            "x-LSQ-SecretKey": self.connection.secret_key,
-            "Accept": "application/json",
-        }
-        if method == "POST":
-            headers["Content-Type"] = JSON_CONTENT_TYPE
-        if self.connection.base_url and self._api_host:
-            headers["Host"] = self._api_host  # lets the sandbox emulate the regional host
-        timeout = (min(CONNECT_TIMEOUT, self.connection.timeout), self.connection.timeout)
-        started = time.monotonic()
+        settings = self._send_settings(root)
         with self.governor.slot(bulk=bulk):
+            started = time.monotonic()  # the latency, without the governor's wait
             try:
-                prepared = _prepare(method, f"{root}/v2/{operation}", query, payload,
-                                    {**self._session_headers, **headers})
+                prepared = self._prepared(method, f"{root}/v2/{operation}", query, payload)
                 response = self._session.send(
-                    prepared, timeout=timeout, allow_redirects=False, **self._send_settings(root)
+                    prepared, timeout=self._timeout, allow_redirects=False, **settings
                 )
             except requests.RequestException as error:
                 log.debug("%s %s failed: %s", method, operation, type(error).__name__)
-                verdict = retry.classify_exception(error)
+                if BUS.listeners:
+                    status = "timeout" if isinstance(error, requests.Timeout) else "network"
+                    BUS.emit(ApiCall(operation, status, time.monotonic() - started))
+                verdict = retry.classify_exception(error, root)
                 unknown = Verdict(Outcome.PERMANENT, f"request failed ({type(error).__name__})")
                 return verdict or unknown, None
-        log.debug(
-            "%s %s -> %s in %.3f s", method, operation, response.status_code,
-            time.monotonic() - started,
-        )
+        elapsed = time.monotonic() - started
+        log.debug("%s %s -> %s in %.3f s", method, operation, response.status_code, elapsed)
         body, text = _decode(response)
         verdict = retry.classify_response(response.status_code, body, text)
+        if BUS.listeners:
+            limited = verdict is not None and verdict.outcome is Outcome.RATE_LIMITED
+            BUS.emit(ApiCall(operation, str(response.status_code), elapsed, limited))
         if verdict is None and body is _NOT_JSON:
             rule = retry.INVALID_JSON_RULE
             return Verdict(rule.outcome, rule.message, status=response.status_code), None
         return verdict, body
+
+    def _prepared(
+        self, method: str, url: str, query: dict[str, Any], payload: bytes | None
+    ) -> requests.PreparedRequest:
+        """The request to send: a copy of this endpoint's prepared template, with its query and
+        body.
+
+        The template is prepared once per method, endpoint and Host with requests' own
+        ``Request(...).prepare()`` (header checks, URL parsing, an empty cookie jar, hooks);
+        each call takes ``PreparedRequest.copy()`` and sets ``url`` (with the query encoded as
+        requests encodes it) and ``body`` with its Content-Length, as requests' "Prepared
+        Requests" documentation does. Measured (bench/BENCHMARKS.md): preparing every call
+        with ``Session.prepare_request`` costs about 80 us (a ~/.netrc look-up, the URL parsed
+        and re-quoted, cookies merged), a template copy about 5 us. No ~/.netrc or session
+        cookie is ever applied: LeadSquared uses neither HTTP auth nor cookies.
+        """
+        host = self._api_host if self.connection.base_url else None
+        key = (method, url, host)
+        template = self._templates.get(key)
+        if template is None:
+            headers = {
+                **self._session_headers,
+                "x-LSQ-AccessKey": self.connection.access_key,
+                "x-LSQ-SecretKey": self.connection.secret_key,
+                "Accept": "application/json",
+            }
+            if method == "POST":
+                headers["Content-Type"] = JSON_CONTENT_TYPE
+            if host:
+                headers["Host"] = host  # lets the sandbox emulate the regional host
+            template = requests.Request(method, url, headers=headers).prepare()
+            if len(self._templates) >= MAX_TEMPLATES:  # api_call may name many operations
+                self._templates.clear()
+            self._templates[key] = template
+        prepared = template.copy()
+        if query:
+            prepared.url = f"{template.url}?{urlencode(query, doseq=True)}"
+        if payload is not None or method == "POST":
+            prepared.body = payload
+            prepared.headers["Content-Length"] = str(len(payload or b""))
+        return prepared
 
     def _send_settings(self, root: str) -> dict[str, Any]:
         """Proxies and CA bundle from the environment, read once per host rather than on every
@@ -351,27 +391,6 @@ def _new_session() -> requests.Session:
     session.mount("http://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
-
-
-def _prepare(
-    method: str, url: str, query: dict[str, Any], payload: bytes | None, headers: dict[str, str]
-) -> requests.PreparedRequest:
-    """The request as requests would prepare it, built directly.
-
-    Session.prepare_request and PreparedRequest.prepare re-parse and re-quote the URL, look up
-    ~/.netrc and merge cookies and settings on every call, which costs more than the rest of
-    a call's own work. LeadSquared uses neither cookies nor HTTP auth, the URL is built from a
-    checked host and operation name, and the query is encoded as requests encodes it.
-    """
-    prepared = requests.PreparedRequest()
-    prepared.method = method
-    prepared.url = f"{url}?{urlencode(query, doseq=True)}" if query else url
-    prepared.headers = CaseInsensitiveDict(headers)
-    prepared.body = payload
-    prepared.prepare_cookies(None)  # an empty jar: requests inspects it when a redirect answers
-    if payload is not None or method == "POST":
-        prepared.headers["Content-Length"] = str(len(payload or b""))
-    return prepared
 
 
 def _query(params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ _US_DATETIME = re.compile(
     r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})"
     r"(?: (?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))? ?(?P<ampm>[AaPp][Mm])?)?$"
 )
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -129,6 +130,10 @@ def utc_text(value: Any) -> Any:
     """A date value of an answer as UTC ``yyyy-MM-dd HH:mm:ss``; an empty or unreadable one is
     kept as LeadSquared sent it (for the output check to judge)."""
     if not isinstance(value, str) or not value.strip():
+        return value
+    if _CANONICAL.match(value):
+        # Already the form: a real date formats to itself, any other is kept as sent (every
+        # record's dates on every read; 2 us each through the parsers)
         return value
     try:
         return format_datetime(value)

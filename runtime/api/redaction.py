@@ -48,8 +48,7 @@ class Redactor:
         if kind is str:
             return value if len(value) < self._shortest else self.text(value)
         if kind is dict:
-            data = self.data
-            return {data(k): data(v) for k, v in value.items()}
+            return self._dict(value)
         if kind is list:
             return [self.data(item) for item in value]
         if kind in _PLAIN:
@@ -61,6 +60,23 @@ class Redactor:
         if isinstance(value, list | tuple):
             return type(value)(self.data(item) for item in value)
         return value
+
+    def _dict(self, value: dict[Any, Any]) -> dict[Any, Any]:
+        """:meth:`data` of a dict, with short strings and plain values handled inline (most
+        keys and values of a record: no call per value)."""
+        shortest, data = self._shortest, self.data
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str or len(key) >= shortest:
+                key = data(key)
+            kind = type(item)
+            if kind is str:
+                if len(item) >= shortest:
+                    item = self.text(item)
+            elif kind not in _PLAIN:
+                item = data(item)
+            copied[key] = item
+        return copied
 
     def contains_secret(self, value: str) -> bool:
         """True if ``value`` holds any secret form (used by tests and self-checks)."""

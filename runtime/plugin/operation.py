@@ -72,13 +72,13 @@ class Operation:
         """Where problems about this operation are reported: ``actions.create_lead``."""
         return f"{ROLES[self.role].section}.{self.key}"
 
-    @property
+    @functools.cached_property  # read on every call (key and kind never change)
     def input_schema_path(self) -> str:
         """``actions/<key>.input.json`` or ``triggers/<key>.config.json`` (under ``schemas/``)."""
         role = ROLES[self.role]
         return f"{role.section}/{self.key}.{role.input_suffix}.json"
 
-    @property
+    @functools.cached_property
     def output_schema_path(self) -> str:
         """``actions/<key>.output.json`` or ``triggers/<key>.output.json`` (one event)."""
         return f"{ROLES[self.role].section}/{self.key}.output.json"
@@ -98,6 +98,16 @@ class Operation:
     def resolved_output_schema(self) -> dict[str, Any]:
         """The output (event) schema with every ``$ref`` inlined, for walking."""
         return self._store().resolve(self.output_schema_path)
+
+    @functools.cached_property
+    def input_defaults(self) -> tuple[tuple[str, Any], ...]:
+        """``(name, default)`` of each top-level input property with a ``default`` (read once;
+        callers copy the value before handing it on)."""
+        properties = self.resolved_input_schema().get("properties", {})
+        return tuple(
+            (name, spec["default"]) for name, spec in properties.items()
+            if isinstance(spec, Mapping) and "default" in spec
+        )
 
     def input_problems(self, inputs: Any) -> list[str]:
         """How ``inputs`` fails the input/config schema: ``"<json path>: <message>"`` lines."""

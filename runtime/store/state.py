@@ -53,6 +53,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 START_KEY = "start"  # a cursor of exactly {"start": iso} = "first poll starts here" (see reset)
 PRUNE_BATCH = 2000  # rows deleted per transaction: a prune holds the write lock ~0.1 s at most
 MEMBER_CHUNK = 500  # member ids per IN (...) lookup
+SHOWN_FAILED = 20  # failed inbox events `lsq state show` lists (newest first)
 
 _STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")  # runtime.clock.to_iso
 _INSTANCE_ID = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)-(?P<digest>[0-9a-f]{20})$")
@@ -375,7 +376,11 @@ class StateStore(schema.DatabaseStore):
                            "VALUES (?, ?, ?)", [(instance, *member) for member in members])
 
     def show(self) -> dict[str, Any]:
-        """A JSON-able summary per instance for ``lsq state show``. Never includes secrets."""
+        """A JSON-able summary per instance for ``lsq state show``. Never includes secrets.
+
+        ``failed_events`` (only when there are some) lists the newest ``SHOWN_FAILED`` failed
+        (dead-lettered) inbox events with their error.
+        """
         instances: dict[str, dict[str, Any]] = {}
 
         def entry(instance: str) -> dict[str, Any]:
@@ -404,6 +409,14 @@ class StateStore(schema.DatabaseStore):
                 "SELECT instance_id, status, COUNT(*) FROM inbox GROUP BY instance_id, status"
             ):
                 entry(instance)["inbox"][status] = count
+            for instance, item_id, key, attempts, error, updated in tx.execute(
+                "SELECT instance_id, id, event_key, attempts, error, updated_at FROM inbox "
+                "WHERE status = 'failed' ORDER BY id DESC LIMIT ?", (SHOWN_FAILED,)
+            ):
+                entry(instance).setdefault("failed_events", []).append({
+                    "id": item_id, "event_key": key, "attempts": attempts, "error": error,
+                    "updated_at": updated,
+                })
             for instance, count in tx.execute(
                 "SELECT instance_id, COUNT(*) FROM dedupe GROUP BY instance_id"
             ):

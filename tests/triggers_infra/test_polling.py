@@ -12,28 +12,12 @@ from runtime.errors import ConfigurationError
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateBatch, StateStore, instance_id
 
-from .helpers import T0, CountingList, FakeClock, FakeList, FakeRecords
+from .helpers import T0, CountingList, FakeList, FakeRecords
 
 INSTANCE = instance_id(
     "account_updated", {"company_type": "Partners"}, account="org-1@api-in21.leadsquared.com",
 )
 CONFIG = {"company_type": "Partners"}
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "state.sqlite3"
-
-
-@pytest.fixture
-def store(db_path, clock):
-    with StateStore(db_path, clock=clock) as opened:
-        yield opened
 
 
 def engine_for(store, clock, **options):

@@ -20,7 +20,7 @@ from runtime.engine.polling import Budget, PollingEngine
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, instance_id
 
-from .helpers import T0, CountedRecords, FakeClock
+from .helpers import T0, CountedRecords
 
 INSTANCE = instance_id(
     "account_updated", {"company_type": "Partners"}, account="org-1@api-in21.leadsquared.com",
@@ -29,17 +29,6 @@ CONFIG = {"company_type": "Partners"}
 TIES = ["id", "insertion", "reverse"]
 #: Records of the big burst (LSQ_TEST_BURST=100000 for the issue's figure; CI: 5,000).
 BURST = int(os.environ.get("LSQ_TEST_BURST", "5000"))
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    with StateStore(tmp_path / "state.sqlite3", clock=clock) as opened:
-        yield opened
 
 
 def inbox_keys(store):
