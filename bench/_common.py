@@ -40,12 +40,15 @@ class SandboxProcess:
     """``python -m bench._sandbox_server`` on a free loopback port; controls over HTTP."""
 
     def __init__(self, *, rate_limit: int = UNTHROTTLED, bulk_rate_limit: int = UNTHROTTLED,
-                 list_members: int = 0, server: str = "werkzeug") -> None:
+                 list_members: int = 0, server: str = "werkzeug", accounts: int = 0,
+                 spread: int = 0, trim_logs: int = 0, tenants: int = 1) -> None:
         self.rate_limit = rate_limit
         command = [
             sys.executable, "-m", "bench._sandbox_server",
             "--rate-limit", str(rate_limit), "--bulk-rate-limit", str(bulk_rate_limit),
             "--list-members", str(list_members), "--server", server,
+            "--accounts", str(accounts), "--spread", str(spread),
+            "--trim-logs", str(trim_logs), "--tenants", str(tenants),
         ]
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.PIPE, text=True,
@@ -310,3 +313,18 @@ def quiet_logs() -> Iterator[None]:
         yield
     finally:
         logging.disable(previous)
+
+
+def raw_headers(method: str) -> dict[str, str]:
+    """The headers the runtime's client sends (keys, Accept, JSON body type, regional Host): the
+    minimal pipeline of bench/webhook_pipeline.py sends the same request."""
+    headers = {
+        "x-LSQ-AccessKey": DEFAULT_ACCESS_KEY,
+        "x-LSQ-SecretKey": DEFAULT_SECRET_KEY,
+        "Accept": "application/json",
+        "Host": DEFAULT_API_HOST,
+        "User-Agent": "leadsquared-connector/0.1",
+    }
+    if method == "POST":
+        headers["Content-Type"] = "application/json; charset=utf-8"
+    return headers

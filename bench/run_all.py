@@ -30,10 +30,11 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("cold_start", ["--runs", "15"], ["--runs", "1"]),
     ("rate_governor", ["--seconds", "60", "--limit", "25"], ["--seconds", "2", "--limit", "5"]),
     ("api_calls", [], []),
-    ("webhook_ingest", ["--deliveries", "2000"], ["--deliveries", "20"]),
+    ("webhook_pipeline", ["--burst", "1000", "--rounds", "6", "--paced", "300"],
+     ["--burst", "20", "--rounds", "2", "--paced", "5", "--rss-events", "40"]),
     ("store_ops", ["--events", "1000"], ["--events", "20"]),
-    ("polling_scale", ["--members", "100000", "--added", "10"],
-     ["--members", "2500", "--added", "2"]),
+    ("polling_scale", ["--members", "100000", "--added", "10", "--accounts", "100000"],
+     ["--members", "2500", "--added", "2", "--accounts", "2500", "--settle", "1"]),
 ]
 
 

@@ -71,7 +71,8 @@ class _ProblemsError(ConnectorError):
     """An error that reports several ``location: message`` problems at once."""
 
     def __init__(self, message: str, problems: Iterable[str] = (), *, hint: str | None = None):
-        self.problems = [storable_text(str(problem)) for problem in problems]
+        # each once: two schema branches can report the same problem
+        self.problems = list(dict.fromkeys(storable_text(str(problem)) for problem in problems))
         detail = "; ".join(self.problems)
         super().__init__(f"{message}: {detail}" if detail else message, hint=hint)
 

@@ -61,6 +61,57 @@ class UnreadableInput(ConfigurationError):
         self.missing = missing
 
 
+#: PyYAML contexts whose start is where the mistake is (an unclosed quote, a key without its
+#: ':'), with what to say; for any other error its problem's place is.
+YAML_OPENINGS: Final = {
+    "while scanning a quoted scalar": "a quoted value is not closed",
+    "while scanning a simple key": "a key has no ':' after it",
+}
+
+
+def yaml_problem(error: Exception, text: str | None = None) -> tuple[int | None, str]:
+    """(1-based line or None, what is wrong) for a PyYAML error, the line being where the
+    mistake is rather than where the parser noticed it (often the end of the file). Given the
+    ``text``: a '[' or '{' never closed is named, and so is a quoted value spanning lines
+    before the problem (a missing closing quote is found lines later).
+    """
+    opening = YAML_OPENINGS.get(getattr(error, "context", None) or "")
+    mark = getattr(error, "context_mark" if opening else "problem_mark", None)
+    what = opening or getattr(error, "problem", None) or (str(error).splitlines() or ["?"])[0]
+    line = mark.line + 1 if mark is not None else None
+    if opening is None and text is not None and line is not None:
+        bracket, quoted = _open_spans(text, line)
+        if bracket is not None and "nesting" not in what:  # libyaml's depth limit is its own
+            line, what = bracket[0], f"a '{bracket[1]}' is not closed"
+        elif quoted is not None:
+            what += f" (the quoted value from line {quoted} runs on; is its closing quote missing?)"
+    return line, what
+
+
+def _open_spans(text: str, line: int) -> tuple[tuple[int, str] | None, int | None]:
+    """The innermost '[' or '{' never closed (its line and character), and the first line of
+    the last quoted value that spans lines before ``line``."""
+    import yaml
+
+    brackets: list[tuple[int, str]] = []
+    quoted = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.FlowSequenceStartToken | yaml.FlowMappingStartToken):
+                brackets.append((token.start_mark.line + 1, "[" if isinstance(
+                    token, yaml.FlowSequenceStartToken) else "{"))
+            elif isinstance(token, yaml.FlowSequenceEndToken | yaml.FlowMappingEndToken):
+                if brackets:
+                    brackets.pop()
+            elif (isinstance(token, yaml.ScalarToken) and token.style in ("'", '"')
+                    and token.end_mark.line > token.start_mark.line
+                    and token.start_mark.line + 1 < line):
+                quoted = token.start_mark.line + 1
+    except yaml.YAMLError:
+        pass
+    return (brackets[-1] if brackets else None), quoted
+
+
 def describe_size(size: int) -> str:
     """``4 MiB``, ``64 KiB`` or ``512 bytes``."""
     for unit, name in ((MIB, "MiB"), (KIB, "KiB")):
@@ -182,10 +233,12 @@ __all__ = [
     "MAX_SEED_BYTES",
     "MAX_WORKFLOW_BYTES",
     "STREAM_IDLE_SECONDS",
+    "YAML_OPENINGS",
     "UnreadableInput",
     "check_size",
     "decode_text",
     "describe_size",
     "read_input",
     "read_text_input",
+    "yaml_problem",
 ]

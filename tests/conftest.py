@@ -60,6 +60,13 @@ def _sqlite_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _state_folder_per_test(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Each test has its own state folder (the embedded sandbox keeps its records there), so
+    no test reads another's records or writes under the checkout; a test may set its own."""
+    monkeypatch.setenv("LSQ_STATE_DB", str(tmp_path / ".lsq" / "state.sqlite3"))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_account_identities() -> None:
     """Each test asks UserByAccessKey.Get afresh: the process-wide identity cache is emptied."""
     IDENTITIES.clear()

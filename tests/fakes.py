@@ -43,7 +43,7 @@ def fake_connection(**overrides: Any) -> Connection:
     return Connection(**{**settings, **overrides})
 
 
-def write_connection_file(path: Path, base_url: str, **changes: str) -> str:
+def write_connection_file(path: Path, base_url: str, **changes: Any) -> str:
     """A connection file for the sandbox at ``base_url`` (default keys; ``changes`` override)."""
     from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 

@@ -23,7 +23,15 @@ from runtime.api.hosts import REGIONAL_HOSTS
 from runtime.api.retry import EXCEPTION_HINTS, STATUS_POLICY
 from runtime.cli import main
 from runtime.errors import AuthError
-from runtime.plugin.docs import FIX, MARKER, compare_docs, operation_errors, render_docs, write_docs
+from runtime.plugin.docs import (
+    FIX,
+    HAND_MADE,
+    MARKER,
+    compare_docs,
+    operation_errors,
+    render_docs,
+    write_docs,
+)
 from runtime.plugin.docs_fields import field_table
 from runtime.plugin.manifest import META_SCHEMA, PACKAGE_ROOT, read_manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
@@ -45,6 +53,8 @@ def test_committed_docs_are_up_to_date(tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "docs"
     assert main(["docs", "--out", str(out)]) == 0, capsys.readouterr().err
     fresh, committed = tree(out), tree(COMMITTED) if COMMITTED.is_dir() else {}
+    committed = {path: text for path, text in committed.items()
+                 if not path.startswith(HAND_MADE)}  # docs/images/: screenshots, not generated
     stale = sorted(
         [f"docs/{p}: missing from docs/" for p in fresh.keys() - committed.keys()]
         + [f"docs/{p}: no longer generated" for p in committed.keys() - fresh.keys()]
@@ -424,6 +434,11 @@ def test_write_removes_only_stale_generated_pages(tmp_path: Path) -> None:
     assert compare_docs(files, out) == [
         "README.md: out of date", "actions/create_lead.md: missing",
         "actions/notes.md: not generated from the manifest (remove it)"]
+    (out / "images").mkdir()
+    (out / "images" / "ui-runs.png").write_bytes(b"\x89PNG")  # hand-made figures are left alone
+    assert len(compare_docs(files, out)) == 3
+    assert write_docs(files, out) == ["README.md", "actions/create_lead.md"]
+    assert (out / "images" / "ui-runs.png").is_file()
 
 
 def test_cli_writes_then_check_passes_and_fails_when_stale(

@@ -28,6 +28,10 @@ ACTIVITY_PAGE_SIZE = 100  # the docs' example PageSize for CompanyActivity.svc/R
 MEMBER_PAGE_SIZE = 1000  # UNKNOWN in the reference: BySearchParameter's maximum; chosen 1000
 MAX_LIST_SEARCH_PAGES = 5  # Lists.Get pages read to find a list by name
 ASCENDING = "0"  # Sorting.Direction: "0" ascending, "1" descending (reference §3.4)
+DESCENDING = "1"
+# The page size of the engine's newest-first check (the docs' example PageSize, §5.3): an idle
+# poll reads one such page; a poll with more changes than fit reads them oldest first.
+NEWEST_PAGE_SIZE = 100
 FAR_FUTURE = "2099-12-31 23:59:59"  # an open upper bound for date ranges (see activities_page)
 
 
@@ -69,19 +73,38 @@ def company_query(company_type: str, **extra: Any) -> dict[str, Any]:
 
 
 def account_page(
-    client: Any, config: Mapping[str, Any], date_field: str, since: datetime, page: int
+    client: Any,
+    config: Mapping[str, Any],
+    date_field: str,
+    since: datetime,
+    page: int,
+    *,
+    newest_first: bool = False,
 ) -> Page:
-    """Accounts of ``config["company_type"]`` with ``date_field >= since``, oldest first."""
+    """Accounts of ``config["company_type"]`` with ``date_field >= since``, oldest first (or
+    newest first, in pages of ``NEWEST_PAGE_SIZE``: the engine's check of its window), with
+    the answer's ``RecordCount`` as the page's ``total``."""
     date_range = {"DateField": date_field, "FromDate": request_time(since), "ToDate": until_now()}
+    size = NEWEST_PAGE_SIZE if newest_first else COMPANY_PAGE_SIZE
     body = {
         "Query": company_query(config["company_type"], DateRange=date_range),
-        "Sorting": {"ColumnName": date_field, "Direction": ASCENDING},
-        "Paging": {"PageIndex": page, "PageSize": COMPANY_PAGE_SIZE},
+        "Sorting": {"ColumnName": date_field, "Direction": DESCENDING if newest_first
+                    else ASCENDING},
+        "Paging": {"PageIndex": page, "PageSize": size},
     }
     answer = client.post(COMPANY_GET, body)
     rows = answer.get("Companies") or []
     items = [flat_account(row, config["company_type"]) for row in rows]
-    return Page(items, has_more=more_pages(answer, page, COMPANY_PAGE_SIZE, len(rows)))
+    return Page(items, has_more=more_pages(answer, page, size, len(rows)),
+                total=record_count(answer))
+
+
+def record_count(answer: Mapping[str, Any]) -> int | None:
+    """The answer's ``RecordCount`` as a number, or None when it has none."""
+    try:
+        return int(answer["RecordCount"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def flat_account(row: Mapping[str, Any], company_type: str) -> dict[str, Any]:

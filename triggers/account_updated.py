@@ -25,6 +25,11 @@ def fetch_page(client: Any, config: Mapping[str, Any], since: datetime, page: in
     return _polling.account_page(client, config, TIME_FIELD, since, page)
 
 
+def fetch_newest(client: Any, config: Mapping[str, Any], since: datetime, page: int) -> Page:
+    """The same query newest first, with its RecordCount (the engine's check of its window)."""
+    return _polling.account_page(client, config, TIME_FIELD, since, page, newest_first=True)
+
+
 def events(client: Any, config: Mapping[str, Any], item: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One event: the account as modified, flat, with ``account_id``."""
     return [_polling.account_event(item)]

@@ -33,7 +33,7 @@ from runtime.api.account import (
     identity_from,
 )
 from runtime.api.connection import Connection
-from runtime.api.governor import GOVERNORS, RateGovernor
+from runtime.api.governor import GOVERNORS, RateBudget
 from runtime.api.hosts import DISCOVERY_HOST
 from runtime.api.lsq_format import format_datetime, to_value
 from runtime.api.metadata import AccountMetadata
@@ -50,6 +50,7 @@ from runtime.errors import (
     RateLimitedError,
     TransientApiError,
 )
+from runtime.observe.events import BUS, ApiCall
 from runtime.text import json_text
 
 USER_AGENT = "leadsquared-connector/0.1"
@@ -80,7 +81,7 @@ class LeadSquaredClient:
         connection: Connection,
         *,
         session: requests.Session | None = None,
-        governor: RateGovernor | None = None,
+        governor: RateBudget | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -201,6 +202,8 @@ class LeadSquaredClient:
             if creates and not verdict.safe_for_creates:
                 raise self._error(verdict, operation, cls=AmbiguousWriteError, extra=AMBIGUOUS)
             delay = policy.delay(verdict.outcome, attempt, self._rng)
+            if verdict.outcome is Outcome.RATE_LIMITED:
+                self.governor.pause(delay)  # every caller of the account, in every process
             if self._clock() + delay > deadline:
                 extra = f"gave up after {attempt + 1} attempts and {waited:.0f} s of waiting"
                 raise self._error(verdict, operation, extra=extra)
@@ -224,8 +227,8 @@ class LeadSquaredClient:
     ) -> tuple[Verdict | None, Any]:
         """Send once (holding a governor slot); returns (failure verdict or None, JSON)."""
         settings = self._send_settings(root)
-        started = time.monotonic()
         with self.governor.slot(bulk=bulk):
+            started = time.monotonic()  # the latency, without the governor's wait
             try:
                 prepared = self._prepared(method, f"{root}/v2/{operation}", query, payload)
                 response = self._session.send(
@@ -233,15 +236,19 @@ class LeadSquaredClient:
                 )
             except requests.RequestException as error:
                 log.debug("%s %s failed: %s", method, operation, type(error).__name__)
-                verdict = retry.classify_exception(error)
+                if BUS.listeners:
+                    status = "timeout" if isinstance(error, requests.Timeout) else "network"
+                    BUS.emit(ApiCall(operation, status, time.monotonic() - started))
+                verdict = retry.classify_exception(error, root)
                 unknown = Verdict(Outcome.PERMANENT, f"request failed ({type(error).__name__})")
                 return verdict or unknown, None
-        log.debug(
-            "%s %s -> %s in %.3f s", method, operation, response.status_code,
-            time.monotonic() - started,
-        )
+        elapsed = time.monotonic() - started
+        log.debug("%s %s -> %s in %.3f s", method, operation, response.status_code, elapsed)
         body, text = _decode(response)
         verdict = retry.classify_response(response.status_code, body, text)
+        if BUS.listeners:
+            limited = verdict is not None and verdict.outcome is Outcome.RATE_LIMITED
+            BUS.emit(ApiCall(operation, str(response.status_code), elapsed, limited))
         if verdict is None and body is _NOT_JSON:
             rule = retry.INVALID_JSON_RULE
             return Verdict(rule.outcome, rule.message, status=response.status_code), None

@@ -26,7 +26,7 @@ import yaml
 
 from runtime.api.hosts import check_host_name, check_sandbox_url, parse_api_host
 from runtime.errors import ConfigurationError
-from runtime.inputs import MAX_CONNECTION_BYTES, UnreadableInput, read_text_input
+from runtime.inputs import MAX_CONNECTION_BYTES, UnreadableInput, read_text_input, yaml_problem
 from runtime.text import LONE_SURROGATE
 
 ENV_ACCESS_KEY = "LSQ_ACCESS_KEY"
@@ -97,10 +97,10 @@ def _from_file(path: Path) -> Connection:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
+        line, what = yaml_problem(problem, text)
+        at = f" at line {line}" if line is not None else ""
         raise ConfigurationError(
-            f"{where} is not valid YAML{at}", hint="quote values that contain ':' or '#'"
+            f"{where} is not valid YAML{at}: {what}", hint="quote values that contain ':' or '#'"
         ) from None
     except RecursionError:
         raise ConfigurationError(f"{where} is nested too deeply") from None
@@ -181,10 +181,12 @@ def _host(value: Any, where: str, *, field: str = "api_host") -> dict[str, str |
         )
     try:
         api_host, base_url = parse_api_host(value)
-    except ConfigurationError as problem:
-        raise ConfigurationError(
-            f"{where}: {field}: {problem.message}", hint=problem.hint
-        ) from None
+    except ConfigurationError as problem:  # its message starts with "api_host": name the field
+        message, hint = problem.message, problem.hint
+        if field != "api_host":
+            message = message.replace("api_host", field, 1)
+            hint = hint.replace("api_host", field, 1) if hint else hint
+        raise ConfigurationError(f"{where}: {message}", hint=hint) from None
     return {"api_host": api_host, "base_url": base_url}
 
 

@@ -7,23 +7,71 @@ the finish time and expires one window (plus a small margin) later. Since LeadSq
 the call somewhere between start and finish, the next call never lands inside its window,
 whatever the network latency.
 
-Every client of the same account in this process shares one governor (:data:`GOVERNORS`).
+Every client of the same account in this process shares one budget (:data:`GOVERNORS`).
+A :class:`RateBudget` is the protocol; :class:`RateGovernor` is the in-process one. With a
+shared database, :meth:`GovernorRegistry.use` installs a factory of budgets kept there (the
+store's ``SharedRateBudget``), so every process of every machine draws on one budget per
+account. After a 429 (or a 403 "exceeded the limit") the client calls :meth:`RateBudget.pause`:
+no call of that account starts anywhere until the pause is over.
+
+Headroom: ``rate_limit``/``bulk_rate_limit`` of a connection are what the connector may use;
+``LSQ_RATE_HEADROOM`` (calls per window, default 0) is kept free for the account's other
+integrations, e.g. 5 of the plan's 25 (the bulk budget, 1 on every plan, is kept).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from runtime.errors import ConfigurationError
+from runtime.observe.events import BUS, GovernorWait
 
+HEADROOM_ENV = "LSQ_RATE_HEADROOM"
 WINDOW_SECONDS = 5.0
 SAFETY_MARGIN = 0.05  # seconds added to the window: clocks and timestamps are never exact
 _IDLE_POLL = 0.01  # with an injected sleep, how often to look again while all slots are busy
+
+
+class RateBudget(Protocol):
+    """One account's call budget (and bulk budget), wherever it is kept."""
+
+    @property
+    def limits(self) -> tuple[int, int]:
+        """(calls, bulk calls) per window."""
+        ...
+
+    def set_limits(self, rate_limit: int, bulk_rate_limit: int) -> None:
+        """Change the budgets."""
+        ...
+
+    def acquire(self, *, bulk: bool = False) -> Any:
+        """Block until a slot is free (and no pause is on); take it, return a ticket."""
+        ...
+
+    def release(self, ticket: Any) -> None:
+        """The call of ``ticket`` finished now; its slot expires one window later."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """No call of the account starts for ``seconds`` (after a rate-limit answer)."""
+        ...
+
+    def slot(self, *, bulk: bool = False) -> contextlib.AbstractContextManager[None]:
+        """``with budget.slot(): send()``."""
+        ...
+
+
+BudgetFactory = Callable[[str, int, int], RateBudget]
+"""Makes the budget of one account: (account id, rate_limit, bulk_rate_limit). The account id
+is the API target and a hash of the access key: never a secret."""
 
 
 @dataclass
@@ -76,6 +124,7 @@ class RateGovernor:
         self._clock = clock
         self._sleep = sleep  # None: wait on the condition (wakes early when a call finishes)
         self._cond = threading.Condition()
+        self._paused_until = float("-inf")
         self.waited = 0.0  # total seconds callers spent waiting (for logs and tests)
 
     @property
@@ -95,9 +144,13 @@ class RateGovernor:
         call takes a slot in both budgets (the cautious choice).
         """
         ticket = self._tickets[bool(bulk)]  # immutable: one per kind, shared by every call
+        waited = 0.0
         with self._cond:
             while True:
                 now = self._clock()
+                if now < self._paused_until:  # after a 429: nobody starts a call
+                    waited += self._pause(self._paused_until - now)
+                    continue
                 pause: float | None = 0.0  # the longest wait; None: only a finish frees one
                 for w in ticket.windows:
                     wait = w.wait_time(now, self._span)
@@ -108,8 +161,11 @@ class RateGovernor:
                 if pause == 0.0:
                     for w in ticket.windows:
                         w.in_flight += 1
-                    return ticket
-                self._pause(pause)
+                    break
+                waited += self._pause(pause)
+        if waited and BUS.listeners:
+            BUS.emit(GovernorWait(waited, bulk))
+        return ticket
 
     def release(self, ticket: Ticket) -> None:
         """Mark the call finished now; its slot expires one window (plus margin) later."""
@@ -121,12 +177,18 @@ class RateGovernor:
             if self._waiting:
                 self._cond.notify_all()
 
+    def pause(self, seconds: float) -> None:
+        """No call starts before ``seconds`` from now (a later pause wins)."""
+        with self._cond:
+            self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
+
     def slot(self, *, bulk: bool = False) -> _Slot:
         """``with governor.slot(): send()`` holds one slot around a call."""
         return _Slot(self, bulk)
 
-    def _pause(self, seconds: float | None) -> None:
-        """Wait (the lock is held): on the condition, or with the injected sleep."""
+    def _pause(self, seconds: float | None) -> float:
+        """Wait (the lock is held): on the condition, or with the injected sleep; returns the
+        seconds waited."""
         started = self._clock()
         self._waiting += 1
         try:
@@ -140,7 +202,9 @@ class RateGovernor:
                     self._cond.acquire()
         finally:
             self._waiting -= 1
-        self.waited += max(self._clock() - started, 0.0)
+        waited = max(self._clock() - started, 0.0)
+        self.waited += waited
+        return waited
 
 
 class _Slot:
@@ -160,21 +224,32 @@ class _Slot:
 
 
 class GovernorRegistry:
-    """One governor per account (API host + access key) for the whole process."""
+    """One budget per account (API host + access key) for the whole process: in-process
+    governors, or the budgets of the factory installed with :meth:`use`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._governors: dict[tuple[str, str], RateGovernor] = {}
+        self._governors: dict[str, RateBudget] = {}
+        self._factory: BudgetFactory | None = None
+
+    def use(self, factory: BudgetFactory | None) -> None:
+        """Make budgets with ``factory`` from now on (None: in-process governors again)."""
+        with self._lock:
+            self._factory = factory
+            self._governors.clear()
 
     def get(
         self, target: str, access_key: str, rate_limit: int, bulk_rate_limit: int
-    ) -> RateGovernor:
-        """The account's governor; if connections disagree on the limits, the lower ones win."""
-        key = (target.lower(), hashlib.sha256(access_key.encode("utf-8")).hexdigest())
+    ) -> RateBudget:
+        """The account's budget, less the headroom; if connections disagree on the limits,
+        the lower ones win."""
+        key = account_id(target, access_key)
+        rate_limit, bulk_rate_limit = with_headroom(rate_limit, bulk_rate_limit)
         with self._lock:
             governor = self._governors.get(key)
             if governor is None:
-                governor = self._governors[key] = RateGovernor(rate_limit, bulk_rate_limit)
+                make = self._factory or _in_process
+                governor = self._governors[key] = make(key, rate_limit, bulk_rate_limit)
             else:
                 calls, bulk = governor.limits
                 if rate_limit < calls or bulk_rate_limit < bulk:
@@ -182,9 +257,40 @@ class GovernorRegistry:
             return governor
 
     def clear(self) -> None:
-        """Forget every governor (tests reset this with the sandbox)."""
+        """Forget every budget and go back to in-process governors (tests reset this)."""
         with self._lock:
             self._governors.clear()
+            self._factory = None
+
+
+def account_id(target: str, access_key: str) -> str:
+    """``<target>#<sha256 of the access key>``: names an account's budget, shows no secret."""
+    return f"{target.lower()}#{hashlib.sha256(access_key.encode('utf-8')).hexdigest()}"
+
+
+def headroom(environ: dict[str, str] | None = None) -> int:
+    """``$LSQ_RATE_HEADROOM``: calls per window left to the account's other integrations."""
+    text = (os.environ if environ is None else environ).get(HEADROOM_ENV, "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise ConfigurationError(
+            f"{HEADROOM_ENV}={text!r} is not a whole number of calls per 5 s",
+            hint="e.g. 5 keeps 5 of 25 calls per 5 s for the account's other integrations",
+        )
+    return int(text)
+
+
+def with_headroom(rate_limit: int, bulk_rate_limit: int) -> tuple[int, int]:
+    """The limits less the headroom (at least 1 call and 1 bulk call per window)."""
+    spare = headroom()
+    if spare == 0:
+        return rate_limit, bulk_rate_limit
+    return max(1, rate_limit - spare), bulk_rate_limit
+
+
+def _in_process(_account: str, rate_limit: int, bulk_rate_limit: int) -> RateBudget:
+    return RateGovernor(rate_limit, bulk_rate_limit)
 
 
 GOVERNORS = GovernorRegistry()

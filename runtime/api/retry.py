@@ -12,11 +12,13 @@ so a non-idempotent write (Lead.Create, Task.Create, Capture ...) may be sent ag
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -191,6 +193,9 @@ NOT_SENT_RULE = Rule(
     safe_for_creates=True,
 )
 INVALID_JSON_RULE = Rule(Outcome.TRANSIENT, "the answer was not JSON")
+#: A refused connection to a loopback or private address: nothing listens there, and waiting
+#: a minute will not start it (a sandbox or proxy that is not running, a wrong port).
+LOCAL_REFUSED_HINT = "start it, e.g. lsq sandbox --port {port}, or correct api_host or LSQ_API_HOST"
 
 
 def classify_response(status: int, body: Any, text: str = "") -> Verdict | None:
@@ -216,14 +221,44 @@ def classify_response(status: int, body: Any, text: str = "") -> Verdict | None:
     return _verdict(rule, status, exception_type, detail)
 
 
-def classify_exception(error: BaseException) -> Verdict | None:
-    """The verdict for a transport exception, or ``None`` if it is not one we know."""
+def classify_exception(error: BaseException, root: str | None = None) -> Verdict | None:
+    """The verdict for a transport exception sent to ``root`` (``scheme://host[:port]``), or
+    ``None`` if it is not one we know. A refused connection to a loopback or private address
+    is permanent (:data:`LOCAL_REFUSED_HINT`); elsewhere it may be a restart, so retried."""
     for kind, rule in EXCEPTION_POLICY:
         if isinstance(error, kind):
             if kind is requests.exceptions.ConnectionError and _never_sent(error):
+                local = _local_address(root) if _caused_by(error, ConnectionRefusedError) else None
+                if local is not None:
+                    return Verdict(Outcome.PERMANENT,
+                                   f"connection refused by {local[0]}: nothing listens there",
+                                   safe_for_creates=True,
+                                   hint=LOCAL_REFUSED_HINT.format(port=local[1]))
                 rule = NOT_SENT_RULE
             return _verdict(rule, None, None, None)
     return None
+
+
+def _local_address(root: str | None) -> tuple[str, int] | None:
+    """(``host:port``, port) of a loopback or private ``root``, else None."""
+    if not root:
+        return None
+    parts = urlsplit(root)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host}:{port}", port
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not (address.is_loopback or address.is_private):
+        return None
+    shown = f"[{host}]" if address.version == 6 else host
+    return f"{shown}:{port}", port
 
 
 def operation_hint(operation: str, exception_type: str | None) -> str | None:
@@ -285,11 +320,17 @@ def _verdict(
 
 def _never_sent(error: BaseException) -> bool:
     """True when a ConnectionError's cause shows the request never left (refused, DNS)."""
+    return _caused_by(error, NOT_SENT_CAUSES)
+
+
+def _caused_by(error: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]
+               ) -> bool:
+    """True when ``error`` or an exception in its chain of causes is one of ``kinds``."""
     seen: set[int] = set()
     cause: BaseException | None = error
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        if isinstance(cause, NOT_SENT_CAUSES):
+        if isinstance(cause, kinds):
             return True
         nested = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
         cause = getattr(cause, "reason", None) or nested or cause.__cause__

@@ -1,10 +1,16 @@
 """The ``lsq`` command line: one module per command group, each with ``register(subparsers)``.
 
+The top of the house: it may import every package (the sandbox only in ``sandbox_cmd``), and
+nothing but ``runtime.__main__`` imports it. A command parses its options, opens what it
+needs (a client, the storage, a service) and prints; what it does lives in the layers below.
+
 Exit codes: 0 success, 1 a connector error (one line on stderr, no traceback), 2 a usage
 error (a bad option value, or an argument that is not UTF-8 text). ``main(argv)`` returns the
 code, so tests call it directly. Global options (:mod:`runtime.cli.arguments`) go before or
-after the command. Output never fails on text that is not valid Unicode (it prints escaped),
-and an exception nobody foresaw prints one ``internal error`` line (its traceback at DEBUG).
+after the command. Commands print text, and one JSON value with ``--json`` (the services and
+``mcp`` excepted); tests/cli/test_output_modes.py holds the list. Output never fails on text
+that is not valid Unicode (it prints escaped), and an exception nobody foresaw prints one
+``internal error`` line (its traceback at DEBUG).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -27,15 +34,18 @@ from runtime.cli import (
     run_cmd,
     sandbox_cmd,
     state_cmd,
+    ui_cmd,
     validate_cmd,
+    worker_cmd,
 )
 from runtime.cli.arguments import add_global_options
+from runtime.cli.common import forget_notes
 from runtime.errors import ConnectorError, error_line
 from runtime.text import LONE_SURROGATE, storable_text
 
 COMMAND_MODULES = (
     sandbox_cmd, validate_cmd, invoke_cmd, auth_cmd, fields_cmd, docs_cmd, run_cmd, state_cmd,
-    hooks_cmd, mcp_cmd, db_cmd,
+    hooks_cmd, mcp_cmd, db_cmd, ui_cmd, worker_cmd,
 )
 
 
@@ -68,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``lsq`` command and return its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     _tolerant_output()
+    forget_notes()
     undecodable = next((arg for arg in argv if LONE_SURROGATE.search(arg)), None)
     if undecodable is not None:
         print(f"lsq: argument {storable_text(undecodable)!r} is not valid UTF-8 text",
@@ -76,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except UsageError as problem:
-        print(str(problem), file=sys.stderr)
+        print(str(problem) + _json_hint(str(problem), argv), file=sys.stderr)
         return 2
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
@@ -107,6 +118,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error: {type(problem).__name__} (please report it; --log-level DEBUG "
               "shows where)", file=sys.stderr)
         return 1
+
+
+def _json_hint(message: str, argv: list[str]) -> str:
+    """Where ``--json`` goes when it was refused: after the command, or nowhere (no JSON)."""
+    if "unrecognized arguments" not in message or "--json" not in argv:
+        return ""
+    rest = [arg for arg in argv if arg != "--json"]
+    try:
+        args = build_parser().parse_args(rest)
+    except (UsageError, SystemExit):
+        return ""
+    if hasattr(args, "json"):
+        return f" (--json goes after the command: {shlex.join(['lsq', *rest, '--json'])})"
+    return " (this command prints no JSON)"
 
 
 def unusable_database(args: argparse.Namespace, problem: Exception) -> str:

@@ -8,12 +8,11 @@ A workflow or step names its connection file relative to the workflow file; with
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime.cli.common import EMBEDDED_NOTE
+from runtime.cli.common import embedded_connection_noted
 from runtime.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -51,10 +50,7 @@ class WorkflowAccounts:
 
         connection = load_connection(path, self.environ)
         if connection is None:
-            from runtime.embedded import embedded_connection
-
-            print(EMBEDDED_NOTE, file=sys.stderr)
-            return LeadSquaredClient(embedded_connection()), "the embedded sandbox"
+            return LeadSquaredClient(embedded_connection_noted()), "the embedded sandbox"
         return LeadSquaredClient(connection), f"account {connection.name}"
 
 

@@ -12,15 +12,18 @@ import argparse
 from typing import Any
 
 from runtime.api.account import WHOAMI, AccountIdentity, identity_from
-from runtime.cli.common import add_connection_option, add_json_option, open_client, print_json
+from runtime.cli.common import (
+    add_connection_option,
+    add_group,
+    add_json_option,
+    open_client,
+    print_json,
+)
 from runtime.errors import ConfigurationError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("auth", help="check credentials")
-    actions = parser.add_subparsers(dest="auth_command", metavar="ACTION",
-                                    parser_class=type(parser))
-    actions.required = True
+    actions = add_group(commands, "auth", "check credentials", dest="auth_command")
     test = actions.add_parser("test", help="check the key pair and show user, org and API host")
     add_json_option(test)
     add_connection_option(test)

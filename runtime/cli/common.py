@@ -17,18 +17,56 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.text import json_text
 
 if TYPE_CHECKING:  # imported when a command needs them, so `lsq validate` stays light
     from runtime.api.client import LeadSquaredClient
+    from runtime.api.connection import Connection
     from runtime.store.history import HistoryStore
     from runtime.store.state import StateStore
     from runtime.store.storage import Storage
 
 EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared sandbox"
+_NOTES_GIVEN: set[str] = set()  # notes already printed by this command (each is said once)
+
+
+def embedded_connection_noted() -> Connection:
+    """The embedded sandbox's connection, its records kept in the project's state folder (the
+    state file's, ``.lsq/`` by default), after a note on stderr saying where they live."""
+    from runtime.embedded import embedded_connection, records_file
+    from runtime.store.state import default_state_path
+
+    folder = default_state_path().parent
+    connection = embedded_connection(folder)
+    note = embedded_note(records_file(folder))
+    if note not in _NOTES_GIVEN:  # e.g. `lsq validate a.yaml b.yaml` resolves several accounts
+        _NOTES_GIVEN.add(note)
+        print(note, file=sys.stderr)
+    return connection
+
+
+def forget_notes() -> None:
+    """A new command starts: its notes are printed again (``main`` may run several times in
+    one process, as in tests or a host)."""
+    _NOTES_GIVEN.clear()
+
+
+def embedded_note(records: Path) -> str:
+    """The note a command prints when it uses the embedded sandbox keeping ``records``."""
+    return (f"{EMBEDDED_NOTE}; its records are kept in {shown_path(records)} "
+            "(lsq sandbox reset empties it)")
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the current directory when under it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def add_connection_option(parser: argparse.ArgumentParser) -> None:
@@ -71,10 +109,48 @@ def open_history_store(args: argparse.Namespace) -> HistoryStore:
 
 
 def open_storage_for(args: argparse.Namespace) -> Storage:
-    """State and history together (one PostgreSQL pool for both)."""
+    """State and history together (one PostgreSQL pool for both); with PostgreSQL, the
+    account rate budgets of the clients made from now on are kept there too."""
     from runtime.store.storage import open_storage
 
-    return open_storage(database_option(args), state_path=getattr(args, "state", None))
+    storage = open_storage(database_option(args), state_path=getattr(args, "state", None))
+    if storage.backend == "postgresql":
+        share_rate_budgets(storage)
+    return storage
+
+
+def share_rate_budgets(storage: Storage) -> None:
+    """One rate budget per account across every process using ``storage``'s database, until
+    ``storage`` is closed (then in-process budgets again)."""
+    from runtime.api.governor import GOVERNORS
+    from runtime.store.rate_budget import shared_budgets
+
+    GOVERNORS.use(shared_budgets(storage.state.db))
+    close = storage.close
+
+    def close_and_forget() -> None:
+        GOVERNORS.use(None)
+        close()
+
+    storage.close = close_and_forget  # type: ignore[method-assign]
+
+
+def add_group(
+    commands: argparse._SubParsersAction, name: str, help: str, *, dest: str,
+    metavar: str = "ACTION",
+) -> argparse._SubParsersAction:
+    """``lsq NAME SUBCOMMAND``: a command group; its subcommands (one is required)."""
+    parser = commands.add_parser(name, help=help)
+    subcommands = parser.add_subparsers(dest=dest, metavar=metavar, parser_class=type(parser))
+    subcommands.required = True
+    return subcommands
+
+
+def add_root_option(parser: argparse.ArgumentParser) -> None:
+    """``--root DIR``: the connector whose manifest the command reads."""
+    parser.add_argument(
+        "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
+    )
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -91,10 +167,7 @@ def open_client(
 
     connection = load_connection(args.connection, os.environ if environ is None else environ)
     if connection is None:
-        from runtime.embedded import embedded_connection
-
-        print(EMBEDDED_NOTE, file=sys.stderr)
-        connection = embedded_connection()
+        connection = embedded_connection_noted()
     return LeadSquaredClient(connection)
 
 
@@ -162,6 +235,15 @@ def parse_json(text: str, option: str, where: str) -> Any:
         ) from None
     except RecursionError:
         raise UsageError(f"{option}: the JSON{where} is nested too deeply") from None
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A header row and rows in columns two spaces apart, each as wide as its widest cell."""
+    table = [list(header), *(list(row) for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 def print_json(value: Any, *, compact: bool) -> None:

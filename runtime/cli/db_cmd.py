@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import argparse
 
-from runtime.cli.common import add_json_option, database_option, open_storage_for, print_json
+from runtime.cli.common import (
+    add_group,
+    add_json_option,
+    database_option,
+    open_storage_for,
+    print_json,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("db", help="storage schema (status, upgrade) and retention")
-    actions = parser.add_subparsers(dest="db_action", metavar="ACTION",
-                                    parser_class=type(parser))
-    actions.required = True
+    actions = add_group(commands, "db", "storage schema (status, upgrade) and retention",
+                        dest="db_action")
 
     status = actions.add_parser("status", help="schema version found and needed, per database")
     add_json_option(status)
@@ -79,7 +83,10 @@ def run_status(args: argparse.Namespace) -> int:
 def run_upgrade(args: argparse.Namespace) -> int:
     from runtime.store.storage import upgrade_schema
 
-    done = upgrade_schema(database_option(args))
+    url = database_option(args)
+    done = upgrade_schema(url)
+    if url is not None:
+        done += _queue_schema(url, done[0][1])
     if args.json:
         print_json([{"what": what, "location": where, "applied": applied}
                     for what, where, applied in done], compact=True)
@@ -88,6 +95,15 @@ def run_upgrade(args: argparse.Namespace) -> int:
         print(f"{what}: {where}: " + (f"applied {', '.join(applied)}" if applied
                                        else "already current"))
     return 0
+
+
+def _queue_schema(url: str, location: str) -> list[tuple[str, str, list[str]]]:
+    """procrastinate's tables for ``lsq worker`` (when the [workers] extra is installed)."""
+    try:
+        from runtime.workers.schema import apply_queue_schema
+    except ImportError:
+        return []
+    return [("job queue", location, ["procrastinate schema"] if apply_queue_schema(url) else [])]
 
 
 def run_prune(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 Writes ``README.md``, ``actions/<key>.md`` and ``triggers/<key>.md`` under ``--out`` (default:
 ``docs/`` in the connector root; an installed connector's own copy is read-only, so writing
 needs ``--out``). ``--check`` writes nothing and exits 1 when the folder differs from a fresh
-generation. No network: everything comes from the manifest and code.
+generation. ``--json`` prints the same as one JSON object. No network: everything comes from
+the manifest and code.
 """
 
 from __future__ import annotations
@@ -11,19 +12,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from runtime.cli.common import add_json_option, add_root_option, print_json
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("docs", help="generate the reference docs (Markdown)")
     parser.add_argument(
         "--out", metavar="DIR", help="output folder (default: docs/ in the connector root)"
     )
-    parser.add_argument(
-        "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
-    )
+    add_root_option(parser)
     parser.add_argument(
         "--check", action="store_true",
         help="write nothing; exit 1 if the folder differs from what would be generated",
     )
+    add_json_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -41,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     files = render_docs(manifest)
     if args.check:
         problems = compare_docs(files, out)
+        if args.json:
+            print_json({"path": str(out), "files": len(files), "stale": problems}, compact=True)
+            return 1 if problems else 0
         for problem in problems:
             print(f"  {problem}")
         if problems:
@@ -49,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{out}: up to date ({len(files)} files)")
         return 0
     changed = write_docs(files, out)
+    if args.json:
+        print_json({"path": str(out), "files": len(files), "changed": changed}, compact=True)
+        return 0
     print(f"{out}: {len(files)} files, {len(changed)} changed")
     for relpath in changed:
         print(f"  {relpath}")

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import argparse
 
-from runtime.cli.common import add_connection_option, add_json_option, open_client, print_json
+from runtime.cli.common import (
+    add_connection_option,
+    add_group,
+    add_json_option,
+    open_client,
+    print_json,
+    print_table,
+)
 
 COLUMNS = (("schema_name", "SCHEMA NAME"), ("display_name", "DISPLAY NAME"), ("type", "TYPE"),
            ("kind", "KIND"))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("fields", help="list an account's fields")
-    records = parser.add_subparsers(dest="record", metavar="RECORD", parser_class=type(parser))
-    records.required = True
+    records = add_group(commands, "fields", "list an account's fields", dest="record",
+                        metavar="RECORD")
     lead = records.add_parser("lead", help="lead fields: schema name, display name, type, kind")
     add_json_option(lead)
     add_connection_option(lead)
@@ -30,11 +36,7 @@ def run_lead(args: argparse.Namespace) -> int:
     if args.json:
         print_json(fields, compact=True)
         return 0
-    rows = [[title for _, title in COLUMNS]]
-    rows += [[str(field[name] or "") for name, _ in COLUMNS] for field in fields]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
+    rows = [[str(field[name] or "") for name, _ in COLUMNS] for field in fields]
+    print_table([title for _, title in COLUMNS], rows)
     return 0
 

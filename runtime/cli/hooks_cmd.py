@@ -24,6 +24,7 @@ from typing import Any
 from runtime.cli.arguments import base_url, header_value
 from runtime.cli.common import (
     add_connection_option,
+    add_group,
     add_json_option,
     open_client,
     open_state_store,
@@ -35,10 +36,8 @@ WORKFLOW_SUFFIXES = (".yaml", ".yml")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    hooks = commands.add_parser("hooks", help="manage instant-trigger webhooks in LeadSquared")
-    actions = hooks.add_subparsers(dest="hooks_action", metavar="ACTION",
-                                   parser_class=type(hooks))
-    actions.required = True
+    actions = add_group(commands, "hooks", "manage instant-trigger webhooks in LeadSquared",
+                        dest="hooks_action")
 
     subscribe = actions.add_parser("subscribe", help="create (or reuse) a trigger's webhook")
     _add_target(subscribe)
@@ -69,10 +68,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_common(reconcile)
     reconcile.set_defaults(func=run_reconcile)
 
-    webhook = commands.add_parser("webhook", help="webhook debugging tools")
-    tools = webhook.add_subparsers(dest="webhook_action", metavar="ACTION",
-                                   parser_class=type(webhook))
-    tools.required = True
+    tools = add_group(commands, "webhook", "webhook debugging tools", dest="webhook_action")
     replay = tools.add_parser("replay", help="POST a saved delivery body to a receiver")
     replay.add_argument("file", metavar="FILE", help="the delivery body (a file, or - for stdin)")
     replay.add_argument("--to", required=True, metavar="URL",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from runtime.cli.common import (
     add_connection_option,
+    add_group,
     add_json_option,
     open_client,
     print_json,
@@ -22,9 +23,8 @@ from runtime.cli.invoke_trigger import add_trigger
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("invoke", help="run one operation and print its output")
-    targets = parser.add_subparsers(dest="target", metavar="TARGET", parser_class=type(parser))
-    targets.required = True
+    targets = add_group(commands, "invoke", "run one operation and print its output",
+                        dest="target", metavar="TARGET")
     for add_target in TARGETS:
         add_target(targets)
 

@@ -1,9 +1,11 @@
 """``lsq state show|reset``: inspect and reset trigger state (cursors, inbox, subscriptions).
 
-``show`` prints, per trigger instance, its cursor (without id lists), inbox counts by status,
-dedupe keys, list-snapshot size and webhook subscription, never a secret. ``reset`` forgets an
+Both print text, or JSON with ``--json``. ``show`` prints, per trigger instance, its cursor
+(without id lists), inbox counts by status, dedupe keys, list-snapshot size and webhook
+subscription, never a secret. ``reset`` forgets an
 instance's cursor, dedupe keys and snapshot (queued inbox events and subscriptions stay): the
-next poll takes a fresh baseline, or, with ``--since``, emits everything from that time on.
+next poll takes a fresh baseline, or, with ``--since``, emits everything from that time on (an
+instant trigger's instance only forgets its dedupe keys; ``--since`` is refused for it).
 An instance is named by ``--instance ID`` (from ``show``) or by ``--trigger KEY`` (every
 instance of that trigger).
 """
@@ -13,15 +15,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from runtime.cli.common import add_json_option, open_state_store, print_json
+from runtime.cli.common import add_group, add_json_option, open_state_store, print_json
 from runtime.cli.invoke_trigger import add_state_option
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("state", help="show or reset trigger state")
-    actions = parser.add_subparsers(dest="state_action", metavar="ACTION",
-                                    parser_class=type(parser))
-    actions.required = True
+    actions = add_group(commands, "state", "show or reset trigger state", dest="state_action")
 
     show = actions.add_parser("show", help="cursors, inbox counts and subscriptions (no secrets)")
     _add_selection(show, required=False)
@@ -73,8 +72,38 @@ def run_show(args: argparse.Namespace) -> int:
     with open_state_store(args) as store:
         summary = store.show()
     summary["instances"] = _selected(args, summary["instances"])
-    print_json(summary, compact=args.json)
+    if args.json:
+        print_json(summary, compact=True)
+        return 0
+    print(f"state: {summary['path']}")
+    if not summary["instances"]:
+        print("no trigger state" + (" for this selection" if args.trigger or args.instance
+                                    else " yet"))
+    for entry in summary["instances"]:
+        print("\n".join(_instance_lines(entry)))
     return 0
+
+
+def _instance_lines(entry: dict[str, Any]) -> list[str]:
+    """An instance of ``lsq state show`` as text: its id, then one indented line per part."""
+    lines = [entry["instance_id"]]
+    cursor = entry["cursor"]
+    if cursor is None:
+        lines.append("  cursor: none")
+    else:
+        values = {k: v for k, v in cursor.items() if k not in ("version", "updated_at")}
+        shown = ", ".join(f"{k} {v}" for k, v in values.items() if v is not None) or "empty"
+        lines.append(f"  cursor: {shown} (version {cursor['version']}, updated "
+                     f"{cursor['updated_at']})")
+    inbox = ", ".join(f"{count} {status}" for status, count in sorted(entry["inbox"].items()))
+    lines.append(f"  inbox: {inbox or 'empty'}")
+    lines.append(f"  dedupe keys: {entry['dedupe_keys']}; list snapshot members: "
+                 f"{entry['snapshot_members']}")
+    hook = entry["subscription"]
+    if hook is not None:
+        lines.append(f"  subscription: webhook {hook['webhook_id']} (event {hook['event_code']}) "
+                     f"-> {hook['receiver_url']}, since {hook['created_at']}")
+    return lines
 
 
 def run_reset(args: argparse.Namespace) -> int:
@@ -92,7 +121,34 @@ def run_reset(args: argparse.Namespace) -> int:
                 f"no state for {what} in {store.location}",
                 hint="lsq state show lists the instances",
             )
+        instant = _instant(chosen)
+        if since is not None and instant:
+            raise ConfigurationError(
+                f"--since: {instant[0]} is an instant trigger's (LeadSquared posts its events; "
+                "nothing is polled from a time)",
+                hint="leave --since out to forget its dedupe keys, or name a polling trigger",
+            )
         for instance in chosen:
             store.reset(instance, since)
-    print_json({"reset": chosen, "since": to_iso(since) if since else None}, compact=args.json)
+    if args.json:
+        print_json({"reset": chosen, "since": to_iso(since) if since else None}, compact=True)
+        return 0
+    then = (f"emits the records from {to_iso(since)} on" if since
+            else "takes a fresh baseline (only later records fire)")
+    for instance in chosen:
+        if instance in instant:
+            print(f"reset {instance}: its dedupe keys are forgotten (a delivery LeadSquared "
+                  "sends again runs again)")
+        else:
+            print(f"reset {instance}: its next poll {then}")
     return 0
+
+
+def _instant(instances: list[str]) -> list[str]:
+    """The ``instances`` of instant (webhook) triggers, by the manifest's trigger kinds."""
+    from runtime.plugin.manifest import load_manifest
+    from runtime.store.state import trigger_key_of
+
+    kinds = {trigger.key: trigger.kind for trigger in load_manifest().triggers}
+    return [instance for instance in instances
+            if kinds.get(trigger_key_of(instance)) == "instant"]

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from runtime.cli.accounts import WorkflowAccounts
-from runtime.cli.common import add_connection_option, add_json_option
+from runtime.cli.common import add_connection_option, add_json_option, add_root_option
 from runtime.plugin.manifest import MANIFEST_FILE, check_manifest
 from runtime.text import json_text
 from runtime.workflows.workflow import ManifestSchemas, check_workflow
@@ -28,9 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "workflows", nargs="*", metavar="WORKFLOW",
         help="workflow files to check against this connector (mappings, references, types)",
     )
-    parser.add_argument(
-        "--root", metavar="DIR", help="connector root (default: $LSQ_CONNECTOR_ROOT, else this one)"
-    )
+    add_root_option(parser)
     parser.add_argument(
         "--offline", action="store_true",
         help="do not ask the workflows' accounts about the fields, types and users they name",

@@ -4,17 +4,47 @@ A polling trigger module only declares how to fetch; the engine does the rest.
 
 Time-based triggers (:class:`TimeBasedSource`: ``ID_FIELD``, ``TIME_FIELD``, ``fetch_page``)
 ---------------------------------------------------------------------------------------------
-Cursor (JSON, in the state store under the trigger instance id)::
+Cursor (JSON, in the state store under the trigger instance id; see
+:mod:`runtime.engine.time_cursor`)::
 
     {"kind": "time", "watermark": iso, "floor": iso|null,
-     "seen": [[iso, id], ...],                      # every item fetched at or after the next since
-     "resume": {"since", "page", "max_time", "emit", "started"} | null}  # a query cut short
+     "window": {whole second iso: n, ...},  # records counted per second from since on
+     "adjust": int,                         # what the window cannot place (deletions, ...)
+     "resume": {"since", "page", "max_time", "emit", "started", "skipped"} | null}
 
 - Each query asks for items with ``time >= since`` where ``since = watermark - overlap``
-  (never before ``floor``, the start time a user asked for). The overlap (default 10 min)
-  catches late records whose timestamp is older than records already seen. Items older than
-  ``since`` are ignored, so ``seen`` only needs items at or after it and is pruned to exactly
-  that window: it stays small (it is never a fixed "last N ids" cache).
+  (never before ``floor``, the start time a user asked for), on a whole second (the API's
+  date resolution). The overlap (default 10 min) catches late records whose timestamp is
+  older than records already seen. Items older than ``since`` are ignored.
+- Which versions were seen is the dedupe table's record (``<id>@<time>`` keys, kept for
+  days): events when handed on, a baseline's records as seen-only keys. The cursor holds no
+  ids; ``window`` counts, per second at or after ``since``, the records whose newest
+  recorded version has that time (a new version of a record moves its count), so it has at
+  most one entry per second of the overlap however many records changed (a 10-minute
+  overlap: at most 601 entries, about 25 KB).
+- The check (sources with ``fetch_newest`` and a ``Page.total``): a poll with no query in
+  progress first reads the same query newest first, until it has read every record from
+  the horizon on: what changed within ``settle`` (default 1 minute) before the previous
+  check began, or later. A change indexed late that moves a record the window already
+  counts (its second version) leaves the count as it was, so only reading it by its id
+  finds it. Then, when the server's count equals the window's count (plus ``adjust``)
+  plus the new versions read, every record in the window is accounted for and the poll
+  ends there: once nothing changed within ``settle`` of the previous check, a poll is ONE
+  call however many records the window holds. The check reads at most a quarter of the
+  page budget so; when more changed lately, or the count shows records the check did not
+  find (late records deeper in the window: only new records and first changes of a record
+  make the count grow), the poll reads the query oldest first (a catch-up or re-read,
+  below); in the same poll as a check that read everything from the horizon on, the
+  re-read ends, with the check's versions, as soon as the counts agree. In a window of
+  more than ``narrow_above`` records (default 10,000) that re-read
+  starts at the latest second from which the server still counts all the surplus (never
+  after the horizon), found by bisecting the window's seconds with one counted
+  newest-first call each (about 10 for 600 seconds); a narrowed read that reaches its end
+  without agreeing is followed by a re-read of the whole window. A re-read that completes
+  takes the server's count as the truth where the difference is explained (fewer:
+  deletions, kept in ``adjust``; more, up to the items without a usable id or time), and
+  otherwise leaves the mismatch, so the next poll reads the window again (a record offset
+  paging skipped is found then).
 - Events are emitted oldest first, ties on equal timestamps broken by id. The event key is
   ``"<id>@<time>"``, so an updated record (new modified time) is a new event.
 - Budget: at most ``max_pages`` pages and ``max_calls`` API calls per poll. When it runs out
@@ -71,29 +101,45 @@ inbox mode, the events themselves (inbox rows, ``pending``).
   twice in inbox mode. Snapshot scans stop at a conflict.
 - Not covered: a record that appears later than ``overlap`` after records newer than it
   (raise ``overlap``), and a record skipped by offset pagination shifting under concurrent
-  deletions, when it is older than the final watermark minus the overlap.
+  deletions, when it is older than the final watermark minus the overlap. With the count
+  check: a second change of a record within the overlap that is indexed more than
+  ``settle`` late (raise ``settle`` up to the overlap to cover it, at the cost of reading
+  what changed within it on every poll); as many records deleted from the window as
+  appear late below the horizon between two checks (the counts cancel out); and an API
+  whose date range leaves out its first second (FromDate is read as inclusive, LIKELY;
+  otherwise polls stay correct but re-read more).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from runtime.api.lsq_format import parse_datetime
 from runtime.clock import from_iso, to_iso
+from runtime.engine.time_cursor import Resume, TimeCursor, changes_for, whole_second
 from runtime.errors import ConfigurationError, InputValidationError
 from runtime.plugin.polling_contract import (
     DEFAULT_OVERLAP,
     MembershipSource,
+    Page,
     TimeBasedSource,
 )
 from runtime.store.state import START_KEY, StateBatch, StateStore
 from runtime.text import storable_text
 
 logger = logging.getLogger(__name__)
+
+#: A window holding more records than this is bisected by counts to find a late record
+#: (about 10 calls for 600 seconds) rather than re-read from its start (a page per 1,000).
+NARROW_ABOVE = 10_000
+#: How late (behind the previous check) a record's change may be indexed and still be read
+#: by its id: a change that moves a record already counted in the window does not change the
+#: count, so only reading catches it.
+DEFAULT_SETTLE = timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class Budget:
@@ -139,55 +185,6 @@ class PollResult:
 
 
 @dataclass
-class _Resume:
-    since: datetime
-    page: Any  # 1-based number, or a source's next_page token
-    max_time: datetime | None
-    emit: bool
-    started: datetime | None = None  # when the query began (caps a FAN_OUT watermark)
-
-
-@dataclass
-class _TimeCursor:
-    watermark: datetime | None
-    floor: datetime | None
-    seen: set[tuple[str, str]]
-    resume: _Resume | None
-
-    def to_json(self) -> dict[str, Any]:
-        resume = self.resume
-        return {
-            "kind": "time",
-            "watermark": _iso_or_none(self.watermark),
-            "floor": _iso_or_none(self.floor),
-            "seen": [list(entry) for entry in sorted(self.seen)],
-            "resume": None if resume is None else {
-                "since": to_iso(resume.since),
-                "page": resume.page,
-                "max_time": _iso_or_none(resume.max_time),
-                "emit": resume.emit,
-                "started": _iso_or_none(resume.started),
-            },
-        }
-
-    @classmethod
-    def from_json(cls, value: Mapping[str, Any]) -> _TimeCursor:
-        resume = value.get("resume")
-        return cls(
-            watermark=_time_or_none(value.get("watermark")),
-            floor=_time_or_none(value.get("floor")),
-            seen={(str(t), str(i)) for t, i in value.get("seen", [])},
-            resume=None if not resume else _Resume(
-                since=from_iso(resume["since"]),
-                page=resume["page"],
-                max_time=_time_or_none(resume.get("max_time")),
-                emit=bool(resume["emit"]),
-                started=_time_or_none(resume.get("started")),
-            ),
-        )
-
-
-@dataclass
 class PendingPoll:
     """A fetched, not yet committed poll: inspect ``events``, then :meth:`commit` once.
 
@@ -205,6 +202,7 @@ class PendingPoll:
     skipped: int
     _cursor: dict[str, Any] = field(repr=False)
     _version: int = field(repr=False)
+    _quiet: list[str] = field(default_factory=list, repr=False)  # keys to record as seen only
     _committed: bool = field(default=False, repr=False)
 
     def commit(self, emit: Emit | None = None) -> PollResult:
@@ -220,6 +218,8 @@ class PendingPoll:
                 emit(events)
         with store.batch() as batch:
             handed = [e for e in events if _hand_on(batch, self.instance_id, e, emit)]
+            for key in self._quiet:
+                batch.record_key(self.instance_id, key)
             version = batch.write_cursor(self.instance_id, self._cursor, self._version)
         if version is None:
             logger.warning("poll %s: cursor changed by another poller; not written",
@@ -235,6 +235,88 @@ class PendingPoll:
             skipped=self.skipped,
             conflict=version is None,
         )
+
+
+@dataclass
+class _Read:
+    """What one poll read of a query: versions at or after ``since`` by (time, id), and the
+    ones not recorded yet (``new``) with their ids' newest recorded versions (``prior``)."""
+
+    since: datetime
+    max_time: datetime | None
+    window: datetime | None = None  # the window's start, when the query starts after it
+    fetched: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    new: dict[tuple[str, str], None] = field(default_factory=dict)
+    prior: dict[str, str] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)  # of ``new``
+    net: int = 0  # records from ``since`` on that ``new`` adds to the window's count
+    pages: int = 0
+    calls: int = 0
+    skipped: int = 0
+    total: int | None = None  # the last page's count of the whole query, when given
+    fan_out: bool = False
+    settled: bool = False  # every record the server counts is accounted for
+    oldest: datetime | None = None  # the oldest time read, also before ``since``
+    horizon: datetime | None = None  # a check that read every record from here on
+
+    def add(self, source: TimeBasedSource, result: Page) -> list[tuple[str, str]]:
+        """Take a page; returns the (time, id) entries it added."""
+        self.pages, self.calls = self.pages + 1, self.calls + result.calls
+        self.total, self.fan_out = result.total, bool(getattr(source, "FAN_OUT", False))
+        added = []
+        for item in result.items:
+            placed = _place(source, item)
+            if placed is None:
+                self.skipped += 1
+                continue
+            moment, item_id = placed
+            self.oldest = moment if self.oldest is None else min(self.oldest, moment)
+            if moment < self.since or (to_iso(moment), item_id) in self.fetched:
+                continue
+            self.fetched[(to_iso(moment), item_id)] = item
+            added.append((to_iso(moment), item_id))
+            self.max_time = moment if self.max_time is None else max(self.max_time, moment)
+        return added
+
+    def changes(self) -> dict[str, int]:
+        return changes_for(self.new, self.prior, self.window or self.since)
+
+    def gap(self, cursor: TimeCursor) -> int | None:
+        """Records the server counts beyond those accounted for (None: no count given)."""
+        if self.total is None:
+            return None
+        return self.total - cursor.expected(self.since) - self.net
+
+
+def _agreeing(cursor: TimeCursor, read: _Read, check: _Read) -> _Read | None:
+    """``read`` with the versions ``check`` found from its start on, when then every record
+    the server counts is accounted for; else None."""
+    gap = read.gap(cursor)
+    if gap is None or not 0 <= gap <= len(check.ids - read.ids):
+        return None
+    merged = replace(read, fetched=dict(read.fetched), new=dict(read.new),
+                     prior=dict(read.prior), ids=set(read.ids))
+    threshold = to_iso(read.since)
+    for (iso, item_id), item in check.fetched.items():
+        if iso < threshold or (iso, item_id) in merged.fetched:
+            continue
+        merged.fetched[(iso, item_id)] = item
+        moment = from_iso(iso)
+        merged.max_time = moment if merged.max_time is None else max(merged.max_time, moment)
+        if (iso, item_id) in check.new and item_id not in merged.ids:
+            merged.ids.add(item_id)
+            if item_id in check.prior:
+                merged.prior[item_id] = check.prior[item_id]
+            merged.net += merged.prior.get(item_id, "") < threshold
+        if (iso, item_id) in check.new:
+            merged.new[(iso, item_id)] = None
+    return merged if merged.gap(cursor) == 0 else None
+
+
+def _known(cursor: TimeCursor, changes: Mapping[str, int], since: datetime) -> int:
+    """Records at or after ``since`` the window accounts for, with a read's changes."""
+    threshold = to_iso(since)
+    return cursor.expected(since) + sum(n for second, n in changes.items() if second >= threshold)
 
 
 class _Conflict(Exception):
@@ -253,6 +335,8 @@ class PollingEngine:
         members_budget: Budget | None = None,
         removal_after_missed_scans: int = 2,
         clock: Callable[[], datetime] | None = None,
+        narrow_above: int = NARROW_ABOVE,
+        settle: timedelta = DEFAULT_SETTLE,
     ) -> None:
         if overlap < timedelta(0) or removal_after_missed_scans < 1:
             raise ConfigurationError("overlap must be >= 0 and removal_after_missed_scans >= 1")
@@ -262,6 +346,8 @@ class PollingEngine:
         self.members_budget = members_budget or Budget(max_pages=200, max_calls=200)
         self.removal_after_missed_scans = removal_after_missed_scans
         self.clock = clock or store.clock
+        self.narrow_above = narrow_above
+        self.settle = settle
 
     # -- time-based ---------------------------------------------------------------------------
 
@@ -294,89 +380,220 @@ class PollingEngine:
         record = self.store.get_cursor(instance)
         version = record.version if record else 0
         cursor = self._load_time_cursor(record.value if record else None, start)
-        resume = cursor.resume or _Resume(self._next_since(cursor), 1, None, True)
+        window = self._next_since(cursor)
+        probe = narrowed = None
+        if cursor.resume is None:
+            checked = self.clock()
+            probe = self._probe(instance, source, client, config, cursor, budget)
+            if probe is not None and probe.settled:
+                cursor.checked = checked
+                return self._pending(instance, version, cursor, probe, None, True)
+            if probe is not None and probe.horizon is not None:
+                narrowed = self._narrow(source, client, config, cursor, probe, budget)
+        resume = cursor.resume or Resume(narrowed or window, 1, None, True,
+                                         narrowed=narrowed is not None)
         if resume.started is None:
             resume.started = self.clock()
-        page, pages, calls, skipped = resume.page, 0, 0, 0
-        max_time = resume.max_time
-        fetched: dict[tuple[str, str], Mapping[str, Any]] = {}
-        complete = True
+        read = _Read(resume.since, max_time=resume.max_time, window=min(window, resume.since))
+        if probe is not None:
+            read.pages, read.calls = probe.pages, probe.calls
+        page, complete = resume.page, True
         while True:
-            if budget.exhausted(pages, calls):
+            if budget.exhausted(read.pages, read.calls):
                 complete = False
                 break
             result = source.fetch_page(client, config, resume.since, page)
-            pages, calls = pages + 1, calls + result.calls
-            if result.has_more:
-                page = page + 1 if result.next_page is None else result.next_page
-            for item in result.items:
-                placed = _place(source, item)
-                if placed is None:
-                    skipped += 1
-                    continue
-                moment, item_id = placed
-                if moment < resume.since:
-                    continue
-                fetched.setdefault((to_iso(moment), item_id), item)
-                max_time = moment if max_time is None else max(max_time, moment)
+            self._tally(instance, cursor, read, read.add(source, result))
             if not result.has_more:
                 break
+            page = page + 1 if result.next_page is None else result.next_page
+            if probe is not None and probe.horizon is not None:
+                # This poll's check read everything from the horizon on by id: with its
+                # versions, the read may end as soon as the server's count agrees.
+                done = _agreeing(cursor, read, probe)
+                if done is not None:
+                    read = done
+                    break
+        resume.skipped += read.skipped
+        resume.page, resume.max_time = page, read.max_time
+        if complete and resume.narrowed and read.gap(cursor) != 0:
+            # What the count found is not after the narrowed start (records deleted there
+            # too, say): the next poll re-reads the whole window.
+            resume = Resume(window, 1, read.max_time, True, resume.started, resume.skipped)
+            complete = False
+        return self._pending(instance, version, cursor, read, resume, complete)
+
+    def _probe(
+        self,
+        instance: str,
+        source: TimeBasedSource,
+        client: Any,
+        config: Mapping[str, Any],
+        cursor: TimeCursor,
+        budget: Budget,
+    ) -> _Read | None:
+        """Check the window newest first: every record from the horizon on (what changed in
+        the last ``settle`` before the previous check, or later) is read by its id, and the
+        poll is settled when the server's count of the window is what the window holds plus
+        the new versions read (one call when nothing changed since a settled check)."""
+        newest = getattr(source, "fetch_newest", None)
+        if newest is None or cursor.watermark is None or getattr(source, "FAN_OUT", False):
+            return None
+        since = self._next_since(cursor)
+        cursor.prune(since)
+        read = _Read(since, max_time=None)
+        horizon = since
+        if cursor.checked is not None:
+            horizon = max(since, whole_second(cursor.checked - self.settle))
+        limit = max(1, budget.max_pages // 4)
+        while True:
+            result = newest(client, config, since, read.pages + 1)
+            self._tally(instance, cursor, read, read.add(source, result))
+            gap = read.gap(cursor)
+            if gap is None:
+                return read
+            if not result.has_more or (read.oldest is not None and read.oldest < horizon):
+                # Every record from the horizon on is read: the count speaks for the rest.
+                read.horizon = horizon
+                read.settled = gap == 0 or not result.has_more
+                return read
+            # Give up (and read the window oldest first) when more changed lately than the
+            # check may read: the window's records from the horizon on, and the surplus.
+            unread = cursor.expected(horizon) - cursor.adjust + max(gap, 0) - len(read.fetched)
+            room = (limit - read.pages) * max(len(result.items), 1)
+            if unread > room or read.pages >= limit or budget.exhausted(read.pages, read.calls):
+                return read
+
+    def _narrow(
+        self,
+        source: TimeBasedSource,
+        client: Any,
+        config: Mapping[str, Any],
+        cursor: TimeCursor,
+        probe: _Read,
+        budget: Budget,
+    ) -> datetime | None:
+        """Where to re-read from when the count shows records the check did not find (late
+        ones, deeper in the window): the latest second of the window from which the server
+        still counts all of them, by bisecting the window's seconds with one counted call
+        each. None (re-read it all) for a window of ``narrow_above`` records or fewer."""
+        gap = probe.gap(cursor)
+        if not gap or gap < 0 or cursor.adjust or cursor.expected() <= self.narrow_above:
+            return None
+        changes = probe.changes()
+        since = to_iso(probe.since)
+        bounds = [probe.since, *(from_iso(s) for s in sorted(cursor.window) if s > since)]
+        low, high = 0, len(bounds)  # the server counts `gap` more from bounds[low], fewer at high
+        while high - low > 1:
+            if budget.exhausted(probe.pages + 2, probe.calls + 2):
+                return None
+            middle = (low + high) // 2
+            result = source.fetch_newest(client, config, bounds[middle], 1)  # type: ignore[attr-defined]
+            probe.pages, probe.calls = probe.pages + 1, probe.calls + result.calls
+            if result.total is None:
+                return None
+            if result.total - _known(cursor, changes, bounds[middle]) >= gap:
+                low = middle
+            else:
+                high = middle
+        start = min(bounds[low], probe.horizon or probe.since)
+        return start if start > probe.since else None
+
+    def _tally(
+        self, instance: str, cursor: TimeCursor, read: _Read, added: list[tuple[str, str]]
+    ) -> None:
+        """Note which of a page's versions are not recorded yet, and their ids' newest
+        recorded versions (needed only when the window counts anything)."""
+        keys = {f"{item_id}@{iso}": (iso, item_id) for iso, item_id in added}
+        recorded = self.store.recorded_keys(instance, keys) | (cursor.legacy & keys.keys())
+        fresh = [entry for key, entry in keys.items() if key not in recorded]
+        read.new.update(dict.fromkeys(fresh))
+        ids = {item_id for _, item_id in fresh} - read.ids
+        if cursor.window and ids:
+            read.prior.update(self.store.latest_versions(instance, ids))
+        # An id adds one record from ``since`` on unless a version of it at or after
+        # ``since`` is counted already (its count then moves, or it was a stale re-read).
+        since = to_iso(read.since)
+        read.net += sum(1 for item_id in ids if read.prior.get(item_id, "") < since)
+        read.ids |= ids
+
+    def _pending(
+        self,
+        instance: str,
+        version: int,
+        cursor: TimeCursor,
+        read: _Read,
+        resume: Resume | None,
+        complete: bool,
+    ) -> PendingPoll:
+        """Events, keys to record as seen, and the next cursor of a read."""
+        new, changes = sorted(read.new), read.changes()
+        emit = resume is None or resume.emit
+        started = to_iso(resume.started) if resume is not None and resume.started else ""
         # A baseline emits nothing it found, except records stamped after it started (a
         # baseline cut short by the budget can read those polls later).
-        started = to_iso(resume.started)
         events = [
-            PolledEvent(f"{item_id}@{iso}", item_id, from_iso(iso), fetched[(iso, item_id)])
-            for iso, item_id in sorted(fetched)
-            if (iso, item_id) not in cursor.seen and (resume.emit or iso > started)
+            PolledEvent(f"{item_id}@{iso}", item_id, from_iso(iso), read.fetched[(iso, item_id)])
+            for iso, item_id in new
+            if emit or iso > started
         ]
-        cursor.seen |= set(fetched)
+        emitted = {event.key for event in events}
+        quiet = [key for iso, item_id in new if (key := f"{item_id}@{iso}") not in emitted]
+        cursor.count(changes)
         if complete:
-            if getattr(source, "FAN_OUT", False) and max_time is not None:
+            max_time = read.max_time
+            if read.fan_out and resume is not None and resume.started and max_time is not None:
                 max_time = min(max_time, resume.started)
             candidates = [t for t in (cursor.watermark, max_time) if t is not None]
             cursor.watermark = max(candidates) if candidates else None
+            if not (resume and resume.narrowed):
+                cursor.calibrate(read.total, resume.skipped if resume else read.skipped)
+            if resume is not None and resume.started is not None:
+                cursor.checked = resume.started
             cursor.resume = None
-            threshold = to_iso(self._next_since(cursor))
+            cursor.prune(self._next_since(cursor))
         else:
-            cursor.resume = _Resume(resume.since, page, max_time, resume.emit, resume.started)
-            threshold = to_iso(resume.since)
-        cursor.seen = {entry for entry in cursor.seen if entry[0] >= threshold}
+            cursor.resume = resume
         return PendingPoll(
             engine=self,
             instance_id=instance,
             events=events,
-            baseline=not resume.emit,
+            baseline=not emit,
             complete=complete,
-            pages=pages,
-            calls=calls,
-            skipped=skipped,
+            pages=read.pages,
+            calls=read.calls,
+            skipped=read.skipped,
             _cursor=cursor.to_json(),
             _version=version,
+            _quiet=[*quiet, *sorted(cursor.legacy)],
         )
 
     def _load_time_cursor(
         self, value: Mapping[str, Any] | None, start: datetime | None
-    ) -> _TimeCursor:
+    ) -> TimeCursor:
         if value and set(value) == {START_KEY}:
             start = from_iso(value[START_KEY])
         elif value:
             if value.get("kind") != "time":
                 raise ConfigurationError("this trigger instance's cursor is not a time cursor")
-            return _TimeCursor.from_json(value)
+            return TimeCursor.from_json(value)
         if start is not None:
             start = parse_datetime(start)
-            return _TimeCursor(None, start, set(), _Resume(start, 1, None, True))
+            return TimeCursor(None, start, resume=Resume(whole_second(start), 1, None, True))
         now = self.clock()
-        return _TimeCursor(now, None, set(), _Resume(now - self.overlap, 1, None, False))
+        return TimeCursor(now, None, resume=Resume(whole_second(now - self.overlap), 1, None,
+                                                   False))
 
-    def _next_since(self, cursor: _TimeCursor) -> datetime:
+    def _next_since(self, cursor: TimeCursor) -> datetime:
+        """Where the next query starts: the overlap before the watermark, never before the
+        start floor, on a whole second (the API's date resolution)."""
         candidates = [cursor.floor]
         if cursor.watermark is not None:
             candidates.append(cursor.watermark - self.overlap)
         present = [t for t in candidates if t is not None]
         if not present:
             raise ConfigurationError("a time cursor needs a watermark or a start time")
-        return max(present)
+        return whole_second(max(present))
 
     # -- membership snapshot ------------------------------------------------------------------
 
@@ -503,11 +720,3 @@ def _place(source: TimeBasedSource, item: Mapping[str, Any]) -> tuple[datetime, 
     except InputValidationError:
         logger.warning("polled item %s has an unreadable %s; skipped", item_id, source.TIME_FIELD)
         return None
-
-
-def _iso_or_none(moment: datetime | None) -> str | None:
-    return None if moment is None else to_iso(moment)
-
-
-def _time_or_none(text: str | None) -> datetime | None:
-    return None if not text else from_iso(text)

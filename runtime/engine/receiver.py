@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl
 from werkzeug.http import parse_options_header
 
 from runtime.errors import StorageUnavailable
+from runtime.observe.events import BUS, WebhookAnswered
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, is_instance_id, trigger_key_of
 from runtime.text import json_text, storable_text
@@ -117,6 +118,8 @@ class WebhookReceiver:
         self.inbox = inbox or Inbox(store)
         self.event_keys = dict(event_keys or {})
         self.max_body_bytes = max_body_bytes
+        #: The last storage fault a delivery met (None once a delivery is stored again).
+        self.storage_fault: str | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -127,10 +130,13 @@ class WebhookReceiver:
         except StorageUnavailable as problem:
             # The delivery was not stored: a non-200 makes LeadSquared retry it.
             logger.warning("webhook delivery not stored: %s", problem)
+            self.storage_fault = str(problem)
             status, reply = 503, _error_body("Temporarily unable to store the delivery")
         except Exception:
             logger.exception("webhook receiver failed")
             status, reply = 500, _error_body("Internal error")
+        if BUS.listeners:
+            BUS.emit(WebhookAnswered(status))
         body = b"" if method == "HEAD" or reply is None else json.dumps(reply).encode("utf-8")
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         if status == 405:
@@ -141,7 +147,8 @@ class WebhookReceiver:
     # -- steps --------------------------------------------------------------------------------
 
     def _handle(self, method: str, environ: dict[str, Any]) -> tuple[int, dict[str, str] | None]:
-        path = environ.get("PATH_INFO", "")
+        # SCRIPT_NAME too: mounted at /hooks by a front (runtime/web), the path arrives split
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         instance = path.removeprefix(HOOK_PATH_PREFIX).rstrip("/")
         if not path.startswith(HOOK_PATH_PREFIX) or not is_instance_id(instance):
             raise _Reply(404, "Not found")
@@ -167,6 +174,7 @@ class WebhookReceiver:
             return 200, _error_body(str(problem))
         keyed = [(self._event_key(instance, event), event) for event in events]
         new = self.inbox.accept_delivery(instance, keyed, content_type=content_type, raw_body=raw)
+        self.storage_fault = None
         logger.info(
             "webhook %s: %d event(s) stored, %d duplicate(s)",
             instance, sum(new), len(new) - sum(new),

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from runtime.errors import ManifestError
-from runtime.inputs import MAX_MANIFEST_BYTES, UnreadableInput, read_text_input
+from runtime.inputs import MAX_MANIFEST_BYTES, UnreadableInput, read_text_input, yaml_problem
 from runtime.plugin.manifest_checks import run_checks
 from runtime.plugin.operation import (
     MANIFEST_FILE,
@@ -109,10 +109,9 @@ def _read_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_StringDates)  # a SafeLoader subclass
     except yaml.YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None)
-        where = f"{MANIFEST_FILE}:{mark.line + 1}:{mark.column + 1}" if mark else MANIFEST_FILE
-        reason = getattr(problem, "problem", None) or str(problem)
-        raise ManifestError(f"{where}: not valid YAML: {reason}", [f"{where}: {reason}"]) from None
+        line, reason = yaml_problem(problem, text)
+        where = f"{MANIFEST_FILE}:{line}" if line is not None else MANIFEST_FILE
+        raise ManifestError(f"{MANIFEST_FILE} is not valid YAML", [f"{where}: {reason}"]) from None
 
 
 def _meta_problems(data: Any, store: SchemaStore) -> list[str]:

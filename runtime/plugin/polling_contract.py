@@ -2,8 +2,9 @@
 
 A time-based trigger is a :class:`TimeBasedSource` (``ID_FIELD``, ``TIME_FIELD``,
 ``fetch_page``), a membership trigger a :class:`MembershipSource` (``ID_FIELD``,
-``fetch_members``); each fetch returns a :class:`Page`. The engine owns cursors, ordering,
-dedupe and budgets; ``DEFAULT_OVERLAP`` is the window it re-reads to catch late records.
+``fetch_members``); each fetch returns a :class:`Page` (with ``total``, the query's record
+count, when the API answers one). The engine owns cursors, ordering, dedupe and budgets;
+``DEFAULT_OVERLAP`` is the window it re-reads to catch late records.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Page:
     has_more: bool
     calls: int = 1
     next_page: Any = None  # the next ``page`` when it is not ``page + 1`` (JSON-able token)
+    total: int | None = None  # records the whole query matches (the API's RecordCount), if given
 
 
 class TimeBasedSource(Protocol):
@@ -43,6 +45,10 @@ class TimeBasedSource(Protocol):
         time cut); any stable order works.
         """
         ...
+
+    # Optional ``fetch_newest(client, config, since, page) -> Page``: the same query sorted by
+    # ``TIME_FIELD`` descending (1-based pages), each page with ``total``. With it the engine
+    # checks an unchanged window in one call (see runtime.engine.polling).
 
 
 class MembershipSource(Protocol):

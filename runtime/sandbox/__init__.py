@@ -1,7 +1,8 @@
 """A local, stateful stand-in for LeadSquared's v2 REST API (the embedded default).
 
 The connector never imports this package; only the harness does, to start it when no
-credentials are configured, and the tests do, to run everything without an account.
+credentials are configured, and the tests do, to run everything without an account. It
+imports nothing of the connector (``runtime.sandbox.*`` only).
 """
 
 from runtime.sandbox.app import SandboxApp

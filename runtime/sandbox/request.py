@@ -29,6 +29,12 @@ class SandboxRequest:
         """The id of the user whose keys made the call (the API caller)."""
         return self.key.user_id
 
+    @property
+    def object_body(self) -> Mapping[str, Any]:
+        """The JSON body when it is an object, else an empty one (a service then answers that
+        what it needs is missing)."""
+        return self.body if isinstance(self.body, Mapping) else {}
+
     def now(self) -> datetime:
         """The sandbox clock's current UTC time."""
         return self.state.clock.now()
@@ -46,6 +52,13 @@ class SandboxRequest:
         value = self.arg(name)
         if not value:
             raise mandatory_missing(message or f"'{name}' is mandatory")
+        return value
+
+    def require_field(self, name: str, message: str | None = None) -> Any:
+        """A field of the JSON body that must be present and non-empty."""
+        value = self.object_body.get(name)
+        if not value:
+            raise mandatory_missing(message or f"{name} is mandatory")
         return value
 
     def emit(self, event: str, payload: Any) -> None:

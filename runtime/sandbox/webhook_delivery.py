@@ -165,6 +165,20 @@ class WebhookEmitter:
                 self._cond.wait(left)
         return True
 
+    def settle(self, timeout: float = 2.0) -> bool:
+        """Block until no delivery is being sent or due now (retries due later, and the
+        deliveries queued behind them, stay queued); False on timeout. A process about to exit
+        calls it so that its events reach the receivers at least once.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._active or (self._queue and self._queue[0].due <= time.monotonic()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
     def clear(self) -> None:
         """Drop pending deliveries; one being sent finishes but is not recorded (reset)."""
         with self._cond:

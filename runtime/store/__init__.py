@@ -7,6 +7,7 @@ connections, transactions, classified faults, file permissions), the versioned s
 trigger state (cursors, dedupe keys, subscriptions, snapshots), the webhook inbox, run history,
 leases and retention. :mod:`~runtime.store.storage` decides the backend (``--database`` /
 ``LSQ_DATABASE_URL``); no module outside this package holds SQL or imports a database driver.
-It may import ``runtime.errors`` and ``runtime.clock`` only: it stores what it is given and
-knows nothing of LeadSquared, manifests or workflows.
+It may import the bottom modules only (``runtime.errors``, ``clock``, ``observe``, ``text``,
+``inputs``): it stores what it is given and knows nothing of LeadSquared, manifests or
+workflows.
 """

@@ -146,7 +146,13 @@ def redact_url(url: str) -> str:
         )
     else:
         query_text = parts.query
-    return urlunsplit((parts.scheme, netloc, parts.path, query_text, parts.fragment))
+    if (netloc, query_text) == (parts.netloc, parts.query):
+        return url  # nothing to hide: as given (urlunsplit would drop an empty authority's //)
+    shown = urlunsplit((parts.scheme, netloc, parts.path, query_text, parts.fragment))
+    rest = shown[len(parts.scheme) + 1:]
+    if url[len(parts.scheme) + 1:].startswith("//") and not rest.startswith("//"):
+        shown = f"{parts.scheme}://{rest}"
+    return shown
 
 
 def url_secrets(url: str) -> list[str]:

@@ -12,7 +12,15 @@ Guarantees:
 
 - ``accept`` records the event key in the dedupe table and the event in the inbox in ONE
   committed transaction: an event is stored at most once per (instance, event key), and once
-  ``accept`` returns it is on disk (a receiver may then answer 200).
+  ``accept`` returns it is on disk (a receiver may then answer 200). Concurrent deliveries
+  share that durable commit (:mod:`runtime.store.group_commit`: one fsync for the group).
+- Claims, renewals and settles are committed without waiting for the disk (they survive a
+  crash of the process, not of the machine): a lost one only hands an event out again, and
+  the run history, durable where it decides, never runs an event twice.
+- ``arrivals`` is set when this object stores an event (or frees one a claim held back), so
+  a worker waits on :meth:`Inbox.wait_for_work` instead of sleeping a fixed time.
+- Events of one record (the event key up to ``@``) are claimed from one object in arrival
+  order: while one is claimed, the later ones of that record are skipped.
 - A claim lasts ``claim_ttl``. A process that dies after ``claim_next`` and before
   ``mark_done`` leaves the event ``processing`` until the claim expires; the next
   ``claim_next`` (in any process) then hands it out again. ``release_claims()`` does that at
@@ -33,18 +41,22 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from runtime.clock import to_iso
 from runtime.store.database import Transaction
-from runtime.store.state import StateStore
+from runtime.store.group_commit import GroupCommit
+from runtime.store.state import StateBatch, StateStore
 
 DEFAULT_CLAIM_TTL = timedelta(minutes=5)
 DEFAULT_MAX_ATTEMPTS = 5
+CLAIM_WINDOW = 64  # oldest claimable events looked at when some records are being run
 STATUSES = ("pending", "processing", "done", "failed")
 
 _COLUMNS = (
@@ -68,6 +80,7 @@ class InboxItem:
     attempts: int
     error: str | None
     claim_token: str | None
+    claimed_at: float = field(default=0.0, compare=False, repr=False)  # monotonic, this process
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> InboxItem:
@@ -90,6 +103,17 @@ class Inbox:
         self.claim_ttl = claim_ttl
         self.max_attempts = max_attempts
         self.owner = claim_owner()
+        self.arrivals = threading.Event()  # set when this object stores or frees an event
+        self._group = GroupCommit(store.db)
+        self._blocked = False  # a claim skipped events of a record being run
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Wait until an event is stored (or a held-back one freed) through this object, at
+        most ``timeout`` seconds (events stored by other processes are seen on the next
+        claim); True when woken. Clears the signal: claim after it returns."""
+        woken = self.arrivals.wait(timeout)
+        self.arrivals.clear()
+        return woken
 
     # -- accepting ----------------------------------------------------------------------------
 
@@ -120,7 +144,8 @@ class Inbox:
         The raw body (already bounded by the receiver) is kept once per delivery, and only
         when at least one of its events is new. Returns, per event, whether it was new.
         """
-        with self.store.batch() as batch:
+        def write(tx: Transaction) -> list[bool]:
+            batch = StateBatch(tx, self.store.now_iso())
             delivery_id = None
             if raw_body is not None and any(
                 not batch.recorded(instance, key) for key, _ in events
@@ -132,6 +157,11 @@ class Inbox:
                 )
                 for key, payload in events
             ]
+
+        new = self._group.run(write)
+        if any(new):
+            self.arrivals.set()
+        return new
 
     def record_rejected(
         self,
@@ -155,18 +185,33 @@ class Inbox:
     # -- consuming ----------------------------------------------------------------------------
 
     def claim_next(self, instance: str | None = None) -> InboxItem | None:
-        """Claim the oldest pending event (or one whose claim expired); None if there is none."""
+        """Claim the oldest pending event (or one whose claim expired); None if there is none.
+
+        Events of one record (the event key up to ``@``: a lead, a task...) run in arrival
+        order: while one of them is claimed (by any claimer, its claim not expired), the later
+        ones are skipped, so concurrent workers never run two of them at once. The claim is
+        committed without waiting for the disk: if it is lost with the machine, the event is
+        claimed again and the run history (whose start is durable) keeps it from running twice.
+        """
         while True:
-            with self.store.db.transaction() as tx:
+            with self.store.db.transaction(durable=False) as tx:
                 now = self.store.clock()
-                row = tx.execute(
+                busy = {
+                    (row[0], record_of(row[1])) for row in tx.execute(
+                        "SELECT instance_id, event_key FROM inbox WHERE status = 'processing' "
+                        "AND claimed_until >= ?", (to_iso(now),),
+                    )
+                }
+                rows = tx.execute(
                     f"SELECT {_COLUMNS} FROM inbox WHERE "
                     "(status = 'pending' OR (status = 'processing' AND claimed_until < ?)) "
-                    "AND (CAST(? AS TEXT) IS NULL OR instance_id = ?) ORDER BY id LIMIT 1"
+                    "AND (CAST(? AS TEXT) IS NULL OR instance_id = ?) ORDER BY id LIMIT ?"
                     + tx.dialect.skip_locked,
-                    (to_iso(now), instance, instance),
-                ).first()
+                    (to_iso(now), instance, instance, CLAIM_WINDOW if busy else 1),
+                ).rows
+                row = next((r for r in rows if (r[1], record_of(r[2])) not in busy), None)
                 if row is None:
+                    self._blocked = self._blocked or bool(rows)
                     return None
                 item = InboxItem.from_row(row)
                 if item.attempts >= self.max_attempts:
@@ -182,7 +227,8 @@ class Inbox:
                     (token, to_iso(now + self.claim_ttl), to_iso(now), item.id),
                 )
                 return replace(
-                    item, status="processing", attempts=item.attempts + 1, claim_token=token
+                    item, status="processing", attempts=item.attempts + 1, claim_token=token,
+                    claimed_at=time.monotonic(),
                 )
 
     def mark_done(self, item: InboxItem) -> bool:
@@ -197,9 +243,30 @@ class Inbox:
         status = "pending" if retry and item.attempts < self.max_attempts else "failed"
         return status if self._finish(item, status, error) else None
 
+    def release(self, item: InboxItem) -> bool:
+        """Hand a claimed event back to ``pending`` without counting the attempt (its
+        processing could not even start or settle, e.g. the database was full); False if the
+        claim was lost."""
+        with self.store.db.transaction() as tx:
+            released = tx.execute(
+                "UPDATE inbox SET status = 'pending', claim_token = NULL, claimed_until = NULL, "
+                "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? "
+                "WHERE id = ? AND status = 'processing' AND claim_token = ?",
+                (self.store.now_iso(), item.id, item.claim_token),
+            ).rowcount == 1
+        self.arrivals.set()  # claimable again: wake a worker
+        return released
+
+    def keep_claim(self, item: InboxItem) -> bool:
+        """Renew the claim once a third of ``claim_ttl`` has passed since it was taken (a run
+        that long), else write nothing: most runs take milliseconds. False if it was lost."""
+        if time.monotonic() - item.claimed_at < self.claim_ttl.total_seconds() / 3:
+            return True
+        return self.renew_claim(item)
+
     def renew_claim(self, item: InboxItem) -> bool:
         """Extend a claim by ``claim_ttl`` (for long runs); False if the claim was lost."""
-        with self.store.db.transaction() as tx:
+        with self.store.db.transaction(durable=False) as tx:
             now = self.store.clock()
             return tx.execute(
                 "UPDATE inbox SET claimed_until = ?, updated_at = ? "
@@ -268,6 +335,15 @@ class Inbox:
         )
         return [InboxItem.from_row(row) for row in rows]
 
+    def newest(self, status: str, *, limit: int) -> list[InboxItem]:
+        """The newest ``limit`` events with ``status`` (e.g. ``failed``: dead-lettered), newest
+        first (for pages: never the whole inbox)."""
+        rows = self.store.db.query(
+            f"SELECT {_COLUMNS} FROM inbox WHERE status = ? ORDER BY id DESC LIMIT ?",
+            (status, limit),
+        )
+        return [InboxItem.from_row(row) for row in rows]
+
     def counts(self, instance: str | None = None) -> dict[str, int]:
         """Number of events per status (every status present, zeros included)."""
         counts = dict.fromkeys(STATUSES, 0)
@@ -279,6 +355,28 @@ class Inbox:
             counts[status] = count
         return counts
 
+    def oldest_unsettled(self, instances: Sequence[str] | None = None) -> str | None:
+        """When the oldest ``pending`` or ``processing`` event (of ``instances``, else of all)
+        was received (stored time text); None when there is none."""
+        times = [
+            row[0] for instance in (instances if instances is not None else [None])
+            for row in self.store.db.query(
+                "SELECT MIN(received_at) FROM inbox WHERE status IN ('pending', 'processing') "
+                "AND (CAST(? AS TEXT) IS NULL OR instance_id = ?)", (instance, instance),
+            ) if row[0] is not None
+        ]
+        return min(times) if times else None
+
+    def backlog(self) -> list[tuple[str, str, int, str]]:
+        """(instance, status, count, oldest ``received_at``) of every instance's pending,
+        processing and failed events: the inbox's depth, read through the status index."""
+        rows = self.store.db.query(
+            "SELECT instance_id, status, COUNT(*), MIN(received_at) FROM inbox "
+            "WHERE status IN ('pending', 'processing', 'failed') "
+            "GROUP BY instance_id, status ORDER BY instance_id, status"
+        )
+        return [(str(i), str(s), int(n), str(oldest)) for i, s, n, oldest in rows]
+
     def raw_body(self, item: InboxItem) -> bytes | None:
         """The raw body of the delivery an event came in (None for polled events)."""
         if item.delivery_id is None:
@@ -289,14 +387,25 @@ class Inbox:
         return bytes(rows[0][0]) if rows else None
 
     def _finish(self, item: InboxItem, status: str, error: str | None) -> bool:
-        with self.store.db.transaction() as tx:
+        # Not durable (no fsync): a settle lost with the machine leaves the event claimed; it
+        # is claimed again and the run history (durable where it decides) skips its runs.
+        with self.store.db.transaction(durable=False) as tx:
             updated = tx.execute(
                 "UPDATE inbox SET status = ?, error = ?, claim_token = NULL, "
                 "claimed_until = NULL, updated_at = ? "
                 "WHERE id = ? AND status = 'processing' AND claim_token = ?",
                 (status, error, self.store.now_iso(), item.id, item.claim_token),
             )
-            return updated.rowcount == 1
+        if status == "pending" or self._blocked:  # an event to claim again, or a record freed
+            self._blocked = False
+            self.arrivals.set()
+        return updated.rowcount == 1
+
+
+def record_of(event_key: str) -> str:
+    """The record an event key is about: the key up to ``@`` (``<lead id>@<ModifiedOn>`` ->
+    the lead id); events of one record run in arrival order."""
+    return event_key.partition("@")[0]
 
 
 def claim_owner() -> str:
@@ -307,8 +416,14 @@ def claim_owner() -> str:
 def _owner_is_dead(token: str | None) -> bool:
     """Whether a claim token names a process of this host that no longer exists."""
     owner, sep, _ = (token or "").rpartition(":")
+    return bool(sep) and process_is_dead(owner)
+
+
+def process_is_dead(owner: str) -> bool:
+    """Whether ``<host>/<pid>`` (:func:`claim_owner`) names a process of this host that no
+    longer exists (False for another host, or text of another shape)."""
     host, slash, pid_text = owner.rpartition("/")
-    if not sep or not slash or host != socket.gethostname() or not pid_text.isdigit():
+    if not slash or host != socket.gethostname() or not pid_text.isdigit():
         return False  # an older token, another host: only its expiry releases it
     pid = int(pid_text)
     if pid == os.getpid():

@@ -10,6 +10,8 @@ any backend can never both hold a lease:
 - :meth:`Leases.renew` extends a lease its owner still holds (also after it expired, as long
   as nobody took it meanwhile); None when it was lost.
 - :meth:`Leases.release` gives it up at once (only its owner can).
+- :meth:`Leases.take_over` takes it from a named holder known to be dead (compare-and-set on
+  that holder).
 - :meth:`Leases.holder` says who holds it now (None: free or expired).
 
 ``token`` grows by one with every new tenure (never for an extension): a holder can pass it
@@ -64,6 +66,16 @@ class Leases:
             "RETURNING name, owner, expires_at, token"
         ), (name, owner, to_iso(now + ttl), to_iso(now), to_iso(now), to_iso(now), to_iso(now)))
         return row
+
+    def take_over(self, name: str, previous: str, owner: str, ttl: timedelta) -> Lease | None:
+        """Take ``name`` from ``previous`` at once, expired or not (its holder is known to be
+        dead); a new tenure. None if ``previous`` no longer holds it."""
+        _check(name, owner, ttl)
+        now = self.store.clock()
+        return _one(self.store, (
+            "UPDATE leases SET owner = ?, expires_at = ?, token = token + 1, acquired_at = ? "
+            "WHERE name = ? AND owner = ? RETURNING name, owner, expires_at, token"
+        ), (owner, to_iso(now + ttl), to_iso(now), name, previous))
 
     def renew(self, name: str, owner: str, ttl: timedelta) -> Lease | None:
         """Extend ``owner``'s lease by ``ttl`` from now; None if it is no longer theirs."""

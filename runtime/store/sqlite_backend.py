@@ -9,7 +9,8 @@
   holds more than ``pool_size`` connections to the file, whatever its number of threads.
 - Writes go through :meth:`SQLiteDatabase.transaction`: ``BEGIN IMMEDIATE`` ... ``COMMIT``,
   ``ROLLBACK`` on any error. ``synchronous`` is the file's usual level; a ``durable=True``
-  transaction raises it to ``FULL`` for its commit (on disk before the block ends).
+  transaction raises it to ``FULL`` for its commit (on disk before the block ends), a
+  ``durable=False`` one lowers it to ``NORMAL`` (survives a crash of the process; WAL).
 - Faults: disk full, locked past the busy timeout, read-only, I/O errors and an exhausted pool
   raise :class:`~runtime.errors.StorageUnavailable` (nothing was committed; the same object
   works again once the fault clears); a damaged file or one that is not a database raises
@@ -155,12 +156,15 @@ class SQLiteDatabase(Database):
 
     @contextlib.contextmanager
     def transaction(self, *, durable: bool | None = None) -> Iterator[_SQLiteTransaction]:
-        raise_level = bool(durable) and self.synchronous != "FULL"
+        # durable=False on a FULL file: NORMAL for this commit (in WAL mode it survives a crash
+        # of the process, not of the machine); the next FULL commit flushes it too.
+        level = {True: "FULL", False: "NORMAL", None: self.synchronous}[durable]
+        change_level = level != self.synchronous
         conn = self._take()
         tx = _SQLiteTransaction(conn, self)
         try:
-            if raise_level:
-                tx.control("PRAGMA synchronous = FULL")
+            if change_level:
+                tx.control(f"PRAGMA synchronous = {level}")
             tx.control("BEGIN IMMEDIATE")
             try:
                 yield tx
@@ -171,7 +175,7 @@ class SQLiteDatabase(Database):
                         conn.execute("ROLLBACK")
                 raise
         finally:
-            if raise_level:
+            if change_level:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             self._give_back(conn)

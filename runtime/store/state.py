@@ -53,7 +53,9 @@ BUSY_TIMEOUT_SECONDS = 30.0
 START_KEY = "start"  # a cursor of exactly {"start": iso} = "first poll starts here" (see reset)
 PRUNE_BATCH = 2000  # rows deleted per transaction: a prune holds the write lock ~0.1 s at most
 MEMBER_CHUNK = 500  # member ids per IN (...) lookup
+SHOWN_FAILED = 20  # failed inbox events `lsq state show` lists (newest first)
 
+_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")  # runtime.clock.to_iso
 _INSTANCE_ID = re.compile(r"^(?P<key>[a-z][a-z0-9_]*)-(?P<digest>[0-9a-f]{20})$")
 _SUBSCRIPTION_COLUMNS = "instance_id, webhook_id, secret, receiver_url, event_code, created_at"
 
@@ -193,6 +195,41 @@ class StateStore(schema.DatabaseStore):
         """The ids among ``member_ids`` that the instance's list snapshot holds."""
         with self.db.read() as tx:
             return _known_members(tx, instance, member_ids)
+
+    def recorded_keys(self, instance: str, event_keys: Iterable[str]) -> set[str]:
+        """The keys among ``event_keys`` already in the dedupe table (chunked lookups)."""
+        keys = list(event_keys)
+        found: set[str] = set()
+        with self.db.read() as tx:
+            for offset in range(0, len(keys), MEMBER_CHUNK):
+                chunk = keys[offset : offset + MEMBER_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.update(row[0] for row in tx.execute(
+                    "SELECT event_key FROM dedupe WHERE instance_id = ? "
+                    f"AND event_key IN ({marks})", (instance, *chunk),
+                ))
+        return found
+
+    def latest_versions(self, instance: str, item_ids: Iterable[str]) -> dict[str, str]:
+        """For time-keyed events (``<id>@<to_iso time>``): each id's newest recorded time.
+
+        One primary-key range read per id (``<id>@`` up to ``<id>A``; a collation that orders
+        more keys into the range only adds rows); a key counts only when it is exactly the id,
+        ``@`` and a stored time (so ``a@b@<time>`` is not a version of ``a``).
+        """
+        latest: dict[str, str] = {}
+        with self.db.read() as tx:
+            for item_id in dict.fromkeys(item_ids):
+                prefix = f"{item_id}@"
+                for (key,) in tx.execute(
+                    "SELECT event_key FROM dedupe WHERE instance_id = ? AND event_key >= ? "
+                    "AND event_key < ?", (instance, prefix, f"{item_id}A"),
+                ):
+                    moment = key[len(prefix):]
+                    if (key.startswith(prefix) and _STORED_TIME.fullmatch(moment)
+                            and moment > latest.get(item_id, "")):
+                        latest[item_id] = moment
+        return latest
 
     # -- subscriptions ------------------------------------------------------------------------
 
@@ -339,7 +376,11 @@ class StateStore(schema.DatabaseStore):
                            "VALUES (?, ?, ?)", [(instance, *member) for member in members])
 
     def show(self) -> dict[str, Any]:
-        """A JSON-able summary per instance for ``lsq state show``. Never includes secrets."""
+        """A JSON-able summary per instance for ``lsq state show``. Never includes secrets.
+
+        ``failed_events`` (only when there are some) lists the newest ``SHOWN_FAILED`` failed
+        (dead-lettered) inbox events with their error.
+        """
         instances: dict[str, dict[str, Any]] = {}
 
         def entry(instance: str) -> dict[str, Any]:
@@ -368,6 +409,14 @@ class StateStore(schema.DatabaseStore):
                 "SELECT instance_id, status, COUNT(*) FROM inbox GROUP BY instance_id, status"
             ):
                 entry(instance)["inbox"][status] = count
+            for instance, item_id, key, attempts, error, updated in tx.execute(
+                "SELECT instance_id, id, event_key, attempts, error, updated_at FROM inbox "
+                "WHERE status = 'failed' ORDER BY id DESC LIMIT ?", (SHOWN_FAILED,)
+            ):
+                entry(instance).setdefault("failed_events", []).append({
+                    "id": item_id, "event_key": key, "attempts": attempts, "error": error,
+                    "updated_at": updated,
+                })
             for instance, count in tx.execute(
                 "SELECT instance_id, COUNT(*) FROM dedupe GROUP BY instance_id"
             ):
@@ -495,9 +544,12 @@ class StateBatch:
 
 
 def _summarize_cursor(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A cursor without its potentially long id lists."""
-    summary = {k: v for k, v in value.items() if not isinstance(v, list)}
+    """A cursor without its potentially long id lists (their lengths instead) and with a
+    time cursor's window of counts as the records it counts (``window_records``)."""
+    summary = {k: v for k, v in value.items() if not isinstance(v, list) and k != "window"}
     summary.update({f"{k}_count": len(v) for k, v in value.items() if isinstance(v, list)})
+    if isinstance(value.get("window"), Mapping):
+        summary["window_records"] = sum(int(n) for n in value["window"].values())
     return summary
 
 

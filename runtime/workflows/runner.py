@@ -11,6 +11,10 @@ For each step, in order:
    (category ``output``); LeadSquared errors keep their category (``auth``, ``permanent``...);
 4. the output becomes ``steps.<id>`` for later steps.
 
+A retry (:mod:`runtime.workflows.retry`) is a run the history already holds: the steps before
+the one it starts from are not run; their records are taken over (``reused_from``) and their
+recorded outputs are what later steps see.
+
 A failed step with ``on_error: stop`` ends the run as ``failed`` (later steps ``not_run``);
 with ``on_error: continue`` the run goes on and ends ``completed_with_errors``. Errors are
 recorded as ``error.to_dict()`` (type, category, message...); an unexpected exception in a
@@ -33,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.api.redaction import MASK, Redactor
 from runtime.clock import to_iso, utc_now
 from runtime.errors import ConnectorError
+from runtime.observe.events import BUS, RunFinished, problem_of
 from runtime.plugin.invoke import invoke_action
 from runtime.store.history import HistoryStore
 from runtime.workflows.templating import build_context, evaluate_condition, render_mapping
@@ -167,6 +172,8 @@ class StepRecord:
     input: Any = None
     output: Any = None
     error: dict[str, Any] | None = None
+    reused_from: int | None = None
+    """A retry's copy of an earlier run's record (that run's id): the step did not run again."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,6 +186,7 @@ class StepRecord:
             "input": self.input,
             "output": self.output,
             "error": self.error,
+            "reused_from": self.reused_from,
         }
 
 
@@ -199,6 +207,8 @@ class RunRecord:
     instance_id: str | None = None
     event_key: str | None = None
     steps: list[StepRecord] = field(default_factory=list)
+    retry_of: int | None = None
+    retry_from: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -219,7 +229,21 @@ class RunRecord:
             "error": self.error,
             "event": self.event,
             "steps": [step.to_dict() for step in self.steps],
+            "retry_of": self.retry_of,
+            "retry_from": self.retry_from,
         }
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A retry the history already holds (:meth:`HistoryStore.start_retry`; ``run_id`` None
+    without a history): the run it retries, the step it starts from (None: the first) and
+    the records of the steps before that one, taken over (``reused_from`` set)."""
+
+    run_id: int | None
+    retry_of: int
+    retry_from: str | None = None
+    reused: tuple[StepRecord, ...] = ()
 
 
 def describe_error(problem: BaseException) -> dict[str, Any]:
@@ -262,8 +286,13 @@ class WorkflowRunner:
         origin: str = "event",
         instance_id: str | None = None,
         event_key: str | None = None,
+        retry: Retry | None = None,
     ) -> RunRecord | None:
-        """Run ``workflow`` for ``event``; None when this event key already has a run."""
+        """Run ``workflow`` for ``event``; None when this event key already has a run.
+
+        ``retry``: this run is that (already recorded) retry; its reused steps are not run,
+        and their outputs are what later steps see as ``steps.<id>``.
+        """
         self.client_for(workflow)  # opened first: its redactor covers the recorded event
         record = RunRecord(
             workflow=workflow.name,
@@ -274,7 +303,12 @@ class WorkflowRunner:
             event_key=event_key,
             started_at=to_iso(utc_now()),
         )
-        if self.history is not None:
+        reused: tuple[StepRecord, ...] = ()
+        if retry is not None:
+            record.run_id, record.retry_of, record.retry_from = (
+                retry.run_id, retry.retry_of, retry.retry_from)
+            reused = retry.reused
+        elif self.history is not None:
             record.run_id = self.history.start_run(
                 workflow=workflow.name, trigger_key=workflow.trigger.key, origin=origin,
                 event=record.event, source=workflow.source, instance_id=instance_id,
@@ -284,9 +318,15 @@ class WorkflowRunner:
                 logger.info("workflow %s: event %s already ran; skipped", workflow.name, event_key)
                 return None
         begun = time.monotonic()
-        outputs: dict[str, Any] = {}
-        failed = stopped = False
+        outputs: dict[str, Any] = {
+            step.step_id: step.output for step in reused if step.status == "succeeded"
+        }
+        failed = any(step.status == "failed" for step in reused)
+        stopped = False
         for position, step in enumerate(workflow.steps):
+            if position < len(reused):
+                record.steps.append(reused[position])
+                continue
             if stopped:
                 record.steps.append(StepRecord(step.id, step.action))
                 continue
@@ -308,6 +348,14 @@ class WorkflowRunner:
                 steps=[(position, step.to_dict()) for position, step in enumerate(record.steps)],
             )
         logger.info("workflow %s run %s: %s", workflow.name, record.run_id, record.status)
+        if BUS.listeners:
+            error = record.error or next(  # completed_with_errors: its first failed step
+                ({"step": s.step_id, **s.error} for s in record.steps if s.error), None)
+            BUS.emit(RunFinished(
+                workflow.name, workflow.trigger.key, instance_id, event_key, record.status,
+                record.duration_ms / 1000, record.run_id, problem_of(error) if error else None,
+                record.retry_of,
+            ))
         return record
 
     # -- one step
@@ -367,13 +415,18 @@ class WorkflowRunner:
         """
         if self.history is None or record.run_id is None:
             return
-        if any(step.status not in ("skipped", "not_run") for step in record.steps[:position]):
+        if any(step.status not in ("skipped", "not_run") and step.reused_from is None
+               for step in record.steps[:position]):
             return  # an earlier step started: the run is already interrupted on a crash
         self.history.save_steps(
             record.run_id,
             [(index, step.to_dict()) for index, step in enumerate(record.steps[: position + 1])],
             durable=True,
         )
+
+    def masks_output(self, action: str) -> bool:
+        """Whether the history keeps ``action``'s output masked (secret output fields)."""
+        return self._secret_schema(action, "output") is not None
 
     def _recorded(self, value: Any, step: Step, which: str) -> Any:
         """``value`` as history may keep it: secret schema fields masked, secrets redacted."""
@@ -406,6 +459,7 @@ def _elapsed_ms(begun: float) -> int:
 __all__ = [
     "ClientFactory",
     "ClientPool",
+    "Retry",
     "RunRecord",
     "StepRecord",
     "WorkflowRunner",

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from runtime.errors import ConnectorError, WorkflowError
-from runtime.inputs import MAX_WORKFLOW_BYTES, UnreadableInput, read_text_input
+from runtime.inputs import MAX_WORKFLOW_BYTES, UnreadableInput, read_text_input, yaml_problem
 from runtime.workflows.account_names import AccountResolver
 from runtime.workflows.templating import is_template
 from runtime.workflows.workflow_checks import (
@@ -173,13 +173,12 @@ def read_workflow_file(path: str | os.PathLike[str], *, name: str | None = None)
     try:
         text = read_text_input(path, limit=MAX_WORKFLOW_BYTES, what=f"workflow file {path}")
     except UnreadableInput as exc:
-        raise WorkflowError(exc.message) from None
+        raise WorkflowError(f"{label}: cannot be read: {exc.reason}", hint=exc.hint) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:line {mark.line + 1}" if mark else label
-        problem = getattr(exc, "problem", None) or str(exc)
+        line, problem = yaml_problem(exc, text)
+        where = f"{label}:line {line}" if line is not None else label
         raise WorkflowError("invalid workflow file", [f"{where}: invalid YAML: {problem}"]) from exc
     except RecursionError:
         raise WorkflowError("invalid workflow file", [f"{label}: nested too deeply"]) from None
@@ -205,7 +204,7 @@ def check_workflow(
     try:
         data = read_workflow_file(source, name=label)
     except WorkflowError as exc:
-        return exc.problems or [f"{label}: {exc.message}"]
+        return exc.problems or [str(exc)]  # the message starts with the label
     return size_problems(data, label) or run_checks(data, schemas, label, accounts)
 
 

@@ -318,7 +318,9 @@ class Checking:
         return sid if isinstance(sid, str) and SNAKE_CASE.match(sid) else None
 
     def step_location(self, index: int) -> str:
-        return self.step_id(index) or f"steps[{index}]"
+        """A step's id, or ``steps[N]`` when it has none or shares it (names one step only)."""
+        sid = self.step_id(index)
+        return sid if sid and len(self.step_positions[sid]) == 1 else f"steps[{index}]"
 
     def trigger_key(self) -> str | None:
         trigger = self.data.get("trigger")

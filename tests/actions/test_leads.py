@@ -11,7 +11,6 @@ exactly the chosen call fails).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -36,6 +35,7 @@ from runtime.sandbox import (
     FaultPlan,
     RunningSandbox,
 )
+from tests.actions.conftest import Invoke, Refused
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import ARJUN, NEHA, PRIYA, ROHAN
 
@@ -45,7 +45,6 @@ CREATE, UPSERT, UPDATE, DELETE = _leads.CREATE, _leads.UPSERT, _leads.UPDATE, _l
 NEW_LEAD = {"FirstName": "Ishaan", "LastName": "Rao", "EmailAddress": "ishaan.rao@example.com",
             "Phone": "9876501234", "mx_City": "Pune"}
 
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 def pairs(**fields: Any) -> list[dict[str, Any]]:
@@ -73,13 +72,10 @@ def fail_next_call(sandbox: RunningSandbox, kind: str) -> None:
 
 
 @pytest.fixture
-def fast_client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
+def fast_client(quick_client: LeadSquaredClient) -> LeadSquaredClient:
     """The default tenant's client with retries that do not sleep; lead fields pre-fetched."""
-    connection = Connection(access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
-                            api_host=DEFAULT_API_HOST, base_url=sandbox.base_url)
-    with LeadSquaredClient(connection, sleep=lambda seconds: None) as lsq:
-        lsq.metadata.lead_fields()  # so a fault hits the action's own call
-        yield lsq
+    quick_client.metadata.lead_fields()  # so a fault hits the action's own call
+    return quick_client
 
 
 @pytest.fixture
@@ -176,12 +172,10 @@ def test_unknown_fields_are_named_with_the_closest_and_nothing_is_written(
          "operator", "extra-option"],
 )
 def test_invalid_input_is_named_before_any_request(
-    invoke: Invoke, request_log: Any, key: str, inputs: dict[str, Any], problem: str
+    refused: Refused, key: str, inputs: dict[str, Any], problem: str
 ) -> None:
-    with pytest.raises(InputValidationError) as caught:
-        invoke(key, inputs)
-    assert any(p.startswith(problem) for p in caught.value.problems), caught.value.problems
-    assert request_log.all() == []
+    problems = refused(key, inputs).problems
+    assert any(p.startswith(problem) for p in problems), problems
 
 
 def test_lost_create_answer_is_recovered_by_email(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +18,12 @@ import pytest
 from runtime.api.connection import ENV_ACCESS_KEY, ENV_API_HOST, ENV_SECRET_KEY
 from runtime.api.governor import GOVERNORS
 from runtime.cli import main
-from runtime.cli.common import EMBEDDED_NOTE
 from runtime.embedded import embedded_sandbox
 from runtime.plugin.manifest import ROOT_ENV, Manifest
 from runtime.sandbox import RunningSandbox
 
+NOTE = ("note: no connection configured; using the embedded LeadSquared sandbox; its records "
+        "are kept in {}/sandbox.json (lsq sandbox reset empties it)\n")
 LEAD_ACTIONS = ("create_lead", "upsert_lead", "update_lead", "find_lead", "delete_lead")
 DELETE_DISABLED = (
     "lead delete is not enabled on this LeadSquared account; ask LeadSquared support to enable it"
@@ -29,10 +31,11 @@ DELETE_DISABLED = (
 
 
 @pytest.fixture
-def embedded(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
+def embedded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[RunningSandbox]:
     """The process's embedded sandbox on its default seed, with no connection configured."""
     for name in (ENV_ACCESS_KEY, ENV_SECRET_KEY, ENV_API_HOST, ROOT_ENV):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LSQ_STATE_DB", str(tmp_path / "state.sqlite3"))
     running = embedded_sandbox()
     running.app.reset()
     GOVERNORS.clear()
@@ -54,10 +57,11 @@ def test_every_lead_action_is_declared(manifest: Manifest) -> None:
 
 @pytest.mark.parametrize("key", [k for k in LEAD_ACTIONS if k != "delete_lead"])
 def test_sample_input_succeeds_on_the_default_seed(
-    manifest: Manifest, embedded: RunningSandbox, capsys: pytest.CaptureFixture[str], key: str
+    manifest: Manifest, embedded: RunningSandbox, capsys: pytest.CaptureFixture[str], key: str,
+    tmp_path: Path,
 ) -> None:
     code, output, err = invoke_sample(manifest, key, capsys)
-    assert (code, err) == (0, EMBEDDED_NOTE + "\n")
+    assert (code, err) == (0, NOTE.format(tmp_path.resolve()))
     action = manifest.action(key)
     assert action.output_problems(output) == []
     assert set(output) == set(action.sample_output)  # the sample shows the real shape
@@ -76,12 +80,13 @@ def test_find_lead_sample_output_is_what_the_sample_input_finds(
 
 
 def test_delete_lead_sample_fails_clearly_on_the_default_seed(
-    manifest: Manifest, embedded: RunningSandbox, capsys: pytest.CaptureFixture[str]
+    manifest: Manifest, embedded: RunningSandbox, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     code, output, err = invoke_sample(manifest, "delete_lead", capsys)
     assert (code, output) == (1, None)
     assert err == (
-        f"{EMBEDDED_NOTE}\nerror: LeadManagement.svc/Lead/Delete/ById HTTP 500 "
+        NOTE.format(tmp_path.resolve()) + "error: LeadManagement.svc/Lead/Delete/ById HTTP 500 "
         f"MXUnauthorizedRequestException: {DELETE_DISABLED}\n"
     )
     assert DELETE_DISABLED in " ".join(manifest.action("delete_lead").description.split())

@@ -7,14 +7,12 @@ any request, the MX errors OpportunityManagement.svc answers, and records that d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from operations import _opportunities
 from runtime.api.client import LeadSquaredClient
-from runtime.api.connection import Connection
 from runtime.errors import (
     AmbiguousWriteError,
     InputValidationError,
@@ -23,11 +21,10 @@ from runtime.errors import (
 )
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.sandbox import RunningSandbox
+from tests.actions.conftest import Invoke
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import ADMIN, ARJUN, MEERA, MISSING, PRIYA, RAVI
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 SEEDED = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
 TYPES = "OpportunityManagement.svc/GetOpportunityTypeMetadata"
@@ -65,15 +62,6 @@ def opportunities(sandbox: RunningSandbox) -> dict[str, dict[str, Any]]:
 
 def problems_of(caught: pytest.ExceptionInfo[InputValidationError]) -> list[str]:
     return caught.value.problems
-
-
-@pytest.fixture
-def quick_client(sandbox: RunningSandbox) -> Iterator[LeadSquaredClient]:
-    """A client whose retries never sleep (a fault test must not wait)."""
-    connection = Connection(access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
-                            api_host=DEFAULT_API_HOST, base_url=sandbox.base_url)
-    with LeadSquaredClient(connection, sleep=lambda seconds: None) as lsq:
-        yield lsq
 
 
 # -- create_opportunity ------------------------------------------------------------------

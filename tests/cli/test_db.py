@@ -40,12 +40,13 @@ def test_postgresql_is_refused_until_lsq_db_upgrade(
 ) -> None:
     code, out, err = lsq(capsys, "state", "show", "--database", pg_url)
     assert (code, out) == (1, "") and err.count("\n") == 1
-    assert "schema version 0; this lsq needs 2: run `lsq db upgrade`" in err
+    assert "schema version 0; this lsq needs 4: run `lsq db upgrade`" in err
     code, out, _ = lsq(capsys, "--database", pg_url, "db", "status")
-    assert code == 1 and "schema version 0 of 2 (run `lsq db upgrade`)" in out
+    assert code == 1 and "schema version 0 of 4 (run `lsq db upgrade`)" in out
     assert "postgres:***@" in out
     code, out, _ = lsq(capsys, "db", "upgrade", "--database", pg_url)
-    assert code == 0 and "applied 0001_initial, 0002_leases_and_retention" in out
+    assert code == 0 and ("applied 0001_initial, 0002_leases_and_retention, 0003_run_retries, "
+                          "0004_rate_budgets") in out
     assert lsq(capsys, "db", "upgrade", "--database", pg_url)[1].endswith("already current\n")
     code, out, _ = lsq(capsys, "db", "status", "--json", "--database", pg_url)
     assert code == 0 and json.loads(out)["databases"][0]["current"] is True
@@ -92,7 +93,8 @@ def test_sqlite_status_upgrade_and_prune(
     monkeypatch.setenv("LSQ_STATE_DB", str(tmp_path / "state.sqlite3"))
     monkeypatch.setenv("LSQ_HISTORY_DB", str(tmp_path / "history.sqlite3"))
     code, out, _ = lsq(capsys, "db", "status")
-    assert code == 0 and out.count("schema version 0 of 2 (created on first use)") == 2
+    assert code == 0 and out.count("schema version 0 of 2 (created on first use)") == 1
+    assert out.count("schema version 0 of 3 (created on first use)") == 1  # the run history
     with open_storage(clock=lambda: utc_now() - timedelta(days=10)) as storage:
         storage.inbox().accept(INSTANCE, "k", {})
         storage.inbox().mark_done(storage.inbox().claim_next())
@@ -101,7 +103,8 @@ def test_sqlite_status_upgrade_and_prune(
                                             event={})
             storage.history.finish_run(run, status="succeeded", finished_at="x", duration_ms=1)
     code, out, _ = lsq(capsys, "db", "status")
-    assert code == 0 and out.count("schema version 2 of 2 (current)") == 2
+    assert code == 0 and out.count("schema version 2 of 2 (current)") == 1
+    assert out.count("schema version 3 of 3 (current)") == 1  # the run history
     code, out, _ = lsq(capsys, "db", "prune", "--max-runs", "2", "--json")
     assert (code, json.loads(out)) == (0, {"days": 30, "max_runs": 2, "deleted": {
         "runs": 1, "dedupe_keys": 0, "inbox_events": 0, "deliveries": 0}})

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from runtime.cli import main
 from runtime.engine.receiver import WebhookReceiver, hook_path
@@ -21,6 +19,7 @@ from runtime.plugin.manifest import load_manifest
 from runtime.sandbox import RunningSandbox
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore
+from tests.serving import serving
 
 BASE = "https://hooks.example.com"
 LEAD = {"ProspectID": "5b0a1e2c-7d3f-4c8e-a1b2-000000000201", "FirstName": "Priya",
@@ -46,12 +45,8 @@ def lsq(state: str, connection_file: str, capsys: pytest.CaptureFixture[str]) ->
 def receiver(state: str) -> Iterator[str]:
     with StateStore(state) as store:
         app = WebhookReceiver(store, event_keys=instant_event_keys(load_manifest()))
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{server.port}"
-        server.shutdown()
-        thread.join(5)
+        with serving(app) as url:
+            yield url
 
 
 def webhooks(sandbox: RunningSandbox) -> dict[str, dict[str, Any]]:

@@ -248,13 +248,14 @@ def test_auth_test_with_bad_keys_is_one_line(
 
 
 def test_no_connection_uses_the_embedded_sandbox(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
         monkeypatch.delenv(name, raising=False)
     assert main(["auth", "test", "--json"]) == 0
     out, err = capsys.readouterr()
-    assert err == EMBEDDED_NOTE + "\n"
+    assert err == (f"{EMBEDDED_NOTE}; its records are kept in {tmp_path.resolve()}/.lsq/"
+                   "sandbox.json (lsq sandbox reset empties it)\n")
     assert EMBEDDED_NOTE == "note: no connection configured; using the embedded LeadSquared sandbox"
     assert json.loads(out) == SANDBOX_USER
 
@@ -288,3 +289,22 @@ def test_fields_lead_json(connection_file: str, capsys: pytest.CaptureFixture[st
             "kind": "custom"} in fields
     assert all(field["kind"] == ("custom" if field["schema_name"].startswith("mx_")
                                  else "standard") for field in fields)
+
+
+def test_a_refused_loopback_connection_fails_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on once the probe closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_connection_file(tmp_path / "closed.yaml", f"http://127.0.0.1:{port}")
+    started = time.monotonic()
+    assert main(["auth", "test", "--connection", path]) == 1
+    assert time.monotonic() - started < 5
+    assert capsys.readouterr().err == (
+        f"error: Authentication.svc/UserByAccessKey.Get: connection refused by 127.0.0.1:{port}: "
+        f"nothing listens there (start it, e.g. lsq sandbox --port {port}, or correct api_host "
+        "or LSQ_API_HOST)\n")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from runtime.cli import main
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, Subscription, instance_id
+from tests.fakes import write_connection_file
 
 ACCOUNT = "org-1@api-in21.leadsquared.com"
 ACCOUNTS = instance_id("new_account", {"company_type": "Company"}, account=ACCOUNT)
@@ -69,9 +69,67 @@ def test_show_filters_by_trigger_or_instance(
     _, out, _ = run(capsys, "show", "--state", state, "--trigger", "new_account", "--json")
     assert sorted(e["instance_id"] for e in json.loads(out)["instances"]) == sorted(
         [ACCOUNTS, PARTNERS])
-    _, out, _ = run(capsys, "show", "--state", state, "--instance", LEADS)
+    _, out, _ = run(capsys, "show", "--state", state, "--instance", LEADS, "--json")
     assert [e["instance_id"] for e in json.loads(out)["instances"]] == [LEADS]
-    assert out.startswith('{\n  "path": ')
+
+
+def test_show_prints_text_by_default(state: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", "--state", state, "--trigger", "new_account")
+    with StateStore(state) as store:
+        cursors = {i: store.get_cursor(i) for i in (ACCOUNTS, PARTNERS)}
+    updated = {i: cursor.updated_at for i, cursor in cursors.items() if cursor}
+    first, second = sorted([ACCOUNTS, PARTNERS])
+    lines = {
+        ACCOUNTS: [
+            ACCOUNTS,
+            "  cursor: kind time, watermark 2025-06-01T12:00:00.000000Z, seen_count 1 (version 1, "
+            f"updated {updated[ACCOUNTS]})",
+            "  inbox: 1 pending",
+            "  dedupe keys: 1; list snapshot members: 0",
+        ],
+        PARTNERS: [
+            PARTNERS,
+            f"  cursor: kind time, seen_count 0 (version 1, updated {updated[PARTNERS]})",
+            "  inbox: empty",
+            "  dedupe keys: 0; list snapshot members: 0",
+        ],
+    }
+    assert code == 0
+    assert out.splitlines() == [f"state: {state}", *lines[first], *lines[second]]
+    _, out, _ = run(capsys, "show", "--state", state, "--instance", LEADS)
+    with StateStore(state) as store:
+        since = store.get_subscription(LEADS).created_at  # type: ignore[union-attr]
+    assert out.splitlines()[1:] == [
+        LEADS, "  cursor: none", "  inbox: empty", "  dedupe keys: 0; list snapshot members: 0",
+        f"  subscription: webhook wh-1 (event 3) -> https://hooks.example.com/hooks/{LEADS}, "
+        f"since {since}",
+    ]
+    assert SECRET not in out
+
+
+def test_reset_prints_text_by_default(state: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "reset", "--instance", ACCOUNTS, "--state", state)[1] == (
+        f"reset {ACCOUNTS}: its next poll takes a fresh baseline (only later records fire)\n")
+    assert run(capsys, "reset", "--instance", PARTNERS, "--since", "2025-05-01", "--state",
+               state)[1] == (
+        f"reset {PARTNERS}: its next poll emits the records from 2025-05-01T00:00:00.000000Z "
+        "on\n")
+    assert run(capsys, "reset", "--instance", LEADS, "--state", state)[1] == (
+        f"reset {LEADS}: its dedupe keys are forgotten (a delivery LeadSquared sends again "
+        "runs again)\n")
+
+
+def test_an_instant_trigger_is_not_replayed_from_a_time(
+    state: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "reset", "--trigger", "new_lead", "--since", "2025-05-01",
+                         "--state", state)
+    assert (code, out) == (1, "")
+    assert err == (f"error: --since: {LEADS} is an instant trigger's (LeadSquared posts its "
+                   "events; nothing is polled from a time) (leave --since out to forget its "
+                   "dedupe keys, or name a polling trigger)\n")
+    with StateStore(state) as store:
+        assert store.get_cursor(LEADS) is None
 
 
 def test_reset_an_instance_takes_a_fresh_baseline_and_keeps_the_inbox(
@@ -124,9 +182,7 @@ def test_reset_then_invoke_replays_from_the_given_time(
 ) -> None:
     for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
         monkeypatch.delenv(name, raising=False)
-    connection = tmp_path / "acme.yaml"
-    connection.write_text(f'access_key: "{DEFAULT_ACCESS_KEY}"\n'
-                          f'secret_key: "{DEFAULT_SECRET_KEY}"\napi_host: "{sandbox.base_url}"\n')
+    connection = write_connection_file(tmp_path / "acme.yaml", sandbox.base_url)
     state = str(tmp_path / "state.sqlite3")
     invoke = ["invoke", "trigger", "new_account", "-c", '{"company_type": "Company"}',
               "--state", state, "--connection", str(connection), "--json", "--commit"]

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from runtime.sandbox import RunningSandbox, SandboxApp, start_sandbox
+
 settings.register_profile(
     "ci",
     max_examples=60,
@@ -41,3 +43,10 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("LSQ_STATE_DB", str(tmp_path / "state.sqlite3"))
     monkeypatch.setenv("LSQ_HISTORY_DB", str(tmp_path / "history.sqlite3"))
     yield tmp_path
+
+
+@pytest.fixture
+def service_sandbox() -> Iterator[RunningSandbox]:
+    """A sandbox of the test's own without a tight rate limit (the service proofs)."""
+    with start_sandbox(SandboxApp(rate_limit=100_000, bulk_rate_limit=100_000)) as running:
+        yield running

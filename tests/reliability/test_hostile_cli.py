@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.sandbox import RunningSandbox
+from tests.fakes import write_connection_file
 
 from .helpers import assert_contract, run_cli
 
@@ -29,6 +30,8 @@ WORDS = st.sampled_from([
     # argument checks and text that is not UTF-8 (tests/reliability/test_cli_arguments.py)
     "65536", "-5", "nan", "inf", "--poll-interval", "--content-type", "--public-url",
     "--receiver-url", "--database", "info", "\udcff", '{"a": "\\ud83d"}', "@/dev/zero",
+    # lsq runs retry (runtime/workflows/retry.py)
+    "retry", "1", "--from-step", "--confirm-ambiguous", "--workflow",
 ])
 SAFE_FIRST = st.sampled_from(["validate", "invoke", "auth", "fields", "runs", "state", "hooks",
                               "webhook", "docs", "run", "NOPE", "--log-level"])
@@ -48,10 +51,7 @@ def dead_connection(cli_env: Path) -> Path:
 
 @pytest.fixture
 def sandbox_connection(cli_env: Path, sandbox: RunningSandbox) -> Path:
-    path = cli_env / "sandbox.yaml"
-    path.write_text(f'access_key: "{DEFAULT_ACCESS_KEY}"\nsecret_key: "{DEFAULT_SECRET_KEY}"\n'
-                    f'api_host: "{sandbox.base_url}"\n', encoding="utf-8")
-    return path
+    return Path(write_connection_file(cli_env / "sandbox.yaml", sandbox.base_url))
 
 
 @settings(max_examples=40)

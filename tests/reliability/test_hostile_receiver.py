@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import threading
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 from runtime.engine.receiver import SECRET_HEADER, WebhookReceiver, hook_path, receiver_url
 from runtime.store.state import StateStore, Subscription, instance_id
+from tests.serving import serving
 
 INSTANCE = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
 SECRET = "RECEIVERsecret-0123456789abcdefXYZ"
@@ -165,14 +164,8 @@ def served(tmp_path: Path) -> Iterator[str]:
         store.save_subscription(Subscription(
             INSTANCE, webhook_id="wh-1", secret=SECRET,
             receiver_url=receiver_url("https://hooks.example.com", INSTANCE), event_code="1"))
-        server = make_server("127.0.0.1", 0, WebhookReceiver(store, max_body_bytes=64 * 1024),
-                             threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
+        with serving(WebhookReceiver(store, max_body_bytes=64 * 1024)) as url:
+            yield url.removeprefix("http://")
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runtime.errors import MappingError
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.sandbox import RunningSandbox
 from runtime.workflows.templating import evaluate_condition, render_value, template_problems
+from tests.fakes import write_connection_file
 
 from .helpers import assert_contract, run_cli
 
@@ -175,10 +176,7 @@ def write_workflow(path: Path, payloads: list[str]) -> Path:
 
 @pytest.fixture
 def connection_file(tmp_path: Path, sandbox: RunningSandbox) -> Path:
-    path = tmp_path / "sandbox.yaml"
-    path.write_text(f'access_key: "{DEFAULT_ACCESS_KEY}"\nsecret_key: "{DEFAULT_SECRET_KEY}"\n'
-                    f'api_host: "{sandbox.base_url}"\n', encoding="utf-8")
-    return path
+    return Path(write_connection_file(tmp_path / "sandbox.yaml", sandbox.base_url))
 
 
 def test_every_payload_is_refused_by_lsq_validate_or_lsq_run(

@@ -4,7 +4,8 @@ A sandbox is seeded with a tenant whose keys are distinctive values; a connectio
 them (and another holds a wrong secret key, for the failure paths). Every command runs in
 text and ``--json`` form with ``--log-level DEBUG`` and a log file handler. Then every place
 the connector writes is searched for each secret in raw, URL-encoded and JSON-escaped form:
-stdout, stderr, log records, the log file, the run history DB, and the state DB.
+stdout, stderr, log records, the log file, the run history DB, the state DB and every page of
+the run-history page.
 
 The state DB legitimately stores each subscription's webhook secret (the receiver verifies
 deliveries with it): the ``subscriptions.secret`` column is the one allowed place, and it is
@@ -16,20 +17,19 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
 import yaml
-from werkzeug.serving import make_server
 
 from runtime.engine.receiver import WebhookReceiver
 from runtime.sandbox import SandboxApp, start_sandbox
 from runtime.sandbox.seed import default_seed
 from runtime.store.state import StateStore
 from tests.seed_ids import PRIYA
+from tests.serving import serving
 
 from .helpers import assert_contract, run_cli
 
@@ -73,14 +73,11 @@ def world(cli_env: Path, secret_sandbox: str) -> Iterator[dict[str, Path]]:
     root = logging.getLogger()
     root.addHandler(handler)
     store = StateStore(cli_env / "state.sqlite3")
-    server = make_server("127.0.0.1", 0, WebhookReceiver(store), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield {"dir": cli_env, "good": good, "bad": bad, "log": log_file,
-               "receiver": Path(f"http://127.0.0.1:{server.server_port}")}
+        with serving(WebhookReceiver(store)) as url:
+            yield {"dir": cli_env, "good": good, "bad": bad, "log": log_file,
+                   "receiver": Path(url)}
     finally:
-        server.shutdown()
         store.close()
         root.removeHandler(handler)
         handler.close()
@@ -161,6 +158,7 @@ def test_no_secret_anywhere_the_cli_writes(
         hook_secrets = [store.get_subscription(s.instance_id).secret for s in subscriptions]
         instance = subscriptions[0].instance_id
     secrets += hook_secrets
+    outputs += page_texts(base)  # the run-history page, while the subscription exists
     delivery = base / "delivery.json"
     delivery.write_text(json.dumps({"ProspectID": PRIYA, "FirstName": "Priya"}), encoding="utf-8")
     for argv in (
@@ -192,6 +190,22 @@ def test_no_secret_anywhere_the_cli_writes(
     assert not found, f"secret forms leaked: {found}"
     assert "DEBUG" in world["log"].read_text(encoding="utf-8"), "DEBUG logging was not on"
     assert (base / "history.sqlite3").stat().st_size > 0
+
+
+def page_texts(base: Path) -> list[str]:
+    """Every page of the run-history page over these stores: runs, each run, triggers."""
+    from werkzeug.test import Client
+
+    from runtime.store.history import HistoryStore
+    from runtime.ui.app import RunHistoryPage
+
+    with HistoryStore(base / "history.sqlite3") as history, \
+            StateStore(base / "state.sqlite3") as state:
+        client = Client(RunHistoryPage(history, state, retry=lambda *_: 1))
+        runs = history.list_runs(limit=50)
+        assert runs, "no runs to show"
+        paths = ["/", "/triggers", *(f"/runs/{run['id']}" for run in runs)]
+        return [client.get(path).text for path in paths]
 
 
 def dump_db(path: Path, skip: tuple[str, str] | None = None) -> str:

@@ -85,7 +85,7 @@ def test_real_environment_is_only_read_when_passed(monkeypatch):
         ({"LSQ_ACCESS_KEY": ACCESS}, "LSQ_SECRET_KEY is missing or blank"),
         ({"LSQ_SECRET_KEY": SECRET, "LSQ_ACCESS_KEY": " "}, "LSQ_ACCESS_KEY is missing or blank"),
         ({"LSQ_ACCESS_KEY": ACCESS, "LSQ_SECRET_KEY": SECRET, "LSQ_API_HOST": "evil.io"},
-         "LSQ_API_HOST: api_host 'evil.io' is not a LeadSquared API host"),
+         "environment: LSQ_API_HOST 'evil.io' is not a LeadSquared API host"),
     ],
     ids=["no-secret", "blank-access", "bad-host"],
 )
@@ -113,7 +113,7 @@ def test_environment_errors(environ, expected):
         (f'access_key: "{ACCESS}"\nsecret_key: "{SECRET}"\napi_host: 42\n',
          "api_host must be a host name string, got int"),
         (f'access_key: "{ACCESS}"\nsecret_key: "{SECRET}"\napi_host: http://api.leadsquared.com\n',
-         "api_host: api_host 'http://api.leadsquared.com' uses plain http"),
+         ": api_host 'http://api.leadsquared.com' uses plain http"),
         (f'access_key: "{ACCESS}"\nsecret_key: "{SECRET}"\nsecretkey: x\n',
          "unknown field(s) secretkey (valid fields: name, access_key"),
         (f'access_key: "{ACCESS}"\nname: ""\nsecret_key: "{SECRET}"\n', "name must be a non-empty"),

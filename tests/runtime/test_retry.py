@@ -90,6 +90,50 @@ def test_classify_exception(error, safe, message):
     assert verdict.safe_for_creates is safe and message in verdict.message
 
 
+def refused() -> requests.ConnectionError:
+    """What requests raises when nothing listens: ConnectionRefusedError under urllib3's."""
+    cause = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] refused")
+    cause.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return requests.ConnectionError(MaxRetryError(None, "/", cause))
+
+
+LOCAL_FIX = "start it, e.g. lsq sandbox --port {}, or correct api_host or LSQ_API_HOST"
+
+
+@pytest.mark.parametrize(
+    ("root", "outcome", "message", "hint"),
+    [
+        ("http://127.0.0.1:9", Outcome.PERMANENT,
+         "connection refused by 127.0.0.1:9: nothing listens there", LOCAL_FIX.format(9)),
+        ("http://localhost:8765", Outcome.PERMANENT,
+         "connection refused by localhost:8765: nothing listens there", LOCAL_FIX.format(8765)),
+        ("http://[::1]:8765", Outcome.PERMANENT,
+         "connection refused by [::1]:8765: nothing listens there", LOCAL_FIX.format(8765)),
+        ("https://10.1.2.3", Outcome.PERMANENT,
+         "connection refused by 10.1.2.3:443: nothing listens there", LOCAL_FIX.format(443)),
+        ("http://192.168.0.5:80", Outcome.PERMANENT,
+         "connection refused by 192.168.0.5:80: nothing listens there", LOCAL_FIX.format(80)),
+        ("https://api-in21.leadsquared.com", Outcome.TRANSIENT,
+         "could not connect (connection refused or DNS failure)", None),
+        ("https://8.8.8.8", Outcome.TRANSIENT,
+         "could not connect (connection refused or DNS failure)", None),
+        (None, Outcome.TRANSIENT, "could not connect (connection refused or DNS failure)", None),
+    ],
+    ids=["loopback", "localhost", "ipv6-loopback", "private-10", "private-192", "public-name",
+         "public-ip", "no-root"],
+)
+def test_a_refused_local_connection_is_not_retried(root, outcome, message, hint):
+    verdict = classify_exception(refused(), root)
+    assert (verdict.outcome, verdict.message, verdict.hint) == (outcome, message, hint)
+
+
+def test_a_local_dns_failure_or_timeout_is_still_retried():
+    unresolved = requests.ConnectionError(MaxRetryError(None, "/", NewConnectionError(None, "dns")))
+    assert classify_exception(unresolved, "http://127.0.0.1:9").outcome is Outcome.TRANSIENT
+    timeout = requests.ConnectTimeout(MaxRetryError(None, "/", ConnectTimeoutError()))
+    assert classify_exception(timeout, "http://10.0.0.1").outcome is Outcome.TRANSIENT
+
+
 def test_tls_failures_are_not_retried():
     verdict = classify_exception(requests.exceptions.SSLError("bad cert"))
     assert verdict.outcome is Outcome.PERMANENT and "TLS" in verdict.message

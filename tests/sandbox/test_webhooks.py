@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -397,22 +398,41 @@ def test_worker_holds_no_sandbox_lock_while_delivering(api, receiver):
     assert answers == [200]
 
 
-def test_reset_drops_pending_deliveries_and_close_stops_the_worker(receiver):
+def failing_once(receiver: Receiver, tasks: int) -> SandboxApp:
+    """An app with a webhook to ``receiver`` (retried after 30 s), its first answer a 500,
+    after creating ``tasks`` tasks."""
     app = SandboxApp(webhook_retry_delays=(30.0,))
     client = Client(app)
     body = {"URL": receiver.url, "WebhookEvent": "7", "ContentType": "application/json"}
     assert client.post("/v2/" + CREATE, json=body, headers=KEYS).status_code == 200
     receiver.statuses.append(500)
     task = {"Name": "x", "TaskType": {"Name": "To-do"}}
-    assert client.post("/v2/Task.svc/Create", json=task, headers=KEYS).status_code == 200
+    for _ in range(tasks):
+        assert client.post("/v2/Task.svc/Create", json=task, headers=KEYS).status_code == 200
+    return app
+
+
+def test_reset_drops_pending_deliveries_and_close_stops_the_worker(receiver):
+    app = failing_once(receiver, 1)
     assert not app.webhook_delivery.flush(timeout=0.5)  # waiting 30 s for the retry
     assert app.webhook_delivery.pending == 1
     app.reset()
-    assert app.webhook_delivery.pending == 0 and app.webhook_delivery.flush(timeout=1)
+    # an attempt still in flight (a loaded machine) ends without being queued again
+    assert app.webhook_delivery.flush(timeout=5) and app.webhook_delivery.pending == 0
     assert app.state.tenants["41872"].webhook_deliveries == []
     worker = app.webhook_delivery._thread
     app.close()
     assert worker is not None and not worker.is_alive()
+
+
+def test_settle_waits_for_first_attempts_not_for_retries(receiver):
+    receiver.reset()
+    app = failing_once(receiver, 2)  # the second delivery waits behind the first one's retry
+    started = time.monotonic()
+    assert app.webhook_delivery.settle(timeout=5)
+    assert time.monotonic() - started < 2
+    assert len(receiver.received) == 1 and app.webhook_delivery.pending == 2
+    app.close()
 
 
 def test_each_app_has_its_own_worker(hook_sandbox):

@@ -173,6 +173,31 @@ def test_accept_claim_and_settle(storage: Storage, clock: FakeClock) -> None:
     assert inbox.release_claims(INSTANCE) == 1 and not inbox.mark_done(claimed)
 
 
+def test_release_oldest_unsettled_and_failed_events_shown(
+    storage: Storage, clock: FakeClock,
+) -> None:
+    inbox = storage.inbox(max_attempts=2)
+    assert inbox.oldest_unsettled() is None
+    inbox.accept(INSTANCE, "k1", {"a": 1})
+    clock.advance(seconds=5)
+    inbox.accept(OTHER, "k2", {"a": 2})
+    assert inbox.oldest_unsettled() == "2024-05-01T09:00:00.000000Z"
+    assert inbox.oldest_unsettled([OTHER]) == "2024-05-01T09:00:05.000000Z"
+    claimed = inbox.claim_next(INSTANCE)
+    assert inbox.oldest_unsettled([INSTANCE]) == "2024-05-01T09:00:00.000000Z"  # processing
+    assert inbox.release(claimed) and not inbox.release(claimed)  # only its claim can
+    again = inbox.claim_next(INSTANCE)
+    assert (again.id, again.attempts) == (claimed.id, 1)  # the released attempt did not count
+    assert inbox.mark_failed(again, "internal: RuntimeError: boom", retry=False) == "failed"
+    assert inbox.oldest_unsettled([INSTANCE]) is None
+    shown = {entry["instance_id"]: entry for entry in storage.state.show()["instances"]}
+    assert shown[INSTANCE]["failed_events"] == [{
+        "id": again.id, "event_key": "k1", "attempts": 1,
+        "error": "internal: RuntimeError: boom", "updated_at": "2024-05-01T09:00:05.000000Z",
+    }]
+    assert "failed_events" not in shown[OTHER]
+
+
 def test_concurrent_claimers_take_each_event_exactly_once(storage: Storage) -> None:
     inbox = storage.inbox()
     assert all(inbox.accept_delivery(INSTANCE, [(f"k{n}", {"n": n}) for n in range(60)]))
@@ -234,6 +259,65 @@ def test_concurrent_starts_of_one_event_make_one_run(storage: Storage) -> None:
     assert len(set(ids)) == 1 and storage.history.count() == 1
 
 
+def test_concurrent_retries_of_one_run_start_one(storage: Storage) -> None:
+    history = storage.history
+    failed = history.start_run(workflow="w", trigger_key="new_lead", origin="webhook",
+                               event={"a": 1}, instance_id=INSTANCE, event_key="k#0")
+    history.finish_run(failed, status="failed", finished_at="t", duration_ms=1)
+    started = in_threads(5, lambda _: history.start_retry(failed, retry_from="b"))
+    ids = [start.run_id for start in started if start.run_id is not None]
+    assert len(ids) == 1
+    assert {(s.blocked_by, s.blocked_status) for s in started if s.run_id is None} == {
+        (ids[0], "running")}
+    retry = history.get_run(ids[0])
+    assert {key: retry[key] for key in ("workflow", "trigger_key", "origin", "instance_id",
+                                        "event_key", "event", "retry_of", "retry_from")} == {
+        "workflow": "w", "trigger_key": "new_lead", "origin": "retry", "instance_id": INSTANCE,
+        "event_key": None, "event": {"a": 1}, "retry_of": failed, "retry_from": "b"}
+    assert history.start_retry(failed, after_unfinished=True).run_id == ids[0] + 1
+    history.finish_run(ids[0], status="succeeded", finished_at="t", duration_ms=1)
+    refused = history.start_retry(failed, after_unfinished=True)
+    assert (refused.run_id, refused.blocked_by, refused.blocked_status) == (
+        None, ids[0], "succeeded")
+    assert history.start_retry(10**9).run_id is None
+    history.save_steps(ids[0], [(0, {"step_id": "a", "action": "x", "status": "succeeded",
+                                     "reused_from": failed}),
+                                (1, {"step_id": "b", "action": "x", "status": "succeeded"})],
+                       durable=False)
+    assert history.list_runs(limit=3)[1]["steps"] == {"reused": 1, "succeeded": 1}
+
+
+def test_history_filters_by_workflow_status_time_and_page(storage: Storage) -> None:
+    history = storage.history
+    runs = [history.start_run(workflow=name, trigger_key="t", origin="manual", event={},
+                              started_at=f"2024-05-0{day}T09:00:00.000000Z")
+            for day, name in enumerate(["a", "b", "a", "b"], start=1)]
+    history.finish_run(runs[2], status="failed", finished_at="t", duration_ms=1)
+
+    def ids(**filters: Any) -> list[int]:
+        return [run["id"] for run in history.list_runs(limit=10, **filters)]
+
+    assert ids() == runs[::-1]
+    assert ids(workflow="a") == [runs[2], runs[0]]
+    assert ids(status="failed") == [runs[2]]
+    assert ids(since="2024-05-02T00:00:00.000000Z") == [runs[3], runs[2], runs[1]]
+    assert ids(until="2024-05-02T09:00:00.000000Z") == [runs[0]]
+    assert ids(before=runs[2]) == [runs[1], runs[0]]
+    assert ids(workflow="b", since="2024-05-03T00:00:00.000000Z", before=runs[3]) == []
+    assert history.workflows() == ["a", "b"]
+
+
+def test_newest_inbox_items_by_status(storage: Storage) -> None:
+    inbox = storage.inbox()
+    for key in ("k1", "k2", "k3"):
+        inbox.accept(INSTANCE, key, {"key": key})
+    for _ in range(2):
+        inbox.mark_failed(inbox.claim_next(), "boom", retry=False)
+    assert [item.event_key for item in inbox.newest("failed", limit=5)] == ["k2", "k1"]
+    assert [item.event_key for item in inbox.newest("failed", limit=1)] == ["k2"]
+    assert [item.event_key for item in inbox.newest("pending", limit=5)] == ["k3"]
+
+
 # -- leases ---------------------------------------------------------------------------------
 
 
@@ -257,6 +341,16 @@ def test_leases_have_one_owner_and_expire(storage: Storage, clock: FakeClock) ->
     assert leases.holder("hooks:x").owner == "host/2"
     with pytest.raises(ConfigurationError):
         leases.acquire("hooks:x", "host/2", timedelta(0))
+
+
+def test_a_dead_holders_lease_is_taken_over_at_once(storage: Storage) -> None:
+    leases, ttl = storage.leases, timedelta(seconds=30)
+    held = leases.acquire("serve:x", "host/1#a", ttl)
+    taken = leases.take_over("serve:x", "host/1#a", "host/2#b", ttl)  # not expired yet
+    assert (taken.owner, taken.token) == ("host/2#b", held.token + 1)
+    assert leases.take_over("serve:x", "host/1#a", "host/3#c", ttl) is None  # not its holder
+    assert leases.renew("serve:x", "host/1#a", ttl) is None
+    assert leases.holder("serve:x").owner == "host/2#b"
 
 
 def test_concurrent_acquires_have_exactly_one_winner(storage: Storage) -> None:

@@ -174,17 +174,18 @@ def test_a_history_file_of_the_previous_code_is_adopted_with_its_data(tmp_path: 
     with HistoryStore(path) as history:
         assert history.has_run("w", INSTANCE, "k#0")
         assert history.get_run(1)["steps"][0]["step_id"] == "s"
-    assert versions(path) == [1, 2]
+    assert versions(path) == [1, 2, 3]
 
 
 def test_status_reads_and_upgrade_applies_once(tmp_path: Path) -> None:
     env = {"LSQ_STATE_DB": str(tmp_path / "s.sqlite3"), "LSQ_HISTORY_DB": str(tmp_path / "h.db")}
     before = open_storage_status(env)
-    assert before == [("state", 0, 2), ("history", 0, 2)] and not list(tmp_path.iterdir())
+    assert before == [("state", 0, 2), ("history", 0, 3)] and not list(tmp_path.iterdir())
     assert [applied for _, _, applied in upgrade(env)] == [
-        ["0001_initial", "0002_leases_and_retention"], ["0001_initial", "0002_retention"]]
+        ["0001_initial", "0002_leases_and_retention"],
+        ["0001_initial", "0002_retention", "0003_retries"]]
     assert [applied for _, _, applied in upgrade(env)] == [[], []]
-    assert open_storage_status(env) == [("state", 2, 2), ("history", 2, 2)]
+    assert open_storage_status(env) == [("state", 2, 2), ("history", 3, 3)]
 
 
 def open_storage_status(env: dict[str, str]) -> list[tuple[str, int, int]]:
@@ -219,12 +220,13 @@ def test_postgresql_is_refused_until_upgraded_then_works(empty_postgres: str) ->
     with pytest.raises(ConfigurationError) as raised:
         open_storage(empty_postgres)
     message = str(raised.value)
-    assert "\n" not in message and "schema version 0; this lsq needs 2" in message
+    assert "\n" not in message and "schema version 0; this lsq needs 4" in message
     assert "run `lsq db upgrade`" in message
     db = open_database(empty_postgres)
     try:
         assert [m.label for m in schema.upgrade(db, schema.STATE)] == [
-            "0001_initial", "0002_leases_and_retention"]
+            "0001_initial", "0002_leases_and_retention", "0003_run_retries",
+            "0004_rate_budgets"]
         assert schema.upgrade(db, schema.HISTORY) == []  # one set for state and history
         assert schema.status(db, schema.STATE).current
     finally:
@@ -244,7 +246,9 @@ def test_concurrent_postgresql_upgrades_apply_each_migration_once(empty_postgres
             db.close()
 
     applied = in_threads(3, upgrade_once)
-    assert sorted(applied, key=len) == [[], [], ["0001_initial", "0002_leases_and_retention"]]
+    assert sorted(applied, key=len) == [
+        [], [], ["0001_initial", "0002_leases_and_retention", "0003_run_retries",
+            "0004_rate_budgets"]]
 
 
 def test_every_migration_file_is_package_data() -> None:

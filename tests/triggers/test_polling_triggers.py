@@ -101,6 +101,9 @@ class TimeTrigger:
     sorted_reads: bool = True
     """The read sorts oldest first, so a query cut by the budget is cut in time too and events
     come oldest first across polls (CompanyActivity.svc/Retrieve has no sort: within a poll)."""
+    probe_size: tuple[Any, str] | None = None
+    """The module attribute holding the page size of the newest-first check (``fetch_newest``),
+    for a trigger that has one."""
 
 
 SINCE = "2025-01-01T00:00:00Z"
@@ -110,11 +113,13 @@ TIME_TRIGGERS = [
     TimeTrigger("new_account", COMPANY, {"company_type": "Partners"},
                 (_polling, "COMPANY_PAGE_SIZE"), "account_id", (ACME, INITECH),
                 lambda lsq, name: lsq.create_account(name),
-                lambda lsq: lsq.create_account("Other", company_type="Partners")),
+                lambda lsq: lsq.create_account("Other", company_type="Partners"),
+                probe_size=(_polling, "NEWEST_PAGE_SIZE")),
     TimeTrigger("account_updated", COMPANY, {"company_type": "Partners"},
                 (_polling, "COMPANY_PAGE_SIZE"), "account_id", (INITECH, ACME),
                 lambda lsq, name: lsq.create_account(name),  # a new account is a change
-                lambda lsq: lsq.create_account("Other", company_type="Partners")),
+                lambda lsq: lsq.create_account("Other", company_type="Partners"),
+                probe_size=(_polling, "NEWEST_PAGE_SIZE")),
     TimeTrigger("new_account_activity", {"account_id": ACME}, {"account_id": INITECH},
                 (_polling, "ACTIVITY_PAGE_SIZE"), "activity_id", (ACME_ACTIVITY,),
                 lambda lsq, name: lsq.log_activity(ACME, name),
@@ -157,6 +162,8 @@ def test_many_records_with_one_timestamp_and_a_burst_larger_than_the_budget(
     monkeypatch: pytest.MonkeyPatch, trigger: TimeTrigger,
 ) -> None:
     monkeypatch.setattr(*trigger.page_size, 5)
+    if trigger.probe_size:
+        monkeypatch.setattr(*trigger.probe_size, 5)
     engine = make_engine(max_pages=2, max_calls=2)
     poll(lsq, engine, trigger.key, trigger.config)
     lsq.advance(30)
@@ -165,18 +172,32 @@ def test_many_records_with_one_timestamp_and_a_burst_larger_than_the_budget(
     later = [trigger.make(lsq, f"Later {n}") for n in range(3)]
 
     results = poll_until_complete(lsq, engine, trigger.key, trigger.config)
-    assert [(r.emitted, r.complete) for r in results] == [(10, False), (5, True)]
+    # With a newest-first check, its one page shows 10 more records than the window holds,
+    # more than it may read: the poll reads oldest first with the rest of its budget.
+    expected = [(5, False), (10, True)] if trigger.probe_size else [(10, False), (5, True)]
+    assert [(r.emitted, r.complete) for r in results] == expected
     assert all(r.calls <= 2 for r in results)
     events = events_of(lsq, state_store, trigger_manifest, trigger.key, trigger.config)
     assert Counter(e[trigger.event_id] for e in events) == Counter(same_second + later)
     if trigger.sorted_reads:
         assert {e[trigger.event_id] for e in events[-3:]} == set(later)  # oldest first
-    first_poll = [e[trigger.event_id] for e in events[:10]]
+    first_poll = [e[trigger.event_id] for e in events[:results[0].emitted]]
     assert first_poll == sorted(first_poll, key=lambda i: (i not in same_second, i))  # ties by id
 
-    # The next query re-reads the overlap window (3 pages, over two polls): nothing new.
-    again = poll_until_complete(lsq, engine, trigger.key, trigger.config)
-    assert [r.emitted for r in again] == [0, 0]
+    # The next query checks the overlap window. With a newest-first check: a minute later,
+    # what changed within a minute of the last check is read once more (a late change can
+    # move a counted record without changing the count), then one call when the count
+    # matches. Without: a re-read (3 pages, over two polls). Nothing new either way.
+    if trigger.probe_size:
+        lsq.advance(61)
+        settled = poll_until_complete(lsq, engine, trigger.key, trigger.config)
+        assert sum(r.emitted for r in settled) == 0
+        lsq.advance(61)
+        again = poll_until_complete(lsq, engine, trigger.key, trigger.config)
+        assert [(r.emitted, r.calls) for r in again] == [(0, 1)]
+    else:
+        again = poll_until_complete(lsq, engine, trigger.key, trigger.config)
+        assert [r.emitted for r in again] == [0, 0]
     assert len(inbox_payloads(state_store, again[0].instance_id)) == 15
 
 
@@ -271,17 +292,24 @@ def test_new_account_asks_company_get_for_its_type_from_the_watermark(
     lsq: Sandbox, make_engine: Engine
 ) -> None:
     engine = make_engine()
+    lsq.clear_log()
     first = poll(lsq, engine, "new_account", COMPANY)
     assert first.calls == 1
+    [body] = logged_bodies(lsq, "CompanyManagement.svc/Company.Get")  # the baseline: now - 10 min
+    assert body["Query"]["CompanyType"] == {"CompanyTypeName": "Company"}
+    assert body["Query"]["DateRange"]["DateField"] == "CreatedOn"
+    assert body["Query"]["DateRange"]["FromDate"] == "2025-06-01 11:50:00"
+    assert body["Sorting"] == {"ColumnName": "CreatedOn", "Direction": "0"}
+    assert body["Paging"] == {"PageIndex": 1, "PageSize": 1000}
     lsq.advance(60)
     lsq.clear_log()
-    poll(lsq, engine, "new_account", COMPANY)
+    assert poll(lsq, engine, "new_account", COMPANY).calls == 1  # nothing new: the check only
     [body] = logged_bodies(lsq, "CompanyManagement.svc/Company.Get")
     assert body["Query"]["CompanyType"] == {"CompanyTypeName": "Company"}
     assert body["Query"]["DateRange"]["DateField"] == "CreatedOn"
     assert body["Query"]["DateRange"]["FromDate"] == "2025-06-01 11:50:00"  # watermark - 10 min
-    assert body["Sorting"] == {"ColumnName": "CreatedOn", "Direction": "0"}
-    assert body["Paging"] == {"PageIndex": 1, "PageSize": _polling.COMPANY_PAGE_SIZE}
+    assert body["Sorting"] == {"ColumnName": "CreatedOn", "Direction": "1"}  # newest first
+    assert body["Paging"] == {"PageIndex": 1, "PageSize": 100}
 
 
 def test_new_account_events_are_the_flat_accounts(
@@ -309,9 +337,9 @@ def test_account_updated_fires_once_per_change(
     lsq.update_account(ACME, City="Pune")
     lsq.clear_log()
     first = poll(lsq, engine, "account_updated", COMPANY)
-    [body] = logged_bodies(lsq, "CompanyManagement.svc/Company.Get")
+    [body] = logged_bodies(lsq, "CompanyManagement.svc/Company.Get")  # one change: one check
     assert body["Query"]["DateRange"]["DateField"] == "ModifiedOn"
-    assert body["Sorting"] == {"ColumnName": "ModifiedOn", "Direction": "0"}
+    assert body["Sorting"] == {"ColumnName": "ModifiedOn", "Direction": "1"}
     assert first.keys == (f"{ACME}@2025-06-01T12:01:00.000000Z",)
     assert poll(lsq, engine, "account_updated", COMPANY).emitted == 0
     lsq.advance(60)

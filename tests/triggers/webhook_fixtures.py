@@ -4,14 +4,12 @@ delivers to. Import the fixtures into a test module to use them."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from runtime.api.client import LeadSquaredClient
 from runtime.engine.receiver import WebhookReceiver
@@ -20,6 +18,7 @@ from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore
+from tests.serving import serving
 
 TENANT = "41872"
 OWNER = "6f1c2a9e-0b1d-4c3e-9a55-1a2b3c4d5e02"  # a sales user of the seed
@@ -42,13 +41,8 @@ def store(db_path: Path) -> Iterator[StateStore]:
 @pytest.fixture
 def receiver(store: StateStore, manifest: Manifest) -> Iterator[str]:
     """The base URL of a live receiver storing into ``store``."""
-    app = WebhookReceiver(store, event_keys=instant_event_keys(manifest))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    thread.join(5)
+    with serving(WebhookReceiver(store, event_keys=instant_event_keys(manifest))) as url:
+        yield url
 
 
 @pytest.fixture

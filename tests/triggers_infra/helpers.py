@@ -100,3 +100,55 @@ class CountingList:
             for n in range(start, stop)
         ]
         return Page(items, has_more=stop < self.size)
+
+
+class CountedRecords(FakeRecords):
+    """A source that also answers ``fetch_newest`` and every page's ``total`` (Company.Get's
+    RecordCount), like the account triggers. ``ties`` orders equal timestamps: "id", "reverse"
+    (ids descending) or "insertion" (the order records were put) — LeadSquared documents
+    none, so the engine must not depend on one. ``newest_size`` is the check's page size.
+    ``deleted`` records are gone from the server (neither read nor counted)."""
+
+    def __init__(self, page_size: int = 10, newest_size: int = 5, ties: str = "id") -> None:
+        super().__init__(page_size=page_size)
+        self.newest_size, self.ties = newest_size, ties
+        self.newest_calls: list[tuple[datetime, int]] = []
+        self._order: dict[str, int] = {}
+        self._sorted: list[dict[str, Any]] | None = None
+
+    def put(self, record_id: str, moment: datetime, **fields: Any) -> None:
+        super().put(record_id, moment, **fields)
+        self._order[record_id] = len(self._order)
+        self._sorted = None
+
+    def delete(self, record_id: str) -> None:
+        del self.records[record_id]
+        self._sorted = None
+
+    def _matching(self, since: datetime) -> list[dict[str, Any]]:
+        if self._sorted is None:
+            tie = {"id": lambda r: r["Id"], "insertion": lambda r: self._order[r["Id"]],
+                   "reverse": lambda r: [-ord(c) for c in r["Id"]]}[self.ties]
+            self._sorted = sorted(self.records.values(),
+                                  key=lambda r: (str(r["ModifiedOn"]), tie(r)))
+        low = lsq_time(since)
+        return [r for r in self._sorted if str(r["ModifiedOn"]) >= low]
+
+    def fetch_page(
+        self, client: Any, config: Mapping[str, Any], since: datetime, page: int
+    ) -> Page:
+        self.calls.append((since, page))
+        return self._page(self._matching(since), page, self.page_size)
+
+    def fetch_newest(
+        self, client: Any, config: Mapping[str, Any], since: datetime, page: int
+    ) -> Page:
+        self.calls.append((since, page))
+        self.newest_calls.append((since, page))
+        return self._page(self._matching(since)[::-1], page, self.newest_size)
+
+    @staticmethod
+    def _page(rows: list[dict[str, Any]], page: int, size: int) -> Page:
+        start = (page - 1) * size
+        return Page([dict(r) for r in rows[start : start + size]],
+                    has_more=start + size < len(rows), total=len(rows))

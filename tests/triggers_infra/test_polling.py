@@ -12,28 +12,12 @@ from runtime.errors import ConfigurationError
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateBatch, StateStore, instance_id
 
-from .helpers import T0, CountingList, FakeClock, FakeList, FakeRecords
+from .helpers import T0, CountingList, FakeList, FakeRecords
 
 INSTANCE = instance_id(
     "account_updated", {"company_type": "Partners"}, account="org-1@api-in21.leadsquared.com",
 )
 CONFIG = {"company_type": "Partners"}
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "state.sqlite3"
-
-
-@pytest.fixture
-def store(db_path, clock):
-    with StateStore(db_path, clock=clock) as opened:
-        yield opened
 
 
 def engine_for(store, clock, **options):
@@ -239,7 +223,7 @@ def test_late_record_inside_the_overlap_is_caught_and_one_outside_is_not(store, 
     assert [k.split("@")[0] for k in result.keys] == ["late"]
 
 
-def test_an_updated_record_is_a_new_event_and_seen_is_pruned_to_the_overlap(store, clock):
+def test_an_updated_record_is_a_new_event_and_the_window_is_pruned_to_the_overlap(store, clock):
     source = FakeRecords()
     engine = engine_for(store, clock)
     engine.poll(INSTANCE, source, None, CONFIG)
@@ -250,7 +234,7 @@ def test_an_updated_record_is_a_new_event_and_seen_is_pruned_to_the_overlap(stor
     result = engine.poll(INSTANCE, source, None, CONFIG)
     assert result.keys == ("acct@2024-05-01T11:00:00.000000Z",)
     cursor = store.get_cursor(INSTANCE).value
-    assert cursor["seen"] == [["2024-05-01T11:00:00.000000Z", "acct"]]
+    assert (cursor["window"], cursor["adjust"]) == ({"2024-05-01T11:00:00.000000Z": 1}, 0)
     assert cursor["watermark"] == "2024-05-01T11:00:00.000000Z"
 
 

@@ -26,8 +26,6 @@ from runtime.errors import StorageUnavailable
 from runtime.store.inbox import Inbox
 from runtime.store.state import StateStore, Subscription, instance_id
 
-from .helpers import T0, FakeClock
-
 NEW_LEAD = instance_id("new_lead", {}, account="org-1@api-in21.leadsquared.com")
 ACTIVITY = instance_id("new_task", {}, account="org-1@api-in21.leadsquared.com")
 SECRET = "s3cret-Value-never-logged-0123456789"
@@ -38,16 +36,6 @@ SUCCESS = {"Status": "Success"}
 
 def lead_key(event):
     return f"{event['ProspectID']}@{event['ModifiedOn']}"
-
-
-@pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "state.sqlite3"
 
 
 @pytest.fixture

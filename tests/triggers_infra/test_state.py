@@ -23,7 +23,7 @@ from runtime.store.state import (
     trigger_key_of,
 )
 
-from .helpers import T0, FakeClock
+from .helpers import T0
 
 ACCESS_KEY = "u$rVerySecretAccessKey123"
 ACCOUNT = "3c8e5a1f-7d2b-4f60-b9e4-5a0c1d2e4187@api-in21.leadsquared.com"
@@ -32,19 +32,8 @@ OTHER = instance_id("new_lead", {}, account=ACCOUNT)
 
 
 @pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "nested" / "state.sqlite3"
-
-
-@pytest.fixture
-def store(db_path, clock):
-    with StateStore(db_path, clock=clock) as opened:
-        yield opened
 
 
 # -- location, file, ids ---------------------------------------------------------------------

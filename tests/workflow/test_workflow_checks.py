@@ -424,12 +424,12 @@ CASES = [
   - id: welcome
     action: create_task
     input: {lead_id: "{{ trigger.ProspectID }", task: {Name: x}}
-""", ["flow.yaml:welcome.on_eror: unknown field (did you mean 'on_error'?)",
-      "flow.yaml:welcome.input.lead_id: steps.nope.id: unknown step 'nope'",
-      "flow.yaml:welcome.input.subject: trigger.Owner is an object, but this field expects a "
+""", ["flow.yaml:steps[0].on_eror: unknown field (did you mean 'on_error'?)",
+      "flow.yaml:steps[0].input.lead_id: steps.nope.id: unknown step 'nope'",
+      "flow.yaml:steps[0].input.subject: trigger.Owner is an object, but this field expects a "
       "string",
       "flow.yaml:steps[1].id: duplicate step id 'welcome' (also steps[0])",
-      "flow.yaml:welcome.input.lead_id: template syntax error: unexpected '}' (line 1)"]),
+      "flow.yaml:steps[1].input.lead_id: template syntax error: unexpected '}' (line 1)"]),
 ]
 
 
@@ -441,12 +441,11 @@ def test_checks(case: Case, write_workflow: Writer, schemas: StaticSchemas) -> N
 def test_unreadable_and_invalid_files(tmp_path: Path, schemas: StaticSchemas) -> None:
     missing = tmp_path / "missing.yaml"
     assert check_workflow(missing, schemas) == [
-        f"{missing}: cannot read workflow file {missing}: No such file or directory"
+        f"{missing}: cannot be read: No such file or directory"
     ]
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsteps: [\n", encoding="utf-8")
-    [problem] = check_workflow(bad, schemas)
-    assert problem.startswith(f"{bad}:line 3: invalid YAML: ")
+    assert check_workflow(bad, schemas) == [f"{bad}:line 2: invalid YAML: a '[' is not closed"]
     duplicate = tmp_path / "dup.yaml"
     duplicate.write_text("name: x\nname: y\n", encoding="utf-8")
     assert check_workflow(duplicate, schemas) == [

@@ -177,9 +177,12 @@ def test_failed_run_exits_1_and_is_recorded(
 
     assert main(["runs", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert len(listed) == 1
-    assert listed[0].split()[0] == "1" and " failed " in listed[0]
-    assert listed[0].endswith("failing  (new_lead, event-file; 1 failed)")
+    assert len(listed) == 2
+    assert listed[0].split() == ["ID", "STARTED", "STATUS", "WORKFLOW", "TRIGGER", "ORIGIN",
+                                 "STEPS"]
+    assert listed[1].split()[0] == "1" and listed[1].split()[2:] == [
+        "failed", "failing", "new_lead", "event-file", "1", "failed"]
+    assert listed[0].index("STATUS") == listed[1].index("failed")  # in columns
 
     assert main(["runs", "show", "1", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)

@@ -159,9 +159,8 @@ def create(request: SandboxRequest) -> dict[str, Any]:
 @router.route("CompanyActivity.svc/Update", "POST")
 def update(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
-    body = request.body if isinstance(request.body, Mapping) else {}
-    if not body.get("CompanyActivityId"):
-        raise mandatory_missing("CompanyActivityId is mandatory")
+    body = request.object_body
+    request.require_field("CompanyActivityId")
     record = find_activity(tenant, str(body["CompanyActivityId"]))
     kind = tenant.account_activity_types[record["ActivityEvent"]]
     values = field_values(tenant, kind, body.get("Fields"), record["ActivityFields"])
@@ -179,7 +178,7 @@ def update(request: SandboxRequest) -> dict[str, Any]:
 @router.route("CompanyActivity.svc/Retrieve", "POST", body_required=False)
 def retrieve(request: SandboxRequest) -> dict[str, Any]:
     company_id = request.require_arg("companyId")
-    body = request.body if isinstance(request.body, Mapping) else {}
+    body = request.object_body
     parameter = body.get("Parameter") if isinstance(body.get("Parameter"), Mapping) else {}
     low = format_date(parse_date(parameter["FromDate"], "FromDate")) if parameter.get(
         "FromDate") else None

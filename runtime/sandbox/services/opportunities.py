@@ -208,7 +208,7 @@ def capture(request: SandboxRequest) -> Any:
 
 def _capture(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
-    body = request.body if isinstance(request.body, Mapping) else {}
+    body = request.object_body
     opportunity = body.get("Opportunity")
     if not isinstance(opportunity, Mapping):
         raise mandatory_missing("Opportunity is mandatory")
@@ -260,9 +260,8 @@ def _capture_answer(lead_action: int, created: str | None,
 @router.route("OpportunityManagement.svc/Update", "POST")
 def update(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
-    body = request.body if isinstance(request.body, Mapping) else {}
-    if not body.get("ProspectOpportunityId"):
-        raise mandatory_missing("ProspectOpportunityId is mandatory")
+    body = request.object_body
+    request.require_field("ProspectOpportunityId")
     record = find_opportunity(tenant, body["ProspectOpportunityId"])
     kind = tenant.opportunity_types[record["OpportunityEvent"]]
     record.update(field_values(tenant, kind, body.get("Fields"), record))
@@ -306,7 +305,7 @@ def of_lead(request: SandboxRequest) -> dict[str, Any]:
     lead_id = request.require_arg("leadId")
     # The docs call opportunityType optional; live testing found it required (§7.4).
     kind = opportunity_type(tenant, request.require_arg("opportunityType"))
-    body = request.body if isinstance(request.body, Mapping) else {}
+    body = request.object_body
     rows = [o for o in tenant.opportunities.values()
             if o["RelatedProspectId"].lower() == lead_id.lower()
             and o["OpportunityEvent"] == kind["EventCode"]]

@@ -212,7 +212,7 @@ def _refresh_names(tenant: Tenant, task: dict[str, Any]) -> None:
 
 @router.route("Task.svc/Create", "POST")
 def create(request: SandboxRequest) -> dict[str, Any]:
-    body = request.body if isinstance(request.body, Mapping) else {}
+    body = request.object_body
     task = new_task(request, body)
     request.tenant.tasks[task["UserTaskId"]] = task
     count_create(request)
@@ -224,9 +224,8 @@ def create(request: SandboxRequest) -> dict[str, Any]:
 @router.route("Task.svc/Update", "POST")
 def update(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
-    body = request.body if isinstance(request.body, Mapping) else {}
-    if not body.get("UserTaskId"):
-        raise mandatory_missing("UserTaskId is mandatory")
+    body = request.object_body
+    request.require_field("UserTaskId")
     task = find_task(tenant, body["UserTaskId"])
     kind = task_type(tenant, {"Id": task["TaskTypeId"]})
     changes: dict[str, Any] = {name: as_text(body[name]) for name in UPDATABLE if name in body}
@@ -258,7 +257,7 @@ def update(request: SandboxRequest) -> dict[str, Any]:
 @router.route("Task.svc/Retrieve", "POST")
 def retrieve(request: SandboxRequest) -> dict[str, Any]:
     tenant, now = request.tenant, request.now()
-    body = request.body if isinstance(request.body, Mapping) else {}
+    body = request.object_body
     parameter = body.get("Parameter") if isinstance(body.get("Parameter"), Mapping) else {}
     lookup = parameter.get("LookupName")
     if lookup not in OWNER_LOOKUPS:
@@ -321,7 +320,7 @@ def retrieve_by_lead(request: SandboxRequest) -> dict[str, Any]:
 @router.route("Task.svc/DeleteTasks", "POST")
 def delete_tasks(request: SandboxRequest) -> dict[str, Any]:
     """Bulk delete; LeadSquared queues it, the sandbox deletes at once (same answer)."""
-    body = request.body if isinstance(request.body, Mapping) else {}
+    body = request.object_body
     ids = body.get("TaskIds")
     if not isinstance(ids, list) or not ids:
         raise mandatory_missing("TaskIds is mandatory")

@@ -140,7 +140,7 @@ def _activity_event(tenant: Tenant, body: Mapping[str, Any]) -> str:
 @router.route("Webhook.svc/Create", "POST", log_masker=lambda body: _mask_secrets(body))
 def create(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
-    body = request.body if isinstance(request.body, Mapping) else {}
+    body = request.object_body
     raw_properties, properties = _properties(body)
     code = _event_code(body)
     url = str(body.get("URL") or "").strip()
@@ -191,7 +191,7 @@ def _mask_secrets(body: Any) -> None:
 def retrieve(request: SandboxRequest) -> dict[str, Any]:
     """LIKELY (live code): the list; custom headers are left out (their values are secrets and
     the live field list has none)."""
-    body = request.body if isinstance(request.body, Mapping) else {}
+    body = request.object_body
     parameter = body.get("Parameter") if isinstance(body.get("Parameter"), Mapping) else {}
     rows = list(request.tenant.webhooks.values())
     wanted = parameter.get("WebhookEvent")
