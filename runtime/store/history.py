@@ -165,7 +165,11 @@ class HistoryStore(schema.DatabaseStore):
         now = started_at or to_iso(utc_now())
 
         def write(tx: Transaction) -> int | None:
-            if event_key is not None:
+            # With an instance the unique index (workflow, instance_id, event_key) turns a
+            # repeat into DO NOTHING below and the look-up after it finds the run: no SELECT
+            # first (one statement less per run of lsq serve). Without one, NULLs never
+            # conflict, so the look-up comes first.
+            if event_key is not None and instance_id is None:
                 row = _find_run(tx, workflow, instance_id, event_key)
                 if row is not None:
                     return self._resume(tx, row[0], row[1], now)
