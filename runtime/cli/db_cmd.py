@@ -93,14 +93,10 @@ def _queue_present(url: str) -> bool | None:
     """Whether procrastinate's tables are in the database (None: the [workers] extra is not
     installed, so neither `lsq db upgrade` nor `lsq worker` would use them)."""
     try:
-        import procrastinate
-
-        from runtime.workers.schema import has_queue_schema
+        from runtime.workers.schema import queue_schema_present
     except ImportError:
         return None
-    app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=url))
-    with app.open():
-        return has_queue_schema(app)
+    return queue_schema_present(url)
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
