@@ -1,5 +1,9 @@
 """The ``lsq`` command line: one module per command group, each with ``register(subparsers)``.
 
+The top of the house: it may import every package (the sandbox only in ``sandbox_cmd``), and
+nothing but ``runtime.__main__`` imports it. A command parses its options, opens what it
+needs (a client, the storage, a service) and prints; what it does lives in the layers below.
+
 Exit codes: 0 success, 1 a connector error (one line on stderr, no traceback), 2 a usage
 error (a bad option value, or an argument that is not UTF-8 text). ``main(argv)`` returns the
 code, so tests call it directly. Global options (:mod:`runtime.cli.arguments`) go before or

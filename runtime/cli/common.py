@@ -34,7 +34,7 @@ EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared 
 _NOTES_GIVEN: set[str] = set()  # notes already printed by this command (each is said once)
 
 
-def embedded_connection_noted(suffix: str = "") -> Connection:
+def embedded_connection_noted() -> Connection:
     """The embedded sandbox's connection, its records kept in the project's state folder (the
     state file's, ``.lsq/`` by default), after a note on stderr saying where they live."""
     from runtime.embedded import embedded_connection, records_file
@@ -42,7 +42,7 @@ def embedded_connection_noted(suffix: str = "") -> Connection:
 
     folder = default_state_path().parent
     connection = embedded_connection(folder)
-    note = embedded_note(records_file(folder), suffix)
+    note = embedded_note(records_file(folder))
     if note not in _NOTES_GIVEN:  # e.g. `lsq validate a.yaml b.yaml` resolves several accounts
         _NOTES_GIVEN.add(note)
         print(note, file=sys.stderr)
@@ -55,9 +55,9 @@ def forget_notes() -> None:
     _NOTES_GIVEN.clear()
 
 
-def embedded_note(records: Path, suffix: str = "") -> str:
+def embedded_note(records: Path) -> str:
     """The note a command prints when it uses the embedded sandbox keeping ``records``."""
-    return (f"{EMBEDDED_NOTE}{suffix}; its records are kept in {shown_path(records)} "
+    return (f"{EMBEDDED_NOTE}; its records are kept in {shown_path(records)} "
             "(lsq sandbox reset empties it)")
 
 

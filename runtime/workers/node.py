@@ -11,9 +11,8 @@ of :mod:`runtime.workers.tasks` call:
 - :meth:`Node.poll`: one poll of a polling instance (the engine commits cursor and inbox rows
   in one transaction, or nothing);
 - :meth:`Node.sweep`: what is due now: instances with unsettled inbox items, and polls whose
-  interval has passed. A poll is due once per interval for the whole cluster: the sweeper
-  takes the lease ``poll-due:<instance>`` for one interval under a name of its own, which
-  succeeds only when the previous interval's lease has run out;
+  interval has passed (the lease ``poll-due:<instance>``, taken by each poll for one
+  interval, has run out), so a poll runs once per interval for the whole cluster;
 - :meth:`Node.subscribe`: each instant instance's webhook, made by the one process that holds
   the lease ``subscribe:<instance>`` (a live subscription in the store is reused).
 
@@ -140,14 +139,20 @@ class Node:
     def poll(self, instance: str) -> bool:
         """One poll of ``instance`` (failures are logged; the next interval polls again).
 
-        Under the lease ``polling:<instance>`` (owner ``<host>/<pid>#<poll>``, two intervals
-        plus 5 s): a poll never overlaps a slow one; a poller that died on this host is taken
-        over at once, on another host its lease runs out. False when another poll was running.
+        Once per interval, counted from when polls start: the poll takes the lease
+        ``poll-due:<instance>`` for the interval (less half a sweep tick) or does not poll, so
+        however late a job starts, the next poll cannot start sooner. Then under the lease
+        ``polling:<instance>`` (owner ``<host>/<pid>#<poll>``, two intervals plus 5 s): a poll
+        never overlaps a slow one; a poller that died on this host is taken over at once, on
+        another host its lease runs out. False when it did not poll.
         """
         binding = self.bindings.get(instance)
         if binding is None or not binding.polling:
             logger.warning("poll %s: not a polling instance of this worker", instance)
             return False
+        interval = timedelta(seconds=max(binding.interval - SWEEP_SLACK, SWEEP_SLACK))
+        if self.leases.acquire(f"poll-due:{instance}", self.one_off_owner(), interval) is None:
+            return False  # polled in this interval already (a job deferred twice, or late)
         name, owner = f"polling:{instance}", self.one_off_owner()
         ttl = timedelta(seconds=2 * binding.interval + 5)
         if not self.take(name, owner, ttl):
@@ -166,10 +171,7 @@ class Node:
             counts = self.inbox.counts(instance)
             if counts["pending"] or counts["processing"]:
                 due.drain.append(instance)
-            if binding.polling and self.leases.acquire(
-                f"poll-due:{instance}", f"sweep:{uuid.uuid4().hex}",
-                timedelta(seconds=max(binding.interval - SWEEP_SLACK, SWEEP_SLACK)),
-            ):
+            if binding.polling and self.leases.holder(f"poll-due:{instance}") is None:
                 due.poll.append(instance)
         return due
 
@@ -197,7 +199,7 @@ class Node:
 def raise_missing_url(instance: str) -> None:
     raise ConfigurationError(
         f"{instance} is an instant trigger: --public-url must say where the receivers are",
-        hint="e.g. --public-url https://hooks.example.com (the load balancer of the receivers)",
+        hint="e.g. --public-url https://hooks.example.com, the load balancer of the receivers",
     )
 
 
