@@ -323,6 +323,8 @@ def _step_line(position: int, step: Mapping[str, Any]) -> str:
         return f"{head} (reused from run {step['reused_from']})"
     if step["status"] == "skipped":
         return f"{head} (its 'when' is false)"
+    if step["status"] == "running":  # still, or cut off by an interruption (the run says which)
+        return f"{head}, no answer recorded"
     head += f", {_duration(step.get('duration_ms'))}"
     if step["status"] == "failed" and step.get("error"):
         error = step["error"]
