@@ -407,9 +407,11 @@ def report(rates: dict[str, list[float]], latencies: dict[str, list[float]],
         result.add(f"{name} runs/s", f"median {median(values):.0f} "
                                      f"(rounds: {', '.join(f'{v:.0f}' for v in values)})")
     for name, values in latencies.items():
+        slow = sum(value > TARGET_P99 for value in values)
         result.add(f"{name} at 5 ev/s", f"p50 {percentile(values, 0.5) * 1000:.1f} ms, "
-                                        f"p99 {percentile(values, 0.99) * 1000:.1f} ms "
-                                        f"({len(values)} events)")
+                                        f"p90 {percentile(values, 0.9) * 1000:.1f} ms, "
+                                        f"p99 {percentile(values, 0.99) * 1000:.1f} ms, "
+                                        f"{slow} of {len(values)} over 100 ms")
     mib = 1024 * 1024
     result.add("runtime RSS", f"{samples[0][1] / mib:.1f} MB at start, {warm / mib:.1f} MB "
                               f"after a fifth, {last / mib:.1f} MB after {samples[-1][0]:,} "
@@ -420,6 +422,8 @@ def report(rates: dict[str, list[float]], latencies: dict[str, list[float]],
     if missed:
         result.notes.append("missed: " + ", ".join(missed))
     result.extra = {"rates": rates, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000,
+                    "latencies_ms": {k: [round(v * 1000, 2) for v in values]
+                                     for k, values in latencies.items()},
                     "rss": samples, "failures": failures}
     return result
 

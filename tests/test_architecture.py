@@ -8,6 +8,7 @@ inside a function, and ``TYPE_CHECKING`` ones).
 - Handlers (``operations/``, ``triggers/``) never import ``requests``, the sandbox or a layer
   above the plugin contract.
 - No module imports itself back through a chain of imports (no cycles).
+- ``runtime/__init__.py``'s table and README.md's Layout tree name every package.
 - Only the store (``runtime/store/``) talks to databases: no other module imports a database
   driver or holds SQL; the rest of the runtime does not know which backend it has. The one
   exception is procrastinate in ``runtime/workers/`` (see ``DATABASE_ENGINE_USERS``).
@@ -242,3 +243,18 @@ def test_the_table_in_runtime_init_names_every_package() -> None:
     packages = set(ALL_LAYERS) - {"runtime", "runtime.__main__"}
     assert packages - named == set(), "add these to runtime/__init__.py's table"
     assert named - packages == set(), "these rows of runtime/__init__.py's table are stale"
+
+
+def test_the_readme_layout_shows_every_runtime_package_and_module() -> None:
+    """README.md's Layout tree has a line for each package and top-level module of runtime/."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tree = readme.split("## Layout", 1)[1].split("```")[1]
+    shown = {
+        name.strip(",")
+        for line in tree.splitlines() if line.startswith("  ") and not line.startswith("   ")
+        for name in line.split("  ", 2)[1].split()
+    }
+    runtime = ROOT / "runtime"
+    wanted = {f"{path.parent.name}/" for path in runtime.glob("*/__init__.py")}
+    wanted |= {path.name for path in runtime.glob("*.py") if path.name != "__init__.py"}
+    assert sorted(wanted - shown) == [], "add these to README.md's Layout tree"

@@ -1,5 +1,9 @@
 """The ``lsq`` command line: one module per command group, each with ``register(subparsers)``.
 
+The top of the house: it may import every package (the sandbox only in ``sandbox_cmd``), and
+nothing but ``runtime.__main__`` imports it. A command parses its options, opens what it
+needs (a client, the storage, a service) and prints; what it does lives in the layers below.
+
 Exit codes: 0 success, 1 a connector error (one line on stderr, no traceback), 2 a usage
 error (a bad option value, or an argument that is not UTF-8 text). ``main(argv)`` returns the
 code, so tests call it directly. Global options (:mod:`runtime.cli.arguments`) go before or
@@ -35,6 +39,7 @@ from runtime.cli import (
     worker_cmd,
 )
 from runtime.cli.arguments import add_global_options
+from runtime.cli.common import forget_notes
 from runtime.errors import ConnectorError, error_line
 from runtime.text import LONE_SURROGATE, storable_text
 
@@ -73,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``lsq`` command and return its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     _tolerant_output()
+    forget_notes()
     undecodable = next((arg for arg in argv if LONE_SURROGATE.search(arg)), None)
     if undecodable is not None:
         print(f"lsq: argument {storable_text(undecodable)!r} is not valid UTF-8 text",

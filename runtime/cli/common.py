@@ -31,9 +31,10 @@ if TYPE_CHECKING:  # imported when a command needs them, so `lsq validate` stays
     from runtime.store.storage import Storage
 
 EMBEDDED_NOTE = "note: no connection configured; using the embedded LeadSquared sandbox"
+_NOTES_GIVEN: set[str] = set()  # notes already printed by this command (each is said once)
 
 
-def embedded_connection_noted(suffix: str = "") -> Connection:
+def embedded_connection_noted() -> Connection:
     """The embedded sandbox's connection, its records kept in the project's state folder (the
     state file's, ``.lsq/`` by default), after a note on stderr saying where they live."""
     from runtime.embedded import embedded_connection, records_file
@@ -41,13 +42,22 @@ def embedded_connection_noted(suffix: str = "") -> Connection:
 
     folder = default_state_path().parent
     connection = embedded_connection(folder)
-    print(embedded_note(records_file(folder), suffix), file=sys.stderr)
+    note = embedded_note(records_file(folder))
+    if note not in _NOTES_GIVEN:  # e.g. `lsq validate a.yaml b.yaml` resolves several accounts
+        _NOTES_GIVEN.add(note)
+        print(note, file=sys.stderr)
     return connection
 
 
-def embedded_note(records: Path, suffix: str = "") -> str:
+def forget_notes() -> None:
+    """A new command starts: its notes are printed again (``main`` may run several times in
+    one process, as in tests or a host)."""
+    _NOTES_GIVEN.clear()
+
+
+def embedded_note(records: Path) -> str:
     """The note a command prints when it uses the embedded sandbox keeping ``records``."""
-    return (f"{EMBEDDED_NOTE}{suffix}; its records are kept in {shown_path(records)} "
+    return (f"{EMBEDDED_NOTE}; its records are kept in {shown_path(records)} "
             "(lsq sandbox reset empties it)")
 
 

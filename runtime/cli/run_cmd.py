@@ -21,7 +21,7 @@
   beyond loopback only with ``LSQ_UI_TOKEN``, else it is off and a line says so).
 
 Without ``--connection`` (and without ``LSQ_*`` variables, and without a ``connection:`` in the
-workflow) runs go to the embedded sandbox, seeded; a note on stderr says so.
+workflow) runs go to the embedded sandbox; a note on stderr says so (the same as every command's).
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def client_pool(args: argparse.Namespace, environ: Mapping[str, str] | None = No
         connection = load_connection(path or args.connection, env)
         if connection is None:
             if not noted:
-                noted.append(embedded_connection_noted(" (seeded)"))
+                noted.append(embedded_connection_noted())
             connection = noted[0]
         return LeadSquaredClient(connection)
 

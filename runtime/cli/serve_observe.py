@@ -72,13 +72,16 @@ def observing(
 
 
 def banner(args: argparse.Namespace, service: Any, lines: list[str]) -> list[str]:
-    """The start-up ``lines`` with where the metrics are, or (``--json``) one JSON object."""
+    """The start-up ``lines`` with where the metrics are, or (``--json``) one JSON object with
+    the same facts (the health check, the page and the instances standing by included)."""
     metrics_url = f"{service.url}{METRICS_PATH}"
     if args.json:
         return [json_text({
             "type": "serving",
             "receiver": service.url if service.receiving else None,
             "public_url": (service.public_url or service.url) if service.receiving else None,
+            "health": f"{service.url}/healthz" if service.serving_http else None,
+            "ui": f"{service.url}/ui/" if "/ui" in getattr(service, "mounts", {}) else None,
             "metrics": metrics_url,
             "triggers": [
                 {"trigger": b.trigger_key, "instance": b.instance, "polling": b.polling,
@@ -86,6 +89,7 @@ def banner(args: argparse.Namespace, service: Any, lines: list[str]) -> list[str
                  "workflows": [w.name for w in b.workflows]}
                 for b in service.bindings.values()
             ],
+            "standing_by": list(service.standing_by),
         })]
     return [*lines[:-1], f"metrics at {metrics_url}", lines[-1]]
 

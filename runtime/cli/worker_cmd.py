@@ -20,11 +20,12 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from runtime.cli.arguments import base_url, port, positive_int
+from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import add_connection_option, database_option, open_storage_for
 from runtime.cli.run_cmd import add_poll_interval_option
+from runtime.cli.serve_observe import DEFAULT_SUMMARY_EVERY
 from runtime.errors import ConfigurationError
 
 INSTALL_HINT = "pip install 'leadsquared-connector[workers]'"
@@ -46,6 +47,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="drains of one trigger instance at a time in the whole cluster (default 2)",
     )
     add_poll_interval_option(worker)
+    worker.add_argument("--quiet", action="store_true",
+                        help="no progress lines (warnings and errors still go to stderr)")
+    worker.add_argument(
+        "--summary-every", type=positive_seconds, default=DEFAULT_SUMMARY_EVERY,
+        metavar="SECONDS", help="seconds between summary lines (default 60)",
+    )
     add_connection_option(worker)
     worker.set_defaults(func=run_worker)
 
@@ -90,10 +97,33 @@ def run_worker(args: argparse.Namespace) -> int:
             workflows, WorkflowRunner(manifest, clients, storage.history), storage.state,
             public_url=args.public_url, default_poll_interval=args.poll_interval,
         )
-        run(url, service, storage, public_url=args.public_url, concurrency=args.concurrency,
-            lanes=args.lanes, say=lambda line: print(line, flush=True))
+        with _progress(args, service) as ready:
+            run(url, service, storage, public_url=args.public_url,
+                concurrency=args.concurrency, lanes=args.lanes,
+                say=lambda line: print(line, flush=True), ready=ready)
     print("stopped", file=sys.stderr, flush=True)
     return 0
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace, service: object) -> Iterator[Callable[[], None] | None]:
+    """``lsq serve``'s progress lines for this worker's runs, polls and failures (none with
+    ``--quiet``); yields what starts them once the start-up lines are out."""
+    if args.quiet:
+        yield None
+        return
+    from runtime.observe.events import BUS
+    from runtime.observe.progress import Progress
+
+    progress = Progress(sys.stdout, json_lines=False, summary_every=args.summary_every,
+                        backlog=service.backlog)  # type: ignore[attr-defined]
+    progress.hold()  # the first polls' lines come after the start-up lines
+    unsubscribe = BUS.subscribe(progress)
+    try:
+        yield progress.start
+    finally:
+        progress.stop()
+        unsubscribe()
 
 
 def run_receiver(args: argparse.Namespace) -> int:

@@ -34,7 +34,9 @@ Cursor (JSON, in the state store under the trigger instance id; see
   page budget so; when more changed lately, or the count shows records the check did not
   find (late records deeper in the window: only new records and first changes of a record
   make the count grow), the poll reads the query oldest first (a catch-up or re-read,
-  below). In a window of more than ``narrow_above`` records (default 10,000) that re-read
+  below); in the same poll as a check that read everything from the horizon on, the
+  re-read ends, with the check's versions, as soon as the counts agree. In a window of
+  more than ``narrow_above`` records (default 10,000) that re-read
   starts at the latest second from which the server still counts all the surplus (never
   after the horizon), found by bisecting the window's seconds with one counted
   newest-first call each (about 10 for 600 seconds); a narrowed read that reaches its end
@@ -112,7 +114,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -286,6 +288,31 @@ class _Read:
         return self.total - cursor.expected(self.since) - self.net
 
 
+def _agreeing(cursor: TimeCursor, read: _Read, check: _Read) -> _Read | None:
+    """``read`` with the versions ``check`` found from its start on, when then every record
+    the server counts is accounted for; else None."""
+    gap = read.gap(cursor)
+    if gap is None or not 0 <= gap <= len(check.ids - read.ids):
+        return None
+    merged = replace(read, fetched=dict(read.fetched), new=dict(read.new),
+                     prior=dict(read.prior), ids=set(read.ids))
+    threshold = to_iso(read.since)
+    for (iso, item_id), item in check.fetched.items():
+        if iso < threshold or (iso, item_id) in merged.fetched:
+            continue
+        merged.fetched[(iso, item_id)] = item
+        moment = from_iso(iso)
+        merged.max_time = moment if merged.max_time is None else max(merged.max_time, moment)
+        if (iso, item_id) in check.new and item_id not in merged.ids:
+            merged.ids.add(item_id)
+            if item_id in check.prior:
+                merged.prior[item_id] = check.prior[item_id]
+            merged.net += merged.prior.get(item_id, "") < threshold
+        if (iso, item_id) in check.new:
+            merged.new[(iso, item_id)] = None
+    return merged if merged.gap(cursor) == 0 else None
+
+
 def _known(cursor: TimeCursor, changes: Mapping[str, int], since: datetime) -> int:
     """Records at or after ``since`` the window accounts for, with a read's changes."""
     threshold = to_iso(since)
@@ -380,6 +407,13 @@ class PollingEngine:
             if not result.has_more:
                 break
             page = page + 1 if result.next_page is None else result.next_page
+            if probe is not None and probe.horizon is not None:
+                # This poll's check read everything from the horizon on by id: with its
+                # versions, the read may end as soon as the server's count agrees.
+                done = _agreeing(cursor, read, probe)
+                if done is not None:
+                    read = done
+                    break
         resume.skipped += read.skipped
         resume.page, resume.max_time = page, read.max_time
         if complete and resume.narrowed and read.gap(cursor) != 0:

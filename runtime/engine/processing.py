@@ -5,12 +5,13 @@ runs every workflow of the target once per event (run history keyed by ``(workfl
 "<item key>#<n>")``: an item handed out again never runs an event twice) and settles the
 item. It never lets a failure escape except :class:`~runtime.errors.StorageUnavailable`:
 
-- ``events()`` raises a retriable connector error: the item goes back to ``pending``;
-- anything else raises (``events()`` with a permanent error, the runner, the history, a bug):
-  the item goes back to ``pending`` while it has attempts left (a run already recorded is
-  never repeated), then it is **dead-lettered**: ``failed`` in the inbox with the error (``lsq
-  state show``), and one ``failed`` run per workflow recorded with the classified error
-  (``lsq runs list``);
+- a retriable connector error (``events()`` could not read LeadSquared), or anything that is
+  not a connector error (the runner, a bug): the item goes back to ``pending`` while it has
+  attempts left (``max_attempts``; a run already recorded is never repeated), then it is
+  **dead-lettered**: ``failed`` in the inbox with the error (``lsq state show``), and one
+  ``failed`` run per workflow recorded with the classified error (``lsq runs list``);
+- a connector error that is not retriable (``events()`` met a permanent error): dead-lettered
+  at once;
 - :class:`StorageUnavailable` (disk full, locked, read-only): nothing could be settled; the
   caller backs off and hands the item back with :meth:`Inbox.release` once storage works.
 

@@ -441,8 +441,8 @@ def check_base_url(base_url: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
         raise ConfigurationError(
             f"not a receiver base URL: {base_url!r}",
-            hint="use the public http(s) URL where `lsq serve` answers, e.g. "
-                 "https://hooks.example.com (the connector adds /hooks/<instance>)",
+            hint="use the public http(s) URL where `lsq serve` or `lsq receive` answers, e.g. "
+                 "https://hooks.example.com; the connector adds /hooks/<instance>",
         )
     return parts.geturl().rstrip("/")
 

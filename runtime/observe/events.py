@@ -55,7 +55,8 @@ class Problem:
 class RunFinished:
     """A workflow run ended (``outcome``: succeeded, failed or completed_with_errors).
 
-    ``record`` is the trigger record's event key (``None`` for a manual run).
+    ``record`` is the trigger record's event key (``None`` for a manual run or a retry);
+    ``retry_of``: the run this one retried.
     """
 
     workflow: str
@@ -66,6 +67,7 @@ class RunFinished:
     seconds: float
     run_id: int | None = None
     error: Problem | None = None
+    retry_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,12 +94,14 @@ class Progress:
         fields = {
             "run_id": event.run_id, "workflow": event.workflow, "trigger": event.trigger,
             "instance": event.instance, "record": event.record, "outcome": event.outcome,
-            "duration_ms": ms, "error": _problem(event.error),
+            "duration_ms": ms, "error": _problem(event.error), "retry_of": event.retry_of,
         }
         head = "FAILED run" if event.outcome == "failed" else "run"
+        source = event.record or (f"(retry of run {event.retry_of})"
+                                  if event.retry_of is not None else "(manual)")
         text = (f"{head} {event.run_id if event.run_id is not None else '-'} "
                 f"{event.outcome}: {event.workflow} <- {event.trigger} "
-                f"{event.record or '(manual)'} in {_duration(ms)}")
+                f"{source} in {_duration(ms)}")
         if event.error is not None:
             text += f" — {_problem_text(event.error)}"
         return text, {"type": "run", **fields}

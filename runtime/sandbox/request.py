@@ -54,6 +54,13 @@ class SandboxRequest:
             raise mandatory_missing(message or f"'{name}' is mandatory")
         return value
 
+    def require_field(self, name: str, message: str | None = None) -> Any:
+        """A field of the JSON body that must be present and non-empty."""
+        value = self.object_body.get(name)
+        if not value:
+            raise mandatory_missing(message or f"{name} is mandatory")
+        return value
+
     def emit(self, event: str, payload: Any) -> None:
         """Announce a record event of this tenant (drives webhooks)."""
         self.state.emit(self.tenant, event, payload)

@@ -199,7 +199,7 @@ class Node:
 def raise_missing_url(instance: str) -> None:
     raise ConfigurationError(
         f"{instance} is an instant trigger: --public-url must say where the receivers are",
-        hint="e.g. --public-url https://hooks.example.com (the load balancer of the receivers)",
+        hint="e.g. --public-url https://hooks.example.com, the load balancer of the receivers",
     )
 
 

@@ -31,8 +31,10 @@ def run(
     concurrency: int,
     lanes: int = PARALLEL_DRAINS,
     say: Callable[[str], None],
+    ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve ``service``'s trigger instances as one worker of the cluster, until stopped."""
+    """Serve ``service``'s trigger instances as one worker of the cluster, until stopped
+    (``ready()`` after the start-up lines: the progress lines may follow)."""
     node = Node(service, storage, parallel_drains=lanes)
     tasks = build_app(url, node)
     app = tasks.app
@@ -51,6 +53,8 @@ def run(
     sweeper = Sweeper(tasks, node)
     sweeper.start()
     say("working; stop with Ctrl-C or SIGTERM")
+    if ready is not None:
+        ready()
     try:
         app.run_worker(
             queues=[QUEUE], concurrency=concurrency, name=name, delete_jobs="successful",

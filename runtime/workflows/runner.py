@@ -354,6 +354,7 @@ class WorkflowRunner:
             BUS.emit(RunFinished(
                 workflow.name, workflow.trigger.key, instance_id, event_key, record.status,
                 record.duration_ms / 1000, record.run_id, problem_of(error) if error else None,
+                record.retry_of,
             ))
         return record
 

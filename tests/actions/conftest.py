@@ -15,9 +15,14 @@ from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
 
+#: The type of the ``invoke`` fixture.
+Invoke = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+#: The type of the ``refused`` fixture.
+Refused = Callable[[str, Mapping[str, Any]], InputValidationError]
+
 
 @pytest.fixture
-def invoke(manifest: Manifest, client: LeadSquaredClient) -> Callable[..., dict[str, Any]]:
+def invoke(manifest: Manifest, client: LeadSquaredClient) -> Invoke:
     """``invoke(key, inputs)``: the runtime's full path (validate, handler, validate output)."""
 
     def run(key: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -26,14 +31,8 @@ def invoke(manifest: Manifest, client: LeadSquaredClient) -> Callable[..., dict[
     return run
 
 
-#: The type of the ``refused`` fixture.
-Refused = Callable[[str, Mapping[str, Any]], InputValidationError]
-
-
 @pytest.fixture
-def refused(
-    invoke: Callable[..., dict[str, Any]], request_log: Any
-) -> Refused:
+def refused(invoke: Invoke, request_log: Any) -> Refused:
     """``refused(key, inputs)``: the InputValidationError the action raises, once it is checked
     that nothing was sent to LeadSquared."""
 

@@ -25,11 +25,9 @@ from runtime.errors import (
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
-from tests.actions.conftest import Refused
+from tests.actions.conftest import Invoke, Refused
 from tests.fakes import FakeLeadSquared, fake_connection, mx_error, ok
 from tests.seed_ids import ACME, ADMIN, INITECH, MEERA, MISSING, RAVI
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 SEEDED = "5e2b8d41-7a9c-4f03-b6e2-000000000a01"
 USERS = "UserManagement.svc/Users.Get"

@@ -8,7 +8,6 @@ accounts that do not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,10 +21,8 @@ from runtime.errors import (
 )
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
-from tests.actions.conftest import Refused
+from tests.actions.conftest import Invoke, Refused
 from tests.seed_ids import ACME, INITECH, MISSING, NORTHWIND, PRIYA, RAVI
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 USERS = "UserManagement.svc/Users.Get"
 CREATE, UPDATE, GET, DELETE = _accounts.CREATE, _accounts.UPDATE, _accounts.GET, _accounts.DELETE

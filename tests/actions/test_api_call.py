@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -28,7 +28,7 @@ from runtime.errors import (
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, FaultPlan, RunningSandbox
-from tests.actions.conftest import Refused
+from tests.actions.conftest import Invoke, Refused
 from tests.fakes import (
     ACCESS_KEY,
     API_HOST,
@@ -40,8 +40,6 @@ from tests.fakes import (
     ok,
 )
 from tests.seed_ids import PRIYA
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 #: Paths that try to leave https://{host}/v2/: schemes, hosts, userinfo, ports, dot segments,
 #: encodings, backslashes, queries, fragments, whitespace and control characters.

@@ -16,14 +16,12 @@ from typing import Any
 import pytest
 
 from runtime.api.client import LeadSquaredClient
-from runtime.api.connection import Connection
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
-from runtime.sandbox import DEFAULT_ACCESS_KEY, DEFAULT_API_HOST, DEFAULT_SECRET_KEY, RunningSandbox
+from runtime.sandbox import RunningSandbox
+from tests.actions.conftest import Invoke
 from tests.fakes import FakeLeadSquared, fake_connection, mx_error, ok
 from tests.seed_ids import ACME, MISSING, NEHA
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 OPPORTUNITY = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
 TASK = "2f7c9e14-6d8b-4a3e-8c55-000000000f01"
@@ -164,13 +162,11 @@ def lose_first_answer(sandbox: RunningSandbox) -> Iterator[Callable[[str], list[
 def test_a_retry_after_a_lost_answer_still_reports_deleted(
     case: DeleteCase, manifest: Manifest, sandbox: RunningSandbox, request_log: Any,
     prepared: Callable[[DeleteCase], None], lose_first_answer: Callable[[str], list[str]],
+    quick_client: LeadSquaredClient,
 ) -> None:
     prepared(case)
     lost = lose_first_answer(case.delete[1])
-    connection = Connection(access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
-                            api_host=DEFAULT_API_HOST, base_url=sandbox.base_url)
-    with LeadSquaredClient(connection, sleep=lambda seconds: None) as lsq:
-        output = invoke_action(manifest, case.key, case.inputs(case.record), lsq)
+    output = invoke_action(manifest, case.key, case.inputs(case.record), quick_client)
     assert lost == [case.delete[1]]
     assert (output["result"], output["deleted"]) == ("deleted", True)
     operations = [entry["operation"] for entry in request_log.all()]

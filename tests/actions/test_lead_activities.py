@@ -24,9 +24,8 @@ from runtime.errors import (
     RecordNotFoundError,
 )
 from runtime.sandbox import FaultPlan, RunningSandbox
+from tests.actions.conftest import Invoke
 from tests.seed_ids import ARJUN, MEERA, MISSING, PRIYA, RAVI
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 DEMO = "8e3c1a57-2d4b-4f6e-9a10-000000000b01"  # Priya's Product Demo (201)
 WEBINAR = "8e3c1a57-2d4b-4f6e-9a10-000000000b02"  # Priya's Webinar Attended (203)

@@ -11,7 +11,6 @@ exactly the chosen call fails).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,7 +35,7 @@ from runtime.sandbox import (
     FaultPlan,
     RunningSandbox,
 )
-from tests.actions.conftest import Refused
+from tests.actions.conftest import Invoke, Refused
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import ARJUN, NEHA, PRIYA, ROHAN
 
@@ -46,7 +45,6 @@ CREATE, UPSERT, UPDATE, DELETE = _leads.CREATE, _leads.UPSERT, _leads.UPDATE, _l
 NEW_LEAD = {"FirstName": "Ishaan", "LastName": "Rao", "EmailAddress": "ishaan.rao@example.com",
             "Phone": "9876501234", "mx_City": "Pune"}
 
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 def pairs(**fields: Any) -> list[dict[str, Any]]:

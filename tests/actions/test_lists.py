@@ -8,7 +8,6 @@ names), dynamic lists refused before any write, and the MX errors the list endpo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,11 +23,9 @@ from runtime.errors import (
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
-from tests.actions.conftest import Refused
+from tests.actions.conftest import Invoke, Refused
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import HOT_LEADS, KAVYA, MISSING, NEWSLETTER, PRIYA
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 LISTS_GET, CREATE, ADD, REMOVE = _lists.LISTS_GET, _lists.CREATE, _lists.ADD, _lists.REMOVE
 BY_EMAIL = "LeadManagement.svc/Leads.GetByEmailaddress"

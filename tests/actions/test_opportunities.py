@@ -7,7 +7,6 @@ any request, the MX errors OpportunityManagement.svc answers, and records that d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,10 +22,9 @@ from runtime.errors import (
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
+from tests.actions.conftest import Invoke
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import ADMIN, ARJUN, MEERA, MISSING, PRIYA, RAVI
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 SEEDED = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
 TYPES = "OpportunityManagement.svc/GetOpportunityTypeMetadata"

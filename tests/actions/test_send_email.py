@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -28,10 +28,8 @@ from runtime.errors import (
 )
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
-from tests.actions.conftest import Refused
+from tests.actions.conftest import Invoke, Refused
 from tests.seed_ids import ADMIN, ARJUN, MEERA, MISSING, PRIYA, RAVI
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 SEND = "EmailMarketing.svc/SendEmailToLead"
 USERS = "UserManagement.svc/Users.Get"

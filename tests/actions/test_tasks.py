@@ -8,7 +8,6 @@ any request, the MX errors Task.svc answers, and tasks that do not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,11 +22,9 @@ from runtime.errors import (
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
-from tests.actions.conftest import Refused
+from tests.actions.conftest import Invoke, Refused
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import ADMIN, ARJUN, MEERA, MISSING, PRIYA, RAVI
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 OPPORTUNITY = "7a4e2c90-1b5d-4f6a-9c3e-000000000d01"
 SEEDED = "2f7c9e14-6d8b-4a3e-8c55-000000000f01"

@@ -3,7 +3,6 @@ against the sandbox and against the documented answer of a real account (referen
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,10 +12,9 @@ from runtime.errors import RecordNotFoundError
 from runtime.plugin.invoke import invoke_action
 from runtime.plugin.manifest import Manifest
 from runtime.sandbox import RunningSandbox
+from tests.actions.conftest import Invoke
 from tests.fakes import FakeLeadSquared, fake_connection, ok
 from tests.seed_ids import ADMIN, MEERA, MISSING, RAVI
-
-Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 @pytest.mark.parametrize("inputs", [{"user_id": RAVI}, {"email": "RAVI.Sales@example.com"}],

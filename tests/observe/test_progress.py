@@ -40,6 +40,9 @@ RUN = RunFinished("welcome", "new_lead", "new_lead-abc", "lead-7@2024-05-01 10:0
 FAILED_RUN = RunFinished(
     "welcome", "new_lead", "new_lead-abc", "lead-8@2024-05-01 10:00:00#0", "failed", 12.5, 13,
     Problem("permanent", "EmailMarketing.svc/SendEmailToLead HTTP 500: no template", "mail"))
+RETRY = RunFinished("welcome", "new_lead", "new_lead-abc", None, "succeeded", 0.05, 14,
+                    retry_of=13)
+MANUAL = RunFinished("welcome", "new_lead", None, None, "succeeded", 0.05, 15)
 POLL = PollFinished("account_updated", "account_updated-def", 3, False, True, 0.0, 0.412)
 BASELINE = PollFinished("account_updated", "account_updated-def", 0, True, True, 0.0, 0.002)
 PARTIAL = PollFinished("account_updated", "account_updated-def", 1, False, False, 0.0, 1.0)
@@ -68,6 +71,10 @@ LINES = [
      {"type": "failure", "where": "poll", "outcome": "retry",
       "error": {"category": "transient", "message": "Companies.Get HTTP 503: unavailable",
                 "step": None}}),
+    (RETRY, "run 14 succeeded: welcome <- new_lead (retry of run 13) in 50 ms",
+     {"type": "run", "run_id": 14, "record": None, "retry_of": 13}),
+    (MANUAL, "run 15 succeeded: welcome <- new_lead (manual) in 50 ms",
+     {"type": "run", "run_id": 15, "record": None, "retry_of": None}),
 ]
 
 
@@ -77,7 +84,8 @@ def progress(json_lines: bool = False, **options: Any) -> tuple[Progress, io.Str
 
 
 @pytest.mark.parametrize(("event", "text", "fields"), LINES,
-                         ids=["run", "failed-run", "poll", "baseline", "partial", "poll-failed"])
+                         ids=["run", "failed-run", "poll", "baseline", "partial", "poll-failed",
+                              "retry", "manual"])
 def test_one_line_per_event(event: Any, text: str, fields: dict[str, Any]) -> None:
     as_text, out = progress()
     as_text(event)

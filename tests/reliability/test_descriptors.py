@@ -4,7 +4,8 @@ to 256 descriptors (``RLIMIT_NOFILE``).
 
 20,000 deliveries (the issue's figure; about 17 s here, so CI runs them all;
 ``LSQ_RELIABILITY_DELIVERIES=N`` changes the count). Half carry a wrong secret (401), half are
-stored (200); every one on a new connection (the worst case for descriptors). Then 300
+stored (200); every one on a new connection (the worst case for descriptors); and a real
+`lsq serve` answers a fifth as many requests to all its mounts. Then 300
 connections send half a request and stall: the server holds at most its connection limit
 (100) and closes them after its channel timeout, and a delivery still gets through.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -29,6 +31,8 @@ import pytest
 
 from runtime.engine.receiver import SECRET_HEADER, hook_path
 from runtime.store.state import StateStore, Subscription, instance_id
+
+from .test_crashes import EXAMPLES, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NOFILE = 256
@@ -67,19 +71,39 @@ class Front:
             time.sleep(0.02)
 
     def post(self, body: bytes, secret: str) -> int:
+        return self.post_to(hook_path(INSTANCE), body, secret)
+
+    def post_to(self, path: str, body: bytes, secret: str) -> int:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
-            conn.request("POST", hook_path(INSTANCE), body=body, headers={
+            conn.request("POST", path, body=body, headers={
                 SECRET_HEADER: secret, "Content-Type": "application/json",
                 "Connection": "close"})
             return conn.getresponse().status
         finally:
             conn.close()
 
+    def get(self, path: str) -> int:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Connection": "close"})
+            return conn.getresponse().status
+        finally:
+            conn.close()
+
+    def settled_fds(self, bound: int) -> int:
+        """Descriptors once the last connections are closed (at most 3 s to get to ``bound``)."""
+        deadline = time.monotonic() + 3
+        while self.fds() > bound and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.fds()
+
     def close(self) -> None:
         self._sampling = False
-        assert self.process.stdin is not None
-        self.process.stdin.close()
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # serve_front stops
+        else:
+            self.process.terminate()  # lsq serve stops on SIGTERM
         self.process.wait(20)
 
 
@@ -114,7 +138,7 @@ def test_descriptors_and_memory_stay_flat_under_deliveries_half_refused(front: F
         warm = Counter(pool.map(deliver, range(DELIVERIES // 10)))
         fds_warm, rss_warm = front.fds(), front.rss_kb()
         rest = Counter(pool.map(deliver, range(DELIVERIES // 10, DELIVERIES)))
-    fds_end, rss_end = front.fds(), front.rss_kb()
+    fds_end, rss_end = front.settled_fds(fds_warm + 2), front.rss_kb()
     answers = warm + rest
 
     assert answers == {200: DELIVERIES // 2, 401: DELIVERIES // 2}
@@ -146,3 +170,48 @@ def test_stalled_connections_are_bounded_and_closed(front: Front) -> None:
     assert front.most_fds < NOFILE, front.most_fds
     assert waited < 4, waited
     assert front.fds() <= before + 2, (before, front.fds())
+
+
+def test_lsq_serve_itself_stays_flat_under_requests_to_every_mount(tmp_path: Path) -> None:
+    """The whole front of a real `lsq serve` (limited to 256 descriptors): /healthz,
+    /metrics, /ui/ and refused deliveries, a fifth as many requests as above."""
+    port = free_port()
+    env = {**os.environ, "LSQ_STATE_DB": str(tmp_path / "state.sqlite3"),
+           "LSQ_HISTORY_DB": str(tmp_path / "history.sqlite3")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "serve", str(EXAMPLES / "welcome_email.yaml"),
+         "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True, preexec_fn=_limit_descriptors,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("serving"):
+            break
+    serve = Front(process, f"http://127.0.0.1:{port}")
+    try:
+        with StateStore(tmp_path / "state.sqlite3") as store:
+            (subscription,) = store.list_subscriptions()
+        hook = hook_path(subscription.instance_id)
+
+        def request(n: int) -> int:
+            if n % 4 == 3:
+                return serve.post_to(hook, lead(n), "wrong-secret")
+            return serve.get(("/healthz", "/metrics", "/ui/")[n % 4])
+
+        count = DELIVERIES // 5
+        with ThreadPoolExecutor(4) as pool:  # warm: the pools of connections are all open
+            warm = Counter(pool.map(request, range(count // 5)))
+            fds_warm, rss_warm = serve.fds(), serve.rss_kb()
+            rest = Counter(pool.map(request, range(count // 5, count)))
+        fds_end, rss_end = serve.settled_fds(fds_warm + 4), serve.rss_kb()
+    finally:
+        serve.close()
+
+    assert warm + rest == {200: count * 3 // 4, 401: count // 4}
+    assert fds_end <= fds_warm + 4, (fds_warm, fds_end)
+    assert serve.most_fds < NOFILE // 2, serve.most_fds
+    assert rss_end - rss_warm < 8 * 1024, (rss_warm, rss_end)  # KiB
+
+
+def _limit_descriptors() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))

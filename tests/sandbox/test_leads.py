@@ -57,33 +57,38 @@ def test_create_emits_lead_create_and_counts(raw_api, store, events):
     assert next(iter(store.create_counts)).startswith(f"{CREATE}:")
 
 
-def test_create_duplicate_email_is_500_mx_duplicate(raw_api):
-    response = raw_api.post(CREATE, pairs(EmailAddress="PRIYA.SHARMA@example.com"))
+@pytest.mark.parametrize(
+    ("operation", "body", "query", "exception_type", "message"),
+    [
+        (CREATE, pairs(EmailAddress="PRIYA.SHARMA@example.com"), {},
+         "MXDuplicateEntryException",
+         "Duplicate entry 'PRIYA.SHARMA@example.com' for key 'UQ_Prospect_Base_EmailAddress'"),
+        (CREATE, pairs(FirstName="A", mx_Nope="1", Colour="red"), {},
+         "MXUnknownAttributeException", "Attribute(s) does not exist - mx_Nope,Colour"),
+        (UPDATE, pairs(Notes="x"), {"leadId": "00000000-0000-0000-0000-000000000000"},
+         "MXInvalidEntityException", "Lead does not exist in the system"),
+        (UPDATE, pairs(Notes="x"), {}, "MXMandatoryAttributeMissingException",
+         "'leadId' is mandatory for updating lead"),
+    ],
+    ids=["create-duplicate-email", "create-unknown-attributes", "update-missing-lead",
+         "update-without-lead-id"],
+)
+def test_refused_writes_are_500_with_the_mx_exception_and_change_nothing(
+    raw_api, store, operation, body, query, exception_type, message
+):
+    before = {lead_id: dict(lead) for lead_id, lead in store.leads.items()}
+    response = raw_api.post(operation, body, **query)
     assert response.status_code == 500
     assert response.json() == {
-        "Status": "Error",
-        "ExceptionType": "MXDuplicateEntryException",
-        "ExceptionMessage": "Duplicate entry 'PRIYA.SHARMA@example.com' for key "
-                            "'UQ_Prospect_Base_EmailAddress'",
+        "Status": "Error", "ExceptionType": exception_type, "ExceptionMessage": message,
     }
+    assert store.leads == before  # an unknown attribute fails the whole payload
 
 
 def test_create_duplicate_phone_names_the_phone_key(raw_api):
     response = raw_api.post(CREATE, pairs(Phone="9000011111"))
     assert response.status_code == 500
     assert "UQ_Prospect_Base_Phone" in response.json()["ExceptionMessage"]
-
-
-def test_unknown_attributes_fail_the_whole_payload(raw_api, store):
-    before = len(store.leads)
-    response = raw_api.post(CREATE, pairs(FirstName="A", mx_Nope="1", Colour="red"))
-    assert response.status_code == 500
-    assert response.json() == {
-        "Status": "Error",
-        "ExceptionType": "MXUnknownAttributeException",
-        "ExceptionMessage": "Attribute(s) does not exist - mx_Nope,Colour",
-    }
-    assert len(store.leads) == before
 
 
 def test_create_without_identity_field_is_mandatory_error(raw_api):
@@ -142,26 +147,6 @@ def test_update_moves_modified_on_to_now(raw_api, store, sandbox):
     raw_api.post(UPDATE, pairs(Notes="x"), leadId=PRIYA)
     assert store.leads[PRIYA]["ModifiedOn"] == "2026-02-02 08:30:15.000"
     assert store.leads[PRIYA]["CreatedOn"] == "2025-04-01 09:15:00.000"
-
-
-def test_update_of_missing_lead_is_invalid_entity(raw_api):
-    response = raw_api.post(UPDATE, pairs(Notes="x"), leadId="00000000-0000-0000-0000-000000000000")
-    assert response.status_code == 500
-    assert response.json() == {
-        "Status": "Error",
-        "ExceptionType": "MXInvalidEntityException",
-        "ExceptionMessage": "Lead does not exist in the system",
-    }
-
-
-def test_update_without_lead_id_is_mandatory_error(raw_api):
-    response = raw_api.post(UPDATE, pairs(Notes="x"))
-    assert response.status_code == 500
-    assert response.json() == {
-        "Status": "Error",
-        "ExceptionType": "MXMandatoryAttributeMissingException",
-        "ExceptionMessage": "'leadId' is mandatory for updating lead",
-    }
 
 
 def test_update_to_another_leads_email_is_duplicate(raw_api):

@@ -144,11 +144,12 @@ def test_a_late_record_inside_the_window_is_caught_once_then_idle_is_one_call_ag
     assert poll(engine, source).calls == 1
     # Indexed late: stamped inside the window (5 s into the burst, older than most of it),
     # it appears only now. The count shows it, the check's newest page cannot: the poll
-    # re-reads the window oldest first (9 pages) and catches it.
+    # re-reads the window oldest first until the counts agree (the check has read all
+    # that changed lately by id): page 5 of 9 holds it.
     source.put("late", ago(clock, 61 + 61 + 5))
     caught = poll(engine, source)
     assert [k.split("@")[0] for k in caught.keys] == ["late"]
-    assert caught.calls == 1 + 9
+    assert caught.calls == 1 + 5
     clock.advance(seconds=61)
     assert (poll(engine, source).calls, poll(engine, source).emitted) == (1, 0)
     assert inbox_ids(store).count("late") == 1 and len(inbox_ids(store)) == 401
@@ -187,6 +188,25 @@ def test_a_late_change_of_a_counted_record_is_read_within_settle(store, clock):
     clock.advance(seconds=61)
     assert poll(engine, source).calls == 1
     assert len(inbox_keys(store)) == len(set(inbox_keys(store))) == 202  # acct050 twice
+
+
+def test_a_re_read_that_ends_early_keeps_the_moves_its_check_read(store, clock):
+    source = CountedRecords(page_size=50, newest_size=10)
+    engine = baseline(store, clock, source)
+    for n in range(200):
+        source.put(f"acct{n:03d}", ago(clock, 300 - n))
+    until_complete(engine, source)
+    settle(engine, source, clock)
+    source.put("other", ago(clock, 5))
+    assert poll(engine, source).emitted == 1
+    source.put("acct150", ago(clock, 6), Stage="Customer")  # a move the count cannot see
+    source.put("late", ago(clock, 61 + 61 + 290))  # deep in the window: the count shows it
+    clock.advance(seconds=40)
+    result = poll(engine, source)
+    assert sorted(k.split("@")[0] for k in result.keys) == ["acct150", "late"]
+    assert result.calls < 1 + 5  # the re-read ended on its first page, the move kept
+    clock.advance(seconds=61)
+    assert poll(engine, source).calls == 1
 
 
 @pytest.mark.parametrize("ties", TIES)

@@ -93,6 +93,17 @@ def runner(fake_manifest: Manifest, fake_client: FakeClient, history: HistorySto
                           invoke=faults)
 
 
+@pytest.fixture
+def flow(make_workflow: Callable[[str], Workflow]) -> Workflow:
+    return make_workflow(FLOW)
+
+
+@pytest.fixture
+def first(runner: WorkflowRunner, flow: Workflow, faults: Faults) -> int:
+    """A run of ``flow`` whose last step failed with a transient error."""
+    return failed_run(runner, flow, faults, mx_Stage=transient())
+
+
 def failed_run(runner: WorkflowRunner, flow: Workflow, faults: Faults, **errors: Exception) -> int:
     faults.errors = dict(errors)
     record = runner.run(flow, EVENT)
@@ -102,11 +113,9 @@ def failed_run(runner: WorkflowRunner, flow: Workflow, faults: Faults, **errors:
 
 
 def test_retry_from_the_failed_step_reuses_the_recorded_outputs(
-    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], faults: Faults,
-    fake_client: FakeClient, history: HistoryStore,
+    runner: WorkflowRunner, fake_client: FakeClient, history: HistoryStore, flow: Workflow,
+    first: int,
 ) -> None:
-    flow = make_workflow(FLOW)
-    first = failed_run(runner, flow, faults, mx_Stage=transient())
     assert failed_step(history.get_run(first)) == "update"
     fake_client.calls.clear()
 
@@ -129,11 +138,9 @@ def test_retry_from_the_failed_step_reuses_the_recorded_outputs(
 
 
 def test_retry_from_the_start_runs_every_step_with_the_recorded_event(
-    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], faults: Faults,
-    fake_client: FakeClient, history: HistoryStore,
+    runner: WorkflowRunner, fake_client: FakeClient, history: HistoryStore, flow: Workflow,
+    first: int,
 ) -> None:
-    flow = make_workflow(FLOW)
-    first = failed_run(runner, flow, faults, mx_Stage=transient())
     fake_client.calls.clear()
 
     record = retry_run(runner, flow, first)
@@ -144,10 +151,8 @@ def test_retry_from_the_start_runs_every_step_with_the_recorded_event(
 
 
 def test_a_reused_failed_step_keeps_the_retry_completed_with_errors(
-    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], faults: Faults,
-    history: HistoryStore,
+    runner: WorkflowRunner, faults: Faults, history: HistoryStore, flow: Workflow,
 ) -> None:
-    flow = make_workflow(FLOW)
     first = failed_run(runner, flow, faults, mx_Note=transient(), mx_Stage=transient())
 
     record = retry_run(runner, flow, first, from_step="update")
@@ -162,10 +167,8 @@ def test_a_reused_failed_step_keeps_the_retry_completed_with_errors(
 
 
 def test_an_ambiguous_write_needs_confirmation(
-    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], faults: Faults,
-    fake_client: FakeClient, history: HistoryStore,
+    runner: WorkflowRunner, faults: Faults, history: HistoryStore, flow: Workflow,
 ) -> None:
-    flow = make_workflow(FLOW)
     first = failed_run(runner, flow, faults, mx_Stage=ambiguous())
     before = history.count()
 
@@ -183,9 +186,8 @@ def test_an_ambiguous_write_needs_confirmation(
 
 
 def test_the_step_cut_off_by_an_interruption_needs_confirmation(
-    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], history: HistoryStore,
+    runner: WorkflowRunner, history: HistoryStore, flow: Workflow,
 ) -> None:
-    flow = make_workflow(FLOW)
     run_id = history.start_run(workflow="flow", trigger_key="new_lead", origin="webhook",
                                event=EVENT, instance_id="new_lead-x", event_key="k#0")
     assert run_id is not None
@@ -237,10 +239,8 @@ def test_refusals(
 
 
 def test_refusals_about_the_run_and_its_workflow(
-    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], faults: Faults,
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], flow: Workflow, first: int,
 ) -> None:
-    flow = make_workflow(FLOW)
-    first = failed_run(runner, flow, faults, mx_Stage=transient())
     renamed = make_workflow(FLOW.replace("name: flow", "name: other"), "other.yaml")
     changed = make_workflow(FLOW.replace("id: note", "id: remark"), "changed.yaml")
     cases = [
@@ -267,11 +267,8 @@ def test_refusals_about_the_run_and_its_workflow(
 
 
 def test_a_retry_still_running_blocks_another_until_confirmed(
-    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], faults: Faults,
-    history: HistoryStore,
+    runner: WorkflowRunner, history: HistoryStore, flow: Workflow, first: int,
 ) -> None:
-    flow = make_workflow(FLOW)
-    first = failed_run(runner, flow, faults, mx_Stage=transient())
     stuck = history.start_retry(first)  # a retry whose process stopped mid-run
     assert stuck.run_id is not None
 
@@ -360,13 +357,11 @@ def test_lsq_runs_retry_json_and_the_workflow_file(
 
 
 def test_the_page_retries_with_the_served_workflow_of_the_runs_name(
-    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], faults: Faults,
-    history: HistoryStore,
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], history: HistoryStore,
+    flow: Workflow, first: int,
 ) -> None:
     from runtime.ui.serving import retry_action
 
-    flow = make_workflow(FLOW)
-    first = failed_run(runner, flow, faults, mx_Stage=transient())
     other = make_workflow(FLOW.replace("name: flow", "name: other"), "other.yaml")
 
     with pytest.raises(RetryRefused) as refused:

@@ -53,7 +53,7 @@ def test_lsq_run_prints_a_successful_run(
     assert [line.split(", ")[0].split(" (its")[0] for line in lines[2:]] == [
         f"  {position}. {step}" for position, step in enumerate(steps, start=1)
     ]
-    note = (f"{EMBEDDED_NOTE} (seeded); its records are kept in {tmp_path.resolve()}/sandbox.json"
+    note = (f"{EMBEDDED_NOTE}; its records are kept in {tmp_path.resolve()}/sandbox.json"
             " (lsq sandbox reset empties it)\n")
     assert err in ("", note)  # the note once per process
     assert (tmp_path / "history.sqlite3").exists()  # next to the state file
@@ -83,6 +83,6 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
-    assert f"{EMBEDDED_NOTE} (seeded)" in err
+    assert f"{EMBEDDED_NOTE}; its records are kept in " in err
     assert err.rstrip().endswith("stopping: finishing the current run\nstopped")
     assert "Traceback" not in err

@@ -160,8 +160,7 @@ def create(request: SandboxRequest) -> dict[str, Any]:
 def update(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
     body = request.object_body
-    if not body.get("CompanyActivityId"):
-        raise mandatory_missing("CompanyActivityId is mandatory")
+    request.require_field("CompanyActivityId")
     record = find_activity(tenant, str(body["CompanyActivityId"]))
     kind = tenant.account_activity_types[record["ActivityEvent"]]
     values = field_values(tenant, kind, body.get("Fields"), record["ActivityFields"])

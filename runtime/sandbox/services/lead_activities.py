@@ -212,8 +212,7 @@ def update(request: SandboxRequest) -> dict[str, Any]:
     not sent (chosen: kept; setting ``lead_activity_update_clears_unsent`` clears them) and the
     answer (chosen: CompanyActivity.svc/Update's)."""
     tenant, body = request.tenant, _body(request)
-    if not body.get("ProspectActivityId"):
-        raise mandatory_missing("ProspectActivityId is mandatory")
+    request.require_field("ProspectActivityId")
     record = find_activity(tenant, str(body["ProspectActivityId"]))
     kind = _type(tenant, body.get("ActivityEvent"))
     if kind["ActivityEvent"] != record["ActivityEvent"]:

@@ -261,8 +261,7 @@ def _capture_answer(lead_action: int, created: str | None,
 def update(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
     body = request.object_body
-    if not body.get("ProspectOpportunityId"):
-        raise mandatory_missing("ProspectOpportunityId is mandatory")
+    request.require_field("ProspectOpportunityId")
     record = find_opportunity(tenant, body["ProspectOpportunityId"])
     kind = tenant.opportunity_types[record["OpportunityEvent"]]
     record.update(field_values(tenant, kind, body.get("Fields"), record))

@@ -225,8 +225,7 @@ def create(request: SandboxRequest) -> dict[str, Any]:
 def update(request: SandboxRequest) -> dict[str, Any]:
     tenant = request.tenant
     body = request.object_body
-    if not body.get("UserTaskId"):
-        raise mandatory_missing("UserTaskId is mandatory")
+    request.require_field("UserTaskId")
     task = find_task(tenant, body["UserTaskId"])
     kind = task_type(tenant, {"Id": task["TaskTypeId"]})
     changes: dict[str, Any] = {name: as_text(body[name]) for name in UPDATABLE if name in body}
