@@ -107,11 +107,13 @@ class CountedRecords(FakeRecords):
     RecordCount), like the account triggers. ``ties`` orders equal timestamps: "id", "reverse"
     (ids descending) or "insertion" (the order records were put) — LeadSquared documents
     none, so the engine must not depend on one. ``newest_size`` is the check's page size.
-    ``deleted`` records are gone from the server (neither read nor counted)."""
+    ``delete`` removes a record from the server; ``counts=False`` answers no ``total`` (an API
+    without RecordCount)."""
 
-    def __init__(self, page_size: int = 10, newest_size: int = 5, ties: str = "id") -> None:
+    def __init__(self, page_size: int = 10, newest_size: int = 5, ties: str = "id",
+                 counts: bool = True) -> None:
         super().__init__(page_size=page_size)
-        self.newest_size, self.ties = newest_size, ties
+        self.newest_size, self.ties, self.counts = newest_size, ties, counts
         self.newest_calls: list[tuple[datetime, int]] = []
         self._order: dict[str, int] = {}
         self._sorted: list[dict[str, Any]] | None = None
@@ -138,17 +140,17 @@ class CountedRecords(FakeRecords):
         self, client: Any, config: Mapping[str, Any], since: datetime, page: int
     ) -> Page:
         self.calls.append((since, page))
-        return self._page(self._matching(since), page, self.page_size)
+        return self._page(self._matching(since), page, self.page_size, self.counts)
 
     def fetch_newest(
         self, client: Any, config: Mapping[str, Any], since: datetime, page: int
     ) -> Page:
         self.calls.append((since, page))
         self.newest_calls.append((since, page))
-        return self._page(self._matching(since)[::-1], page, self.newest_size)
+        return self._page(self._matching(since)[::-1], page, self.newest_size, self.counts)
 
     @staticmethod
-    def _page(rows: list[dict[str, Any]], page: int, size: int) -> Page:
+    def _page(rows: list[dict[str, Any]], page: int, size: int, counts: bool) -> Page:
         start = (page - 1) * size
         return Page([dict(r) for r in rows[start : start + size]],
-                    has_more=start + size < len(rows), total=len(rows))
+                    has_more=start + size < len(rows), total=len(rows) if counts else None)

@@ -294,6 +294,19 @@ def test_a_deleted_record_costs_one_re_read_then_idle_is_one_call(store, clock):
     assert [k.split("@")[0] for k in poll(engine, source).keys] == ["new"]
 
 
+def test_without_a_record_count_every_poll_reads_the_window_and_misses_nothing(store, clock):
+    source = CountedRecords(page_size=20, newest_size=5, counts=False)
+    engine = baseline(store, clock, source)
+    for n in range(50):
+        source.put(f"acct{n:02d}", ago(clock, 50 - n))
+    until_complete(engine, source)
+    settle(engine, source, clock)
+    source.put("late", ago(clock, 122 + 25))
+    idle = poll(engine, source)  # the check cannot speak: 1 + 3 pages, as before the check
+    assert ([k.split("@")[0] for k in idle.keys], idle.calls) == (["late"], 1 + 3)
+    assert (poll(engine, source).emitted, poll(engine, source).calls) == (0, 1 + 3)
+
+
 def test_the_window_is_pruned_as_the_watermark_moves_and_an_old_cursor_is_read(store, clock):
     source = CountedRecords(page_size=20, newest_size=5)
     store.put_cursor(INSTANCE, {  # written by the previous version: seen ids in the cursor
