@@ -84,7 +84,7 @@ def start_workers(count: int, url: str, workflows: list[Path], concurrency: int
         subprocess.Popen(
             [sys.executable, "-m", "runtime", "worker", *map(str, workflows),
              "--public-url", "http://127.0.0.1:9", "--concurrency", str(concurrency),
-             "--lanes", "1"],
+             "--lanes", "1", "--quiet"],  # no progress lines: stdout is read only to "working;"
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(count)
     ]

@@ -40,6 +40,12 @@ class WorkflowAccounts:
         """Why an account could not be asked (each once), e.g. a missing connection file."""
         return [account.failure for account in self._known.values() if account.failure]
 
+    def tried(self) -> set[str | None]:
+        """The connection files (None: the default) whose account a check opened or failed
+        to open."""
+        return {path for path, account in self._known.items()
+                if account.failure is not None or account.opened}
+
     def close(self) -> None:
         for account in self._known.values():
             account.close()
@@ -62,6 +68,10 @@ class _LazyAccount:
         self._names: Any = None
         self._client: Any = None
         self.failure: str | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._client is not None
 
     def lookup(self, kind: str, name: Any, scope: Any = None) -> tuple[bool | None, str | None]:
         if self._names is None and self.failure is None:

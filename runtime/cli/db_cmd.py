@@ -61,9 +61,14 @@ def run_status(args: argparse.Namespace) -> int:
     url = database_option(args)
     report = schema_status(url)
     behind = url is not None and not all(state.current for _, state in report)
+    queue = _queue_present(url) if url is not None else None
+    behind = behind or queue is False
     if args.json:
-        print_json({"backend": "postgresql" if url else "sqlite",
-                    "databases": [{"what": what, **state.to_dict()} for what, state in report]},
+        databases = [{"what": what, **state.to_dict()} for what, state in report]
+        if queue is not None:
+            databases.append({"what": "job queue", "location": report[0][1].location,
+                              "current": queue})
+        print_json({"backend": "postgresql" if url else "sqlite", "databases": databases},
                    compact=True)
         return 1 if behind else 0
     for what, state in report:
@@ -77,7 +82,21 @@ def run_status(args: argparse.Namespace) -> int:
             note = "upgraded on next use"
         print(f"{what}: {state.location}: schema version {state.found} of {state.needed} "
               f"({note})")
+    if queue is not None:
+        print(f"job queue: {report[0][1].location}: "
+              + ("procrastinate schema present" if queue
+                 else "no procrastinate schema (run `lsq db upgrade`; `lsq worker` needs it)"))
     return 1 if behind else 0
+
+
+def _queue_present(url: str) -> bool | None:
+    """Whether procrastinate's tables are in the database (None: the [workers] extra is not
+    installed, so neither `lsq db upgrade` nor `lsq worker` would use them)."""
+    try:
+        from runtime.workers.schema import queue_schema_present
+    except ImportError:
+        return None
+    return queue_schema_present(url)
 
 
 def run_upgrade(args: argparse.Namespace) -> int:

@@ -29,10 +29,12 @@ from runtime.cli.common import (
     open_client,
     open_state_store,
     print_json,
+    print_table,
     read_json_object,
 )
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
+HOOK_COLUMNS = ("INSTANCE", "STATUS", "WEBHOOK", "EVENT", "RECEIVER")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -138,9 +140,12 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     if not rows:
         print("no webhooks of ours in this account")
-    for row in rows:
-        print(f"{row['instance_id']}  {row['status']}  webhook {row['webhook_id']}  "
-              f"{row['event'] or '?'} (code {row['event_code'] or '?'})  -> {row['receiver_url']}")
+        return 0
+    print_table(HOOK_COLUMNS, [
+        [row["instance_id"], row["status"], row["webhook_id"],
+         f"{row['event'] or '?'} (code {row['event_code'] or '?'})", row["receiver_url"]]
+        for row in rows
+    ])
     return 0
 
 

@@ -158,33 +158,45 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
         help="seconds between retention prunes (default 3600; keeps LSQ_RETENTION_DAYS and "
         "LSQ_RETENTION_MAX_RUNS; never a pending event or a cursor)",
     )
-    serve.add_argument("--threads", type=positive_int, default=8, metavar="N",
-                       help="HTTP worker threads (default 8)")
-    serve.add_argument("--connection-limit", type=positive_int, default=100, metavar="N",
-                       help="most HTTP connections open at once (default 100)")
-    serve.add_argument(
+    add_http_options(serve)
+
+
+def add_http_options(parser: argparse.ArgumentParser) -> None:
+    """The HTTP server's bounds (``lsq serve``, ``lsq receive``): threads, connections and
+    timeouts, read back by :func:`http_settings`."""
+    parser.add_argument("--threads", type=positive_int, default=8, metavar="N",
+                        help="HTTP worker threads (default 8)")
+    parser.add_argument("--connection-limit", type=positive_int, default=100, metavar="N",
+                        help="most HTTP connections open at once (default 100)")
+    parser.add_argument(
         "--channel-timeout", type=positive_int, default=30, metavar="SECONDS",
         help="close an HTTP connection idle or stalled this long (default 30)",
     )
-    serve.add_argument(
+    parser.add_argument(
         "--request-timeout", type=positive_int, default=60, metavar="SECONDS",
         help="close an HTTP connection whose request is still not read whole this long after "
         "its first byte (default 60)",
     )
 
 
+def http_settings(args: argparse.Namespace) -> Any:
+    """The :class:`runtime.engine.http_server.ServerSettings` of :func:`add_http_options`."""
+    from runtime.engine.http_server import ServerSettings
+
+    return ServerSettings(threads=args.threads, connection_limit=args.connection_limit,
+                          channel_timeout=args.channel_timeout,
+                          request_timeout=args.request_timeout)
+
+
 def service_settings(args: argparse.Namespace) -> ServiceSettings:
     """The service settings the options give."""
     from datetime import timedelta
 
-    from runtime.engine.http_server import ServerSettings
     from runtime.engine.service import ServiceSettings
     from runtime.store.retention import Retention
 
     return ServiceSettings(
-        http=ServerSettings(threads=args.threads, connection_limit=args.connection_limit,
-                            channel_timeout=args.channel_timeout,
-                            request_timeout=args.request_timeout),
+        http=http_settings(args),
         standby=args.standby,
         lease_ttl=timedelta(seconds=args.lease_ttl),
         max_pending_age=args.max_pending_age,
@@ -311,6 +323,8 @@ def _step_line(position: int, step: Mapping[str, Any]) -> str:
         return f"{head} (reused from run {step['reused_from']})"
     if step["status"] == "skipped":
         return f"{head} (its 'when' is false)"
+    if step["status"] == "running":  # still, or cut off by an interruption (the run says which)
+        return f"{head}, no answer recorded"
     head += f", {_duration(step.get('duration_ms'))}"
     if step["status"] == "failed" and step.get("error"):
         error = step["error"]

@@ -20,16 +20,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("sandbox", help="serve the local LeadSquared sandbox")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=8765, help="port (default 8765; 0 = any)")
-    parser.add_argument("--seed", help="seed file (YAML or JSON) replacing the default seed")
-    parser.add_argument("--rate-limit", type=positive_int, default=25,
-                        help="calls per 5 s per account")
-    parser.add_argument("--bulk-rate-limit", type=positive_int, default=1,
-                        help="bulk calls per 5 s")
+    parser.add_argument("--seed", metavar="FILE",
+                        help="seed file (YAML or JSON) replacing the default seed")
+    parser.add_argument("--rate-limit", type=positive_int, default=25, metavar="N",
+                        help="calls per 5 s per account (default 25)")
+    parser.add_argument("--bulk-rate-limit", type=positive_int, default=1, metavar="N",
+                        help="bulk calls per 5 s (default 1)")
     parser.add_argument(
         "--rate-limit-status", type=int, choices=(429, 403), default=429,
         help="status of the rate-limit answer (one tenant sends 403)",
     )
-    parser.add_argument("--faults", default="", help="e.g. '500=0.05,503=0.05,drop=0.02,seed=7'")
+    parser.add_argument("--faults", default="", metavar="SPEC",
+                        help="e.g. '500=0.05,503=0.05,drop=0.02,seed=7'")
     add_json_option(parser)
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="sandbox_action", metavar="ACTION",

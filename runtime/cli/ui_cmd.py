@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
 
     token = exposure(args.host, os.environ.get(TOKEN_ENV))
     with open_storage_for(args) as storage:
-        page = RunHistoryPage(storage.history, storage.state, token=token)
+        shared = storage.backend == "postgresql"  # the command names the database (no password)
+        page = RunHistoryPage(storage.history, storage.state, token=token,
+                              retry_options=f" --database {storage.location}" if shared else "")
 
         def ready(url: str) -> None:
             print(f"run-history page (read-only) at {url}/ for {storage.location}", flush=True)

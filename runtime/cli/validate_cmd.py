@@ -94,8 +94,33 @@ def _check_workflows(manifest: Any, args: argparse.Namespace) -> list[tuple[str,
             accounts.close()
         hint = " (fix it, or pass --offline to skip the account checks)"
         problems += [f"{path}: {failure}{hint}" for failure in accounts.failures()]
+        if not problems:
+            problems = _connection_problems(path, args.connection, schemas, accounts.tried())
         checked.append((path, problems))
     return checked
+
+
+def _connection_problems(
+    path: str, default: str | None, schemas: ManifestSchemas, tried: set[str | None]
+) -> list[str]:
+    """The connection files a valid workflow names (else ``--connection``) that ``lsq run``
+    could not load, among those no account check opened: a workflow whose names needed no
+    look-up would otherwise pass with a missing or broken connection file."""
+    from runtime.api.connection import load_connection
+    from runtime.errors import ConnectorError
+    from runtime.workflows.workflow import load_workflow
+
+    workflow = load_workflow(path, schemas)
+    files = {workflow.connection or default}
+    files.update(step.connection for step in workflow.steps if step.connection)
+    problems = []
+    for file in sorted(name for name in files - tried if name is not None):
+        try:
+            load_connection(file, {})
+        except ConnectorError as error:
+            problems.append(f"{path}: {error} (fix it, or pass --offline to skip the account "
+                            "checks)")
+    return problems
 
 
 def _print_workflows(workflows: list[tuple[str, list[str]]]) -> None:

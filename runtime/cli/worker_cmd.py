@@ -4,7 +4,8 @@
   [--poll-interval S]``: runs inbox items, polls and subscriptions of the workflows, taking
   jobs from the shared PostgreSQL database (procrastinate); start any number, anywhere.
   ``--lanes``: how many drains of one trigger instance run at once in the whole cluster.
-- ``lsq receive --database URL [--host] [--port]``: the stateless webhook receiver (the WSGI
+- ``lsq receive --database URL [--host] [--port] [--threads N] [--connection-limit N]
+  [--channel-timeout S] [--request-timeout S]``: the stateless webhook receiver (the WSGI
   app ``runtime.web.wsgi:create_app``: ``/hooks``, ``/healthz``, here under the service's
   waitress server); start any number behind a load balancer whose address is the workers'
   ``--public-url``.
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator
 
 from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
 from runtime.cli.common import add_connection_option, database_option, open_storage_for
-from runtime.cli.run_cmd import add_poll_interval_option
+from runtime.cli.run_cmd import add_http_options, add_poll_interval_option, http_settings
 from runtime.cli.serve_observe import DEFAULT_SUMMARY_EVERY
 from runtime.errors import ConfigurationError
 
@@ -61,6 +62,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     receive.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     receive.add_argument("--port", type=port, default=8080, help="port (default 8080; 0 = any)")
+    add_http_options(receive)
     receive.set_defaults(func=run_receiver)
 
 
@@ -135,7 +137,7 @@ def run_receiver(args: argparse.Namespace) -> int:
 
     url = _require_database(args, "receive")
     server = HttpServer(create_app({**os.environ, "LSQ_DATABASE_URL": url}), args.host,
-                        args.port)
+                        args.port, http_settings(args))
     with _signalled() as stop:
         server.start("lsq-receiver")
         try:

@@ -104,6 +104,9 @@ class Inbox:
         self.max_attempts = max_attempts
         self.owner = claim_owner()
         self.arrivals = threading.Event()  # set when this object stores or frees an event
+        # One claim at a time per object: on PostgreSQL two concurrent claim transactions could
+        # each miss the other's uncommitted claim of the same record (SQLite serialises them).
+        self._claiming = threading.Lock()
         self._group = GroupCommit(store.db)
         self._blocked = False  # a claim skipped events of a record being run
 
@@ -193,6 +196,10 @@ class Inbox:
         committed without waiting for the disk: if it is lost with the machine, the event is
         claimed again and the run history (whose start is durable) keeps it from running twice.
         """
+        with self._claiming:
+            return self._claim(instance)
+
+    def _claim(self, instance: str | None) -> InboxItem | None:
         while True:
             with self.store.db.transaction(durable=False) as tx:
                 now = self.store.clock()

@@ -26,6 +26,10 @@ WINDOW_SECONDS = 5.0
 SAFETY_MARGIN = 0.05
 DEFAULT_HOLD = 120.0  # seconds a running call may keep its slot (the longest request timeout)
 MAX_NAP = 0.5
+MAX_SLOTS = 1000
+"""Most slots of one budget (rows): a larger limit is counted as this many calls per window.
+No LeadSquared plan comes near it (Enterprise: 25 per 5 s); it keeps a test's "unlimited"
+connection from making a million rows."""
 
 _ENSURE = (
     "INSERT INTO rate_slots (account, budget, slot) "
@@ -38,7 +42,7 @@ WITH pause AS (
     SELECT slot FROM rate_slots
     WHERE account = ? AND budget = ? AND slot < ? AND busy_until <= clock_timestamp()
       AND NOT EXISTS (SELECT 1 FROM pause)
-    ORDER BY busy_until, slot LIMIT 1 FOR UPDATE SKIP LOCKED
+    ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED
 ), taken AS (
     UPDATE rate_slots AS s SET busy_until = clock_timestamp() + make_interval(secs => ?),
         in_flight = TRUE, holder = ?
@@ -106,10 +110,12 @@ class SharedRateBudget:
         return self._limits
 
     def set_limits(self, rate_limit: int, bulk_rate_limit: int) -> None:
-        """Use ``rate_limit``/``bulk_rate_limit`` slots (rows are made as needed)."""
+        """Use ``rate_limit``/``bulk_rate_limit`` slots (rows are made as needed; at most
+        ``MAX_SLOTS``)."""
         for name, value in (("rate_limit", rate_limit), ("bulk_rate_limit", bulk_rate_limit)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"{name} must be a whole number >= 1, got {value!r}")
+        rate_limit, bulk_rate_limit = min(rate_limit, MAX_SLOTS), min(bulk_rate_limit, MAX_SLOTS)
         with self.db.transaction(durable=False) as tx:
             tx.execute(_ENSURE, (self.account, "calls", rate_limit))
             tx.execute(_ENSURE, (self.account, "bulk", bulk_rate_limit))

@@ -67,11 +67,13 @@ class RunHistoryPage:
         *,
         retry: RetryAction | None = None,
         token: str | None = None,
+        retry_options: str = "",
     ) -> None:
         self.history = history
         self.state = state
         self.inbox = Inbox(state)
         self.retry = retry
+        self.retry_options = retry_options  # read-only: what `lsq runs retry` needs besides
         self.guard = Guard(token)
         self.templates = Environment(
             loader=PackageLoader("runtime.ui", "templates"),
@@ -143,6 +145,7 @@ class RunHistoryPage:
 
         html = self.templates.get_template(template).render(
             url=url, csrf=self.guard.csrf_token(seed), read_only=self.retry is None,
+            retry_options=self.retry_options,
             statuses=RUN_STATUSES, **context,
         )
         return Response(html, status=code, content_type="text/html; charset=utf-8")

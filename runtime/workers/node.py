@@ -30,10 +30,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from runtime.engine.ownership import lease_name
 from runtime.engine.receiver import receiver_url
 from runtime.engine.service import Binding, WorkflowService
 from runtime.errors import ConfigurationError, ConnectorError, StorageUnavailable
 from runtime.store.inbox import Inbox, claim_owner, process_is_dead
+from runtime.store.leases import Leases
 from runtime.store.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -175,6 +177,18 @@ class Node:
                 due.poll.append(instance)
         return due
 
+    def _refuse_if_served(self, instance: str) -> None:
+        """A running `lsq serve` holds the instance: subscribing would point its webhook at
+        the receivers, away from that service, which would then receive nothing."""
+        owner = _served_by(self.leases, instance)
+        if owner is not None:
+            raise ConfigurationError(
+                f"{instance} is served by `lsq serve` ({owner}) on this database; a worker "
+                "would move its webhook away from it",
+                hint="stop that `lsq serve`: a deployment on several machines runs only "
+                "`lsq worker` and `lsq receive`",
+            )
+
     def subscribe(self, public_url: str | None) -> list[str]:
         """Subscribe the instant instances whose lease this process gets; their ids."""
         done = []
@@ -183,6 +197,7 @@ class Node:
                 continue
             if public_url is None:
                 raise_missing_url(instance)
+            self._refuse_if_served(instance)
             name = f"subscribe:{instance}"
             if not self.take(name, self.owner, SUBSCRIBE_TTL):
                 continue  # another worker subscribes it right now
@@ -194,6 +209,14 @@ class Node:
             finally:
                 self.leases.release(name, self.owner)
         return done
+
+
+def _served_by(leases: Leases, instance: str) -> str | None:
+    """The live `lsq serve` process holding ``instance`` on this database, if any."""
+    holder = leases.holder(lease_name(instance))
+    if holder is None or process_is_dead(holder.owner.partition("#")[0]):
+        return None
+    return str(holder.owner.partition("#")[0])
 
 
 def raise_missing_url(instance: str) -> None:

@@ -14,6 +14,13 @@ def has_queue_schema(app: procrastinate.App) -> bool:
     return app.check_connection()
 
 
+def queue_schema_present(url: str) -> bool:
+    """Whether procrastinate's schema is in the database at ``url`` (``lsq db status``)."""
+    app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=url))
+    with app.open():
+        return has_queue_schema(app)
+
+
 def apply_queue_schema(url: str) -> bool:
     """Create procrastinate's schema when it is missing; True if it was created now."""
     app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=url))
@@ -30,4 +37,5 @@ def require_queue_schema(app: procrastinate.App) -> None:
         raise ConfigurationError("the database has no job queue tables yet", hint=UPGRADE_HINT)
 
 
-__all__ = ["apply_queue_schema", "has_queue_schema", "require_queue_schema"]
+__all__ = ["apply_queue_schema", "has_queue_schema", "queue_schema_present",
+           "require_queue_schema"]

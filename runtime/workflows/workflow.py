@@ -244,7 +244,10 @@ def load_workflow(
     data = source if isinstance(source, Mapping) else read_workflow_file(source, name=label)
     problems = check_workflow(data, schemas, name=label)
     if problems:
-        raise WorkflowError(f"workflow {label} is invalid", problems)
+        named = all(problem.startswith(f"{label}:") for problem in problems)
+        # the file once: each problem already starts with it (as for a YAML mistake)
+        raise WorkflowError("invalid workflow file" if named else f"workflow {label} is invalid",
+                            problems)
     base = None if isinstance(source, Mapping) else Path(source).resolve().parent
     return _build(data, label, base)
 

@@ -44,12 +44,15 @@ def test_postgresql_is_refused_until_lsq_db_upgrade(
     code, out, _ = lsq(capsys, "--database", pg_url, "db", "status")
     assert code == 1 and "schema version 0 of 4 (run `lsq db upgrade`)" in out
     assert "postgres:***@" in out
+    assert "job queue: postgresql://postgres:***@" in out  # `lsq worker` needs it too
+    assert out.endswith(": no procrastinate schema (run `lsq db upgrade`; `lsq worker` needs it)\n")
     code, out, _ = lsq(capsys, "db", "upgrade", "--database", pg_url)
     assert code == 0 and ("applied 0001_initial, 0002_leases_and_retention, 0003_run_retries, "
                           "0004_rate_budgets") in out
     assert lsq(capsys, "db", "upgrade", "--database", pg_url)[1].endswith("already current\n")
     code, out, _ = lsq(capsys, "db", "status", "--json", "--database", pg_url)
-    assert code == 0 and json.loads(out)["databases"][0]["current"] is True
+    assert code == 0 and [(d["what"], d["current"]) for d in json.loads(out)["databases"]] == [
+        ("database", True), ("job queue", True)]
 
 
 def test_database_before_or_after_the_subcommand_or_from_the_environment(

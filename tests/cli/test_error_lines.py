@@ -70,6 +70,8 @@ CASES = (
          {"wf.yaml": 'name: "x\ntrigger:\n  key: new_lead\nsteps: "y"\nz: 1\n'},
          "error: invalid workflow file: wf.yaml:line 4: invalid YAML: did not find expected key "
          "(the quoted value from line 1 runs on; is its closing quote missing?)"),
+    Case("workflow-empty-file-once", ("run", "wf.yaml"), {"wf.yaml": "\n"},
+         "error: invalid workflow file: wf.yaml: a workflow must be a YAML mapping, not null"),
     Case("event-problem-once", ("run", str(ROOT / "examples" / "welcome_email.yaml"), "--event",
                                 "ev.json"),
          {"ev.json": "[1]"},

@@ -79,7 +79,9 @@ def test_subscribe_twice_then_list_then_unsubscribe(
     assert row["receiver_url"] == BASE + hook_path(result["instance_id"])
     assert "secret" not in row
     code, out, _ = lsq("hooks", "list")
-    assert code == 0 and "enabled" in out and result["webhook_id"] in out
+    header, line = out.splitlines()  # a table, as lsq runs list and lsq fields lead print
+    assert code == 0 and header.split() == ["INSTANCE", "STATUS", "WEBHOOK", "EVENT", "RECEIVER"]
+    assert line.split()[1:4] == ["enabled", result["webhook_id"], "Lead_Post_Create"]
     [secret] = secrets_of(state)
 
     code, out, _ = lsq("hooks", "unsubscribe", "new_lead")

@@ -151,3 +151,30 @@ def test_it_lists_the_new_operations_and_the_original_37_keep_their_keys(
                                           "api_call"}
     assert triggers - ORIGINAL_TRIGGERS == {"new_lead_activity", "lead_activity_posted"}
     assert actions >= ORIGINAL_ACTIONS and triggers >= ORIGINAL_TRIGGERS
+
+
+NO_LOOKUP_STEP = "steps:\n  - id: a\n    action: find_lead\n    input: {email: a@example.com}\n"
+
+
+@pytest.mark.parametrize(("head", "argv", "says"), [
+    ("connection: nope.yaml\n", [], "connection file {tmp}/nope.yaml does not exist"),
+    ("", ["--connection", "{tmp}/nope.yaml"], "connection file {tmp}/nope.yaml does not exist"),
+    ("connection: half.yaml\n", [], "connection file {tmp}/half.yaml: secret_key is missing"),
+], ids=["workflow's", "option's", "incomplete"])
+def test_a_connection_file_lsq_run_could_not_load_is_a_problem(
+    head: str, argv: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Even when the workflow names nothing the account is asked about (find_lead by email)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY", "LSQ_API_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "half.yaml").write_text('access_key: "u$rabc"\n', encoding="utf-8")
+    flow = tmp_path / "flow.yaml"
+    flow.write_text(f"name: x\n{head}trigger: {{key: new_lead}}\n{NO_LOOKUP_STEP}",
+                    encoding="utf-8")
+    options = [option.format(tmp=tmp_path) for option in argv]
+    assert main(["validate", str(flow), *options]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith(f"{flow}: {says.format(tmp=tmp_path)}"), out
+    assert main(["validate", "--offline", str(flow), *options]) == 0

@@ -37,3 +37,16 @@ def test_a_postgresql_store_shares_the_rate_budgets_until_it_is_closed(pg_url):
     finally:
         storage.close()
     assert isinstance(GOVERNORS.get("http://x", "key", 25, 1), RateGovernor)
+
+
+def test_a_receiver_takes_the_same_http_bounds_as_lsq_serve():
+    from runtime.cli import build_parser
+    from runtime.cli.run_cmd import http_settings
+    from runtime.engine.http_server import ServerSettings
+
+    argv = ["--threads", "3", "--connection-limit", "40", "--channel-timeout", "7",
+            "--request-timeout", "9"]
+    receive = http_settings(build_parser().parse_args(["receive", *argv]))
+    serve = http_settings(build_parser().parse_args(["serve", WORKFLOW, *argv]))
+    assert receive == serve == ServerSettings(threads=3, connection_limit=40, channel_timeout=7,
+                                              request_timeout=9)

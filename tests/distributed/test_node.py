@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 
-from runtime.errors import StorageUnavailable
+from runtime.engine.ownership import lease_name
+from runtime.errors import ConfigurationError, StorageUnavailable
 from runtime.store.inbox import Inbox
 from runtime.store.storage import open_storage
 from runtime.workers.node import Node
@@ -94,3 +96,19 @@ def test_a_storage_fault_hands_the_item_back_without_counting_an_attempt(storage
         node.drain(HOOKED)
     (item,) = inbox.items(HOOKED)
     assert (item.status, item.attempts) == ("pending", 0)
+
+
+def test_a_worker_does_not_move_the_webhook_of_a_running_lsq_serve(storage):
+    node = nodes(storage, 1)[0]
+    subscribed = []
+    node.service.subscriber = lambda binding, url, state: subscribed.append(url)
+    host = node.owner.rpartition("/")[0]
+    serve = f"{host}/{os.getpid()}#serve"  # a live process: this one
+    assert storage.leases.acquire(lease_name(HOOKED), serve, timedelta(minutes=1)) is not None
+    with pytest.raises(ConfigurationError, match=rf"{HOOKED} is served by `lsq serve` "
+                        rf"\({host}/{os.getpid()}\) on this database"):
+        node.subscribe("https://hooks.example.com")
+    assert subscribed == []
+    storage.leases.release(lease_name(HOOKED), serve)  # that lsq serve stopped
+    assert node.subscribe("https://hooks.example.com") == [HOOKED]
+    assert subscribed == [f"https://hooks.example.com/hooks/{HOOKED}"]

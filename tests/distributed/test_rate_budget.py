@@ -218,3 +218,9 @@ def test_a_429_drawn_by_one_process_pauses_all_four(pg_url, own_sandbox):
     assert {e["query"]["worker"] for e in calls if e["time"] < hit} == tags
     assert {e["query"]["worker"] for e in calls if e["time"] >= hit + 4.9} == tags
     assert sum(c["limited"] for c in counts) == 0  # the retry after the pause succeeded
+
+
+def test_a_limit_beyond_any_plan_is_counted_as_max_slots(db):
+    from runtime.store.rate_budget import MAX_SLOTS
+
+    assert SharedRateBudget(db, "acct#big", 10**6, 10**6).limits == (MAX_SLOTS, MAX_SLOTS)

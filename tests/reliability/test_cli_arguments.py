@@ -42,6 +42,7 @@ REPLAY = ["webhook", "replay", "body.json", "--to", "http://127.0.0.1:9/hooks/x"
      "argument --public-url: not a receiver base URL"),
     (["hooks", "subscribe", "new_lead", "--receiver-url", "ftp://hooks.example.com"],
      "argument --receiver-url: not a receiver base URL"),
+    (["receive", "--request-timeout", "0"], "argument --request-timeout: 0 must be 1 or more"),
     (["runs", "list", "--limit", "0"], "argument --limit: 0 must be 1 or more"),
     (["runs", "list", "--limit", "-3"], "argument --limit: -3 must be 1 or more"),
     (["runs", "list", "--status", "done"], "argument --status: invalid choice: 'done'"),

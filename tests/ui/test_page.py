@@ -168,7 +168,10 @@ def test_the_read_only_page_shows_the_command_instead_of_buttons(runs: list[int]
                                                                  stores: Any) -> None:
     client = page(stores)
     text = get(client, f"/runs/{runs[2]}").text
-    assert "<form" not in text and f"lsq runs retry {runs[2]} --from-step update" in text
+    assert "<form" not in text and f"lsq runs retry {runs[2]} --from-step update</code>" in text
+    shared = page(stores, retry_options=" --database postgresql://lsq:***@db/lsq")
+    assert (f"lsq runs retry {runs[2]} --from-step update --database postgresql://lsq:***@db/lsq"
+            "</code>") in get(shared, f"/runs/{runs[2]}").text
     get(client, "/")  # sets the CSRF cookie
     token = csrf_of(get(page(stores, retry=Retries()), f"/runs/{runs[2]}"))
     refused = client.post(f"/ui/runs/{runs[2]}/retry",
