@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from runtime.cli.accounts import WorkflowAccounts
 from runtime.cli.common import add_connection_option, add_json_option, add_root_option
+from runtime.errors import WorkflowError
 from runtime.plugin.manifest import MANIFEST_FILE, check_manifest
 from runtime.text import json_text
-from runtime.workflows.workflow import ManifestSchemas, check_workflow
+from runtime.workflows.workflow import ManifestSchemas, check_workflow, read_workflow_file
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -84,35 +87,45 @@ def _check_workflows(manifest: Any, args: argparse.Namespace) -> list[tuple[str,
     schemas = ManifestSchemas(manifest)
     checked = []
     for path in paths:
+        try:  # read once: a FIFO or process substitution can be read only once
+            data = read_workflow_file(path, name=path)
+        except WorkflowError as exc:
+            checked.append((path, exc.problems or [str(exc)]))
+            continue
         if args.offline:
-            checked.append((path, check_workflow(path, schemas)))
+            checked.append((path, check_workflow(data, schemas, name=path)))
             continue
         accounts = WorkflowAccounts(path, args.connection)
         try:
-            problems = check_workflow(path, schemas, accounts=accounts)
+            problems = check_workflow(data, schemas, name=path, accounts=accounts)
         finally:
             accounts.close()
         hint = " (fix it, or pass --offline to skip the account checks)"
         problems += [f"{path}: {failure}{hint}" for failure in accounts.failures()]
         if not problems:
-            problems = _connection_problems(path, args.connection, schemas, accounts.tried())
+            problems = _connection_problems(path, data, args.connection, accounts.tried())
         checked.append((path, problems))
     return checked
 
 
 def _connection_problems(
-    path: str, default: str | None, schemas: ManifestSchemas, tried: set[str | None]
+    path: str, data: Mapping[str, Any], default: str | None, tried: set[str | None]
 ) -> list[str]:
-    """The connection files a valid workflow names (else ``--connection``) that ``lsq run``
-    could not load, among those no account check opened: a workflow whose names needed no
-    look-up would otherwise pass with a missing or broken connection file."""
+    """The connection files a valid workflow names (relative to it; else ``--connection``)
+    that ``lsq run`` could not load, among those no account check opened: a workflow whose
+    names needed no look-up would otherwise pass with a missing or broken connection file."""
     from runtime.api.connection import load_connection
     from runtime.errors import ConnectorError
-    from runtime.workflows.workflow import load_workflow
 
-    workflow = load_workflow(path, schemas)
-    files = {workflow.connection or default}
-    files.update(step.connection for step in workflow.steps if step.connection)
+    base = Path(path).resolve().parent
+    named = [data.get("connection")] + [
+        step.get("connection") for step in data.get("steps", []) if isinstance(step, Mapping)
+    ]
+    files: set[str | None] = {
+        str((base / name).resolve()) for name in named if isinstance(name, str) and name
+    }
+    if not data.get("connection"):  # the workflow's steps use --connection (else LSQ_*)
+        files.add(default)
     problems = []
     for file in sorted(name for name in files - tried if name is not None):
         try:
