@@ -85,9 +85,11 @@ MINIMUM: dict[str, tuple[str, str]] = {
     "new_account_activity": ("CompanyActivity.svc/Retrieve",
         "idle poll: one activity page of the account"),
     "new_account": ("CompanyManagement.svc/Company.Get",
-        "idle poll: one Company.Get page since the watermark"),
+        "idle poll: one newest-first Company.Get, the count check "
+        "(nothing changed since the last check)"),
     "account_updated": ("CompanyManagement.svc/Company.Get",
-        "idle poll: one Company.Get page since the watermark"),
+        "idle poll: one newest-first Company.Get, the count check "
+        "(nothing changed since the last check)"),
     "new_lead": ("Webhook.svc/Create",
         "subscribe: Webhook.svc/Create; a delivery carries the lead (0 calls)"),
     "lead_updated": ("Webhook.svc/Create",

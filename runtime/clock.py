@@ -18,6 +18,11 @@ def utc_now() -> datetime:
 
 def to_iso(moment: datetime) -> str:
     """A fixed-width UTC ISO text (``2024-05-01T09:30:00.000000Z``) that sorts as it compares."""
+    if moment.tzinfo is UTC and moment.year >= 1000:
+        # isoformat writes the same digits (as '+00:00') in 0.8 us, where strftime takes 2 us
+        # (measured, issue 14: a 5-step run stamps 12 times). Years before 1000: strftime's
+        # form, unpadded on glibc, as before.
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -15,6 +15,7 @@ nothing of the connector (every layer may use it).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -48,7 +49,19 @@ def json_text(value: Any, **options: Any) -> str:
     A lone surrogate can only occur inside a JSON string, where ``\\udXXX`` is exactly the
     escape ``ensure_ascii=True`` would write: the text loads back to the same value.
     """
-    return storable_text(json.dumps(value, ensure_ascii=False, **options))
+    try:
+        encoder = _encoder(tuple(sorted(options.items())))
+    except TypeError:  # an unhashable option (a list as separators): a one-off encoder
+        encoder = json.JSONEncoder(ensure_ascii=False, **options)
+    return storable_text(encoder.encode(value))
+
+
+@functools.lru_cache(maxsize=32)
+def _encoder(options: tuple[tuple[str, Any], ...]) -> json.JSONEncoder:
+    """One encoder per set of options, kept. ``json.dumps`` with any option builds a new
+    ``JSONEncoder`` on every call: 13.6 -> 8.4 us for a 30-field record (measured, issue 14;
+    a 5-step run dumps 13 values into its history, and every POST body goes through here)."""
+    return json.JSONEncoder(ensure_ascii=False, **dict(options))
 
 
 def find_lone_surrogate(value: Any, where: str = "$") -> str | None:

@@ -320,13 +320,50 @@ def test_a_run_dying_after_its_first_step_started_is_interrupted_never_rerun(
         runner.run(flow, EVENT, origin="inbox", **key)
     (stored,) = history.list_runs()
     assert stored["status"] == "running"  # as a killed process leaves it
-    # the first started step was recorded (durably) before it ran
-    assert [s["status"] for s in history.get_run(stored["id"])["steps"]] == ["running"]
+    # the first step that may write was recorded (durably) before it ran, with the read
+    # before it (its input and output kept)
+    steps = history.get_run(stored["id"])["steps"]
+    assert [(s["action"], s["status"]) for s in steps] == [
+        ("find_lead", "succeeded"), ("send_email", "running")]
+    assert steps[0]["output"] == {"found": True, "lead": {"ProspectID": "lead-ada"}}
 
     assert runner.run(flow, EVENT, origin="inbox", **key) is None  # never run again
     assert calls == ["find_lead", "send_email"]
     run = history.get_run(stored["id"])
     assert run["status"] == "interrupted" and run["error"]["category"] == "interrupted"
+
+
+def test_a_run_dying_in_a_read_before_any_write_is_run_again_from_the_start(
+    fake_manifest: Manifest, fake_client: FakeClient, make_workflow: Callable[[str], Workflow],
+    history: HistoryStore,
+) -> None:
+    calls: list[str] = []
+
+    def invoke(manifest: Manifest, action: str, inputs: dict, client: FakeClient) -> dict:
+        calls.append(action)
+        if len(calls) == 1:
+            raise _Killed  # in find_lead: nothing can have been written
+        return {"found": True, "lead": {"ProspectID": "lead-ada"}} if action == "find_lead" else {
+            "sent": True}
+
+    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history,
+                            invoke=invoke)
+    saves: list[bool] = []
+    save_steps = history.save_steps
+    history.save_steps = lambda run_id, steps, *, durable: (  # type: ignore[method-assign]
+        saves.append(durable), save_steps(run_id, steps, durable=durable))[1]
+    flow = make_workflow(WELCOME)
+    key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "lead-1@t#0"}
+    with pytest.raises(_Killed):
+        runner.run(flow, EVENT, origin="inbox", **key)
+    (stored,) = history.list_runs()
+    assert stored["status"] == "running" and history.get_run(stored["id"])["steps"] == []
+    assert saves == []  # a read starts without a commit
+
+    again = runner.run(flow, EVENT, origin="inbox", **key)  # the redelivery runs it again
+    assert again is not None and again.run_id == stored["id"] and again.status == "succeeded"
+    assert calls == ["find_lead", "find_lead", "send_email"]
+    assert saves == [True]  # one durable commit, before send_email
 
 
 def test_history_holds_every_step_of_a_finished_run(
