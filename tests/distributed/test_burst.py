@@ -3,7 +3,7 @@ webhook deliveries, 10% of them sent twice; one worker and one receiver are SIGK
 and restarted. Every acknowledged event runs exactly once (run history), no email is sent
 twice and no create is sent twice (the sandbox's request log).
 
-CI: 400 deliveries; ``LSQ_DISTRIBUTED_FULL=1``: the issue's 5,000.
+400 deliveries; with ``LSQ_DISTRIBUTED_FULL=1`` (as CI runs it): the issue's 5,000.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 interval (the sandbox's request log), and a worker SIGKILLed in the middle of a poll loses
 and repeats no event: every account created during the test starts exactly one run.
 
-CI: 14 s of account creation; ``LSQ_DISTRIBUTED_FULL=1``: 40 s.
+14 s of account creation; with ``LSQ_DISTRIBUTED_FULL=1`` (as CI runs it): 40 s.
 """
 
 from __future__ import annotations

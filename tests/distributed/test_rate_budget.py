@@ -2,8 +2,8 @@
 
 The budget itself (threads of one process, on a short window), then separate processes on the
 sandbox's real 25 calls per 5 s: 4 processes use at least 95% of the budget and draw no 429
-(CI: 11 s; ``LSQ_DISTRIBUTED_FULL=1``: the issue's 60 s), and a 429 that one of them draws
-pauses all four.
+(11 s; with ``LSQ_DISTRIBUTED_FULL=1``, as CI runs it: the issue's 60 s), and a 429 that one
+of them draws pauses all four.
 """
 
 from __future__ import annotations
