@@ -46,6 +46,7 @@ class Target(Protocol):
     """What an item is processed for: one trigger instance and the workflows it starts."""
 
     instance: str
+    trigger_key: str
     module: types.ModuleType
     config: dict[str, Any]
     client: Any
@@ -89,7 +90,7 @@ def process_item(
         retry = getattr(problem, "retriable", True) or not isinstance(problem, ConnectorError)
         outcome = _settle_failure(inbox, runner, target, item, error, runs, retry=retry)
         observing.item_failed(
-            trigger_key_of(target), target.instance, problem, redact,
+            target.trigger_key, target.instance, problem, redact,
             {"retry": "pending", "dead": "failed"}.get(outcome.status),
         )
         if outcome.status == "dead":
@@ -100,11 +101,6 @@ def process_item(
         logger.warning("inbox item %s: claim lost before it was marked done", item.id)
         return Outcome("lost", runs)
     return Outcome("done", runs)
-
-
-def trigger_key_of(target: Target) -> str:
-    """The trigger key of ``target`` (a binding names it; else its module's name)."""
-    return getattr(target, "trigger_key", None) or target.module.__name__.rpartition(".")[2]
 
 
 def _settle_failure(
