@@ -30,8 +30,13 @@ class WorkflowAccounts:
         self.environ = os.environ if environ is None else environ
         self._known: dict[str | None, _LazyAccount] = {}
 
+    def path(self, connection: str | None) -> str | None:
+        """The connection file a workflow's ``connection`` names (relative to the workflow),
+        else ``--connection`` (None: the ``LSQ_*`` variables or the embedded sandbox)."""
+        return str((self.base / connection).resolve()) if connection else self.default
+
     def __call__(self, connection: str | None) -> _LazyAccount:
-        path = str((self.base / connection).resolve()) if connection else self.default
+        path = self.path(connection)
         if path not in self._known:
             self._known[path] = _LazyAccount(lambda: self._open(path))
         return self._known[path]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from runtime.cli.accounts import WorkflowAccounts
@@ -103,13 +102,13 @@ def _check_workflows(manifest: Any, args: argparse.Namespace) -> list[tuple[str,
         hint = " (fix it, or pass --offline to skip the account checks)"
         problems += [f"{path}: {failure}{hint}" for failure in accounts.failures()]
         if not problems:
-            problems = _connection_problems(path, data, args.connection, accounts.tried())
+            problems = _connection_problems(path, data, accounts)
         checked.append((path, problems))
     return checked
 
 
 def _connection_problems(
-    path: str, data: Mapping[str, Any], default: str | None, tried: set[str | None]
+    path: str, data: Mapping[str, Any], accounts: WorkflowAccounts
 ) -> list[str]:
     """The connection files a valid workflow names (relative to it; else ``--connection``)
     that ``lsq run`` could not load, among those no account check opened: a workflow whose
@@ -117,15 +116,10 @@ def _connection_problems(
     from runtime.api.connection import load_connection
     from runtime.errors import ConnectorError
 
-    base = Path(path).resolve().parent
-    named = [data.get("connection")] + [
-        step.get("connection") for step in data.get("steps", []) if isinstance(step, Mapping)
-    ]
-    files: set[str | None] = {
-        str((base / name).resolve()) for name in named if isinstance(name, str) and name
-    }
-    if not data.get("connection"):  # the workflow's steps use --connection (else LSQ_*)
-        files.add(default)
+    steps = [step for step in data.get("steps", []) if isinstance(step, Mapping)]
+    files = {accounts.path(data.get("connection"))}
+    files.update(accounts.path(step["connection"]) for step in steps if step.get("connection"))
+    tried = accounts.tried()
     problems = []
     for file in sorted(name for name in files - tried if name is not None):
         try:
