@@ -47,11 +47,12 @@ def poll_failed(trigger: str, instance: str, problem: BaseException, redact: Red
 
 
 def item_failed(
-    trigger: str, instance: str, problem: BaseException, redact: Redact, status: str | None
+    trigger: str, instance: str, problem: BaseException, redact: Redact, settled: str
 ) -> None:
     """Report an inbox item whose processing raised (``events()``, the runner, the history);
-    ``status`` is the item's new status (``pending``: retried, ``failed``: dead-lettered)."""
-    outcome = {"pending": "retry", "failed": "failed"}.get(status or "", "claim lost")
+    ``settled`` is how :func:`~runtime.engine.processing.process_item` settled it: ``retry``
+    (pending again), ``dead`` (dead-lettered) or ``lost`` (another worker holds the claim)."""
+    outcome = {"retry": "retry", "dead": "failed"}.get(settled, "claim lost")
     _failed("item", trigger, instance, problem, redact, outcome)
 
 

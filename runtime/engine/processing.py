@@ -89,10 +89,8 @@ def process_item(
             logger.exception("inbox item %s raised unexpectedly", item.id)
         retry = getattr(problem, "retriable", True) or not isinstance(problem, ConnectorError)
         outcome = _settle_failure(inbox, runner, target, item, error, runs, retry=retry)
-        observing.item_failed(
-            target.trigger_key, target.instance, problem, redact,
-            {"retry": "pending", "dead": "failed"}.get(outcome.status),
-        )
+        observing.item_failed(target.trigger_key, target.instance, problem, redact,
+                              outcome.status)
         if outcome.status == "dead":
             observing.runs_recorded(r for r in outcome.runs if r.event_key and
                                     DEAD_LETTER_SUFFIX in r.event_key)
