@@ -1,6 +1,7 @@
 """Webhook to finished run: `lsq serve` against a minimal durable pipeline, same sandbox.
 
-Three processes besides this one: the sandbox (``bench._sandbox_server``, unthrottled), ``lsq
+Three processes besides this one: the sandbox (``bench._sandbox_server`` on waitress, HTTP/1.1
+keep-alive as LeadSquared's API, unthrottled), ``lsq
 serve examples/welcome_email.yaml`` (New Lead -> send_email; state and history on temp files;
 the connection points at the sandbox) and ``bench._minimal_pipeline`` (one fsync'd insert
 before the 200, claim, the same SendEmailToLead request, mark done). This process only sends
@@ -350,7 +351,7 @@ def rss_flat(samples: list[tuple[int, int]]) -> tuple[bool, int, int]:
 def run(burst_size: int, rounds: int, paced_count: int, rss_events: int, senders: int,
         workers: int) -> Result:
     with tempfile.TemporaryDirectory() as folder, \
-            SandboxProcess(trim_logs=2000) as sandbox:
+            SandboxProcess(trim_logs=2000, server="waitress") as sandbox:
         scratch = Path(folder)
         (scratch / "runtime").mkdir()
         (scratch / "minimal").mkdir()
