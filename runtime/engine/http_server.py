@@ -140,12 +140,23 @@ class HttpServer:
         socket_map = _socket_map(server)
         wake = next(d for d in list(socket_map.values()) if isinstance(d, trigger.trigger))
         listeners = [d for d in list(socket_map.values()) if isinstance(d, BaseWSGIServer)]
-        wake.pull_trigger(lambda: [wasyncore.dispatcher.close(d) for d in listeners])
+        _in_loop(wake, lambda: [wasyncore.dispatcher.close(d) for d in listeners])
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
-        wake.pull_trigger(lambda: wasyncore.close_all(socket_map))
+        _in_loop(wake, lambda: wasyncore.close_all(socket_map))
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.warning("the HTTP server did not stop in %g s", timeout)
+
+
+def _in_loop(wake: trigger.trigger, thunk: Callable[[], object]) -> None:
+    """Run ``thunk`` on the server's loop thread; here when its wake-up pipe is already
+    closed (the loop ended on its own: nothing can race with it any more). Seen in CI as
+    ``OSError: [Errno 9] Bad file descriptor`` from ``pull_trigger`` during a stop."""
+    try:
+        wake.pull_trigger(thunk)
+    except OSError:
+        logger.debug("the HTTP server's loop has stopped; closing from this thread")
+        thunk()
 
 
 def _socket_map(server: Any) -> dict[int, Any]:
