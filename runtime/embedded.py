@@ -184,6 +184,11 @@ def embedded_sandbox(folder: Path | None = None) -> RunningSandbox:
         return running
 
 
+def sandbox_running() -> bool:
+    """Whether this process has started its embedded sandbox."""
+    return bool(_running)
+
+
 def embedded_connection(folder: Path | None = None) -> Connection:
     """A connection to the embedded sandbox with its default keys, as the api-in21 account."""
     running = embedded_sandbox(folder)

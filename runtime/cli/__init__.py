@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
+    args.argv = argv  # what was parsed (a worker process of `lsq serve` is started with it)
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)

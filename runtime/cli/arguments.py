@@ -46,6 +46,14 @@ def positive_int(value: str) -> int:
     return number
 
 
+def non_negative_int(value: str) -> int:
+    """A whole number of at least 0."""
+    number = _integer(value, "a whole number")
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{number} must be 0 or more")
+    return number
+
+
 def positive_seconds(value: str) -> float:
     """A finite number of seconds above zero."""
     try:

@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.cli import serve_observe
-from runtime.cli.arguments import base_url, port, positive_int, positive_seconds
+from runtime.cli.arguments import (
+    base_url,
+    non_negative_int,
+    port,
+    positive_int,
+    positive_seconds,
+)
 from runtime.cli.common import (
     add_connection_option,
     add_group,
@@ -46,6 +52,7 @@ from runtime.cli.common import (
     print_table,
     read_json,
 )
+from runtime.engine.worker_process import CHILD_FLAG
 from runtime.errors import ConfigurationError
 from runtime.plugin.manifest import Manifest, load_manifest
 from runtime.text import json_text
@@ -125,6 +132,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--workers", type=positive_int, default=4, metavar="N",
         help="worker threads running workflows (default 4; events of one record stay in order)",
     )
+    serve.add_argument(
+        "--worker-processes", type=non_negative_int, default=None, metavar="N",
+        help="run the worker threads in N child processes, so receiving and running use two "
+        "cores (default: 1 on a machine with several cores, 0 with one core or the embedded "
+        "sandbox)",
+    )
+    serve.add_argument(CHILD_FLAG, dest="worker_child", metavar="FDS", help=argparse.SUPPRESS)
     add_connection_option(serve)
     serve.set_defaults(func=serve_workflows)
 
@@ -418,16 +432,22 @@ def serve_workflows(args: argparse.Namespace) -> int:
     manifest = load_manifest()
     workflows = load_workflows(manifest, args.workflows)
     settings = service_settings(args)
+    if args.worker_child:
+        return serve_as_worker_child(args, manifest, workflows, settings)
     token = None if args.no_ui else ui_token()
     metrics, metric_mounts = serve_observe.new_metrics()
     with open_storage_for(args) as storage, client_pool(args) as clients:
         runner = WorkflowRunner(manifest, clients, storage.history)
+        for workflow in workflows:  # opened now: worker_processes() sees the embedded sandbox
+            for step in (None, *workflow.steps):
+                runner.client_for(workflow, step)
         page_mounts, page_note = run_history_page(args, token, storage, runner, workflows)
         service = WorkflowService(
             workflows, runner, storage.state,
             host=args.host, port=args.port, public_url=args.public_url,
             default_poll_interval=args.poll_interval, app_factory=service_front,
             settings=settings, workers=args.workers, mounts={**metric_mounts, **page_mounts},
+            worker_processes=worker_processes(args), worker_command=worker_command(args),
         )
         previous = {
             sig: signal.signal(sig, lambda *_: service.request_stop())
@@ -455,6 +475,38 @@ def serve_workflows(args: argparse.Namespace) -> int:
                     signal.signal(sig, handler)
     print("stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def worker_processes(args: argparse.Namespace) -> int:
+    """``--worker-processes``, else 1 where a second core exists and the connection is a real
+    account's: measured (bench/webhook_pipeline.py), one process running receiver and workers
+    used one core of two. The embedded sandbox lives in this process: its runs stay here."""
+    import os
+
+    from runtime.embedded import sandbox_running
+
+    if args.worker_processes is not None:
+        return int(args.worker_processes)
+    return 1 if (os.cpu_count() or 1) > 1 and not sandbox_running() else 0
+
+
+def worker_command(args: argparse.Namespace) -> list[str]:
+    """The command line of a worker process: this one (``args.argv``, as ``main`` parsed it)."""
+    return [sys.executable, "-m", "runtime", *args.argv]
+
+
+def serve_as_worker_child(
+    args: argparse.Namespace, manifest: Manifest, workflows: Sequence[Workflow], settings: Any
+) -> int:
+    """``lsq serve ... --worker-child FDS``: a parent ``lsq serve``'s worker process."""
+    from runtime.engine.service import WorkflowService
+    from runtime.workflows.runner import WorkflowRunner
+
+    with open_storage_for(args) as storage, client_pool(args) as clients:
+        runner = WorkflowRunner(manifest, clients, storage.history)
+        service = WorkflowService(workflows, runner, storage.state, settings=settings,
+                                  default_poll_interval=args.poll_interval, workers=args.workers)
+        return service.serve_as_worker_process(args.worker_child)
 
 
 def describe_service(service: Any) -> list[str]:

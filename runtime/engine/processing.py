@@ -64,9 +64,12 @@ class Outcome:
 
 
 def process_item(
-    inbox: Inbox, runner: WorkflowRunner, target: Target, item: InboxItem
+    inbox: Inbox, runner: WorkflowRunner, target: Target, item: InboxItem, *,
+    settle_later: bool = False,
 ) -> Outcome:
-    """Run ``target``'s workflows for one claimed ``item`` and settle it (see the module)."""
+    """Run ``target``'s workflows for one claimed ``item`` and settle it (see the module);
+    ``settle_later``: a success is settled with the worker's next claim
+    (:meth:`Inbox.mark_done`)."""
     redact = runner.clients.redact
     runs: list[RunRecord] = []
     try:
@@ -95,7 +98,7 @@ def process_item(
             observing.runs_recorded(r for r in outcome.runs if r.event_key and
                                     DEAD_LETTER_SUFFIX in r.event_key)
         return outcome
-    if not inbox.mark_done(item):
+    if not inbox.mark_done(item, later=settle_later):
         logger.warning("inbox item %s: claim lost before it was marked done", item.id)
         return Outcome("lost", runs)
     return Outcome("done", runs)

@@ -72,6 +72,7 @@ from runtime.engine.receiver import WebhookReceiver, receiver_url
 from runtime.engine.run_events import is_polling, trigger_config, trigger_module, workflow_instance
 from runtime.engine.subscriptions import check_base_url
 from runtime.engine.supervision import Backoff, ServiceDied, Supervisor
+from runtime.engine.worker_process import ParentLeases, WorkerProcess, serve_as_child
 from runtime.errors import ConfigurationError, ConnectorError, StorageUnavailable
 from runtime.store.inbox import Inbox, InboxItem
 from runtime.store.leases import Leases
@@ -161,6 +162,8 @@ class WorkflowService:
         app_factory: AppFactory | None = None,
         settings: ServiceSettings | None = None,
         workers: int = DEFAULT_WORKERS,
+        worker_processes: int = 0,
+        worker_command: Sequence[str] | None = None,
     ) -> None:
         names = [workflow.name for workflow in workflows]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -182,6 +185,11 @@ class WorkflowService:
         self.idle_wait = idle_wait
         self.settings = settings or ServiceSettings()
         self.workers = max(1, workers)
+        if worker_processes and not worker_command:
+            raise ConfigurationError("worker processes need the command that starts one")
+        #: Children running the workers (:mod:`runtime.engine.worker_process`); none: the
+        #: ``workers`` threads run in this process.
+        self.children = [WorkerProcess(worker_command or (), n) for n in range(worker_processes)]
         #: More WSGI apps served beside the receiver, by path prefix (``{"/metrics": app}``):
         #: with any, or an ``app_factory``, the HTTP server runs even when no instant trigger
         #: is served.
@@ -251,7 +259,8 @@ class WorkflowService:
     @property
     def storage_fault(self) -> str | None:
         """The storage fault the worker or the receiver met last, until it clears."""
-        return self._worker_fault or self.receiver.storage_fault
+        children = next((child.fault for child in self.children if child.fault), None)
+        return self._worker_fault or children or self.receiver.storage_fault
 
     @property
     def max_pending_age(self) -> float:
@@ -301,11 +310,64 @@ class WorkflowService:
         for instance in self.standing_by:
             logger.warning("%s: another process serves it; standing by", instance)
         self.supervisor.spawn("lsq-poller", self._poll_loop)
-        for number in range(self.workers):
-            self.supervisor.spawn(f"lsq-worker-{number}", self._work_loop)
+        for child in self.children:
+            child.start()
+            self.supervisor.spawn(child.name, lambda child=child: child.watch(self._stop))
+        if self.children:
+            self.supervisor.spawn("lsq-waker", self._wake_loop)
+        else:
+            self._start_workers()
         self.supervisor.spawn("lsq-keeper", self._keep_loop)
         if self.settings.prune_interval:
             self.supervisor.spawn("lsq-pruner", self._prune_loop)
+
+    def _start_workers(self) -> None:
+        for number in range(self.workers):
+            self.supervisor.spawn(f"lsq-worker-{number}", self._work_loop)
+
+    def _wake_loop(self) -> None:
+        """Tell the worker processes when an event was stored, and which instances this
+        process holds (when that changes): what the worker threads read in-process."""
+        told: frozenset[str] | None = None
+        while not self._stop.is_set():
+            woken = self.inbox.wait_for_work(self.idle_wait)
+            held = frozenset(self.ownership.held)
+            for child in self.children:
+                if held != told:
+                    child.send("held", held)  # wakes it too
+                elif woken:
+                    child.send("wake")
+            told = held
+
+    def serve_as_worker_process(self, spec: str) -> int:
+        """Run as a parent's worker process (``--worker-child``): only the worker threads,
+        for the instances the parent holds; returns the exit code."""
+        leases = ParentLeases()
+        self.ownership = leases  # type: ignore[assignment]  # holds() as the parent says
+
+        def stop() -> None:
+            self._stop.set()
+            self.inbox.arrivals.set()
+
+        return serve_as_child(
+            spec, start_workers=self._start_workers, stop=stop, wake=self.inbox.arrivals.set,
+            leases=leases, fault=lambda: self._worker_fault,
+            join=self._join_workers, dead=self.supervisor.dead,
+            stopping=self._stop,
+        )
+
+    def _join_workers(self) -> list[str]:
+        late = self.supervisor.join(30.0)
+        self._flush_settles()
+        return late
+
+    def _flush_settles(self) -> None:
+        """Commit the workers' deferred settles (else their claims expire: nothing is lost,
+        the run history skips the runs)."""
+        try:
+            self.inbox.flush()
+        except ConnectorError as problem:
+            logger.warning("settles not written (their claims expire): %s", problem)
 
     def _take_over(self, binding: Binding) -> None:
         """Start serving an instance whose lease this service now holds."""
@@ -326,8 +388,11 @@ class WorkflowService:
         self.inbox.arrivals.set()  # wake the idle workers
         if self._server is not None:
             self._server.stop()
+        for child in self.children:  # each finishes its current item
+            child.stop(timeout)
         for name in self.supervisor.join(timeout):
             logger.warning("%s did not stop in time; its claim will expire", name)
+        self._flush_settles()
         try:
             self.ownership.release()
         except ConnectorError as problem:
@@ -427,7 +492,7 @@ class WorkflowService:
                     item = self.inbox.claim_next(binding.instance)
                     if item is not None:
                         worked, unsettled = True, item
-                        self.process(binding, item)
+                        self.process(binding, item, settle_later=True)
                         unsettled = None
             except StorageUnavailable as problem:
                 if self._worker_fault is None:
@@ -447,10 +512,11 @@ class WorkflowService:
             if not worked:
                 self.inbox.wait_for_work(self.idle_wait)  # woken by a delivery or a poll
 
-    def process(self, binding: Binding, item: InboxItem) -> Outcome:
+    def process(self, binding: Binding, item: InboxItem, *, settle_later: bool = False) -> Outcome:
         """Run the workflows of ``binding`` for one claimed inbox item, then settle it
-        (:func:`~runtime.engine.processing.process_item`)."""
-        outcome = process_item(self.inbox, self.runner, binding, item)
+        (:func:`~runtime.engine.processing.process_item`; the workers settle a success with
+        their next claim)."""
+        outcome = process_item(self.inbox, self.runner, binding, item, settle_later=settle_later)
         self._recent.extend(outcome.runs)
         return outcome
 
