@@ -87,6 +87,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL = 60.0
 IDLE_WAIT = 0.25  # seconds a worker waits when nothing wakes it (events of other processes)
+CLAIM_BATCH = 4  # items a worker claims at once under a backlog (one transaction)
 DEFAULT_WORKERS = 4  # worker threads (measured in bench/webhook_pipeline.py, BENCHMARKS.md)
 RECENT_RUNS = 1000  # run records kept in memory (WorkflowService.runs)
 
@@ -477,23 +478,23 @@ class WorkflowService:
 
     def _work_loop(self) -> None:
         backoff = Backoff()
-        unsettled: InboxItem | None = None  # claimed, then a storage fault: hand it back
+        unsettled: list[InboxItem] = []  # claimed, not run yet: handed back on a fault or stop
         while not self._stop.is_set():
             try:
-                if unsettled is not None:
-                    self.inbox.release(unsettled)
-                    unsettled = None
+                while unsettled:
+                    self.inbox.release(unsettled[0])
+                    unsettled.pop(0)
                 worked = False
                 for binding in list(self.bindings.values()):
                     if self._stop.is_set():
-                        return
+                        break
                     if not self.ownership.holds(binding.instance):
                         continue
-                    item = self.inbox.claim_next(binding.instance)
-                    if item is not None:
-                        worked, unsettled = True, item
-                        self.process(binding, item, settle_later=True)
-                        unsettled = None
+                    unsettled = self.inbox.claim_batch(binding.instance, CLAIM_BATCH)
+                    while unsettled and not self._stop.is_set():
+                        worked = True
+                        self.process(binding, unsettled[0], settle_later=True)
+                        unsettled.pop(0)
             except StorageUnavailable as problem:
                 if self._worker_fault is None:
                     logger.warning("worker: storage unavailable, backing off: %s", problem)
@@ -502,7 +503,8 @@ class WorkflowService:
                 continue
             except Exception:
                 logger.exception("worker: unexpected failure, backing off")
-                unsettled = None  # its claim expires and counts as an attempt
+                if unsettled:
+                    unsettled.pop(0)  # its claim expires and counts as an attempt
                 self._stop.wait(backoff.next())
                 continue
             if self._worker_fault is not None:
@@ -511,6 +513,17 @@ class WorkflowService:
             backoff.reset()
             if not worked:
                 self.inbox.wait_for_work(self.idle_wait)  # woken by a delivery or a poll
+        self._hand_back(unsettled)
+
+    def _hand_back(self, items: list[InboxItem]) -> None:
+        """Release the claims of items this worker took and will not run (stopping)."""
+        for item in items:
+            try:
+                self.inbox.release(item)
+            except ConnectorError as problem:
+                logger.warning("inbox item %s not handed back (its claim expires): %s",
+                               item.id, problem)
+                return
 
     def process(self, binding: Binding, item: InboxItem, *, settle_later: bool = False) -> Outcome:
         """Run the workflows of ``binding`` for one claimed inbox item, then settle it

@@ -104,8 +104,8 @@ def test_serve_reports_a_run_and_counts_it(
             assert time.monotonic() < deadline, "no run counted"
             time.sleep(0.05)
         if mode != "quiet":
-            serving.until("summary")
-            serving.until("summary")  # a summary after the run
+            serving.until('"type": "run"' if mode == "json" else " run 1 succeeded")
+            serving.until("summary")  # the first summary after the run line counts it
         scrape = requests.get(serving.metrics_url, timeout=5).text
     finally:
         out, err = serving.stop() if serving.process.poll() is None else ("", "")

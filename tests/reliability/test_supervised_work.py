@@ -114,10 +114,10 @@ def test_a_dead_worker_fails_health_and_wait(
         health = f"{target.service.url}/healthz"
         assert requests.get(health, timeout=5).status_code == 200
 
-        def claim_next(self: Inbox, instance: str | None = None) -> None:
+        def claim_batch(self: Inbox, instance: str | None, most: int) -> None:
             raise ThreadKiller
 
-        monkeypatch.setattr(Inbox, "claim_next", claim_next)
+        monkeypatch.setattr(Inbox, "claim_batch", claim_batch)
         wait_until(lambda: target.service.supervisor.dead())
         answer = requests.get(health, timeout=5)
         with pytest.raises(ServiceDied, match=r"lsq-worker-\d+ died"):
@@ -135,10 +135,10 @@ def test_a_dead_worker_fails_health_and_wait(
 def test_lsq_serve_exits_1_when_its_worker_dies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def claim_next(self: Inbox, instance: str | None = None) -> None:
+    def claim_batch(self: Inbox, instance: str | None, most: int) -> None:
         raise ThreadKiller
 
-    monkeypatch.setattr(Inbox, "claim_next", claim_next)
+    monkeypatch.setattr(Inbox, "claim_batch", claim_batch)
     monkeypatch.setenv("LSQ_STATE_DB", str(tmp_path / "state.sqlite3"))
     monkeypatch.setenv("LSQ_HISTORY_DB", str(tmp_path / "history.sqlite3"))
     result = run_cli(["serve", str(EXAMPLES / "welcome_email.yaml"), "--port", "0"])
