@@ -310,19 +310,17 @@ class WorkflowRunner:
             started_at=to_iso(utc_now()),
         )
         reused: tuple[StepRecord, ...] = ()
+        deferred = marked = False  # see _start
         if retry is not None:
             record.run_id, record.retry_of, record.retry_from = (
                 retry.run_id, retry.retry_of, retry.retry_from)
             reused = retry.reused
         elif self.history is not None:
-            record.run_id = self.history.start_run(
-                workflow=workflow.name, trigger_key=workflow.trigger.key, origin=origin,
-                event=record.event, source=workflow.source, instance_id=instance_id,
-                event_key=event_key, started_at=record.started_at,
-            )
-            if record.run_id is None:
+            started = self._start(workflow, record)
+            if started is None:
                 logger.info("workflow %s: event %s already ran; skipped", workflow.name, event_key)
                 return None
+            deferred, marked = started
         begun = time.monotonic()
         outputs: dict[str, Any] = {
             step.step_id: step.output for step in reused if step.status == "succeeded"
@@ -336,7 +334,8 @@ class WorkflowRunner:
             if stopped:
                 record.steps.append(StepRecord(step.id, step.action))
                 continue
-            step_record = self._run_step(workflow, step, event, outputs, record, position)
+            step_record = self._run_step(workflow, step, event, outputs, record, position,
+                                         mark=not (marked and position == 0))
             if step_record.status == "failed":
                 failed = True
                 if step.on_error == "stop":
@@ -347,7 +346,20 @@ class WorkflowRunner:
         )
         record.finished_at = to_iso(utc_now())
         record.duration_ms = _elapsed_ms(begun)
-        if self.history is not None and record.run_id is not None:
+        if deferred:
+            assert self.history is not None
+            record.run_id = self.history.record_run(
+                workflow=workflow.name, trigger_key=workflow.trigger.key, origin=origin,
+                event=record.event, source=workflow.source, instance_id=instance_id,
+                event_key=event_key, started_at=record.started_at, status=record.status,
+                finished_at=record.finished_at, duration_ms=record.duration_ms,
+                error=record.error,
+                steps=[(position, step.to_dict()) for position, step in enumerate(record.steps)],
+            )
+            if record.run_id is None:  # it ran (or began) meanwhile: these reads are dropped
+                logger.info("workflow %s: event %s already ran; skipped", workflow.name, event_key)
+                return None
+        elif self.history is not None and record.run_id is not None:
             self.history.finish_run(
                 record.run_id, status=record.status, finished_at=record.finished_at,
                 duration_ms=record.duration_ms, error=record.error,
@@ -364,6 +376,48 @@ class WorkflowRunner:
             ))
         return record
 
+    def _start(self, workflow: Workflow, record: RunRecord) -> tuple[bool, bool] | None:
+        """Record the run's start in the history: None when its event key already has a run,
+        else ``(deferred, marked)``.
+
+        - Every step only reads (``find_``/``list_``): nothing is written now (``deferred``);
+          the finished run is recorded whole at its end in one commit
+          (:meth:`HistoryStore.record_run`). A crash mid-way leaves no row, and the event's
+          redelivery runs the reads again, exactly as a ``running`` row without a started
+          step would (see :meth:`_mark_started`). A look-up first keeps a repeated event from
+          running at all; a ``running`` row found (a crashed run of the event) takes the
+          ordinary path below, which resumes it or marks it ``interrupted``.
+        - The first step may write and has no ``when``: the run row and that step's
+          ``running`` mark are one durable commit (``marked``), instead of the run row's
+          commit and then the mark's (every ``lsq serve`` event of a workflow that writes
+          first).
+        - Otherwise: the run row now (a non-durable commit); the mark comes later.
+
+        Measured (issue 14, CPU-only 5-read run): one commit per read-only run instead of two
+        saved ~100 us of 706 us.
+        """
+        history = self.history
+        assert history is not None
+        steps = workflow.steps
+        if all(self._reads_only(step.action) for step in steps):
+            status = None if record.event_key is None else history.run_status(
+                workflow.name, record.instance_id, record.event_key)
+            if status is None:
+                return True, False
+            if status != "running":
+                return None
+        first: list[tuple[int, dict[str, Any]]] = []
+        if steps and steps[0].when is None and not self._reads_only(steps[0].action):
+            first.append((0, StepRecord(steps[0].id, steps[0].action, status="running",
+                                        started_at=record.started_at).to_dict()))
+        record.run_id = history.start_run(
+            workflow=workflow.name, trigger_key=workflow.trigger.key, origin=record.origin,
+            event=record.event, source=workflow.source, instance_id=record.instance_id,
+            event_key=record.event_key, started_at=record.started_at, steps=first,
+            durable=bool(first),
+        )
+        return None if record.run_id is None else (False, bool(first))
+
     # -- one step
 
     def _run_step(
@@ -374,6 +428,8 @@ class WorkflowRunner:
         outputs: dict[str, Any],
         record: RunRecord,
         position: int,
+        *,
+        mark: bool = True,
     ) -> StepRecord:
         result = StepRecord(step.id, step.action, status="running", started_at=to_iso(utc_now()))
         record.steps.append(result)
@@ -385,7 +441,8 @@ class WorkflowRunner:
             ):
                 result.status = "skipped"
                 return self._settle(result, begun)
-            self._mark_started(record, position, step)
+            if mark:  # not when _start marked this (first) step already
+                self._mark_started(record, position, step)
             client = self.client_for(workflow, step)
             try:
                 inputs = render_mapping(step.input, context, location=f"{step.id}.input")
