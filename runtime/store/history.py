@@ -70,7 +70,7 @@ from runtime.store.database import Database, Transaction
 from runtime.store.group_commit import GroupCommit
 from runtime.store.sqlite_backend import SQLiteDatabase
 from runtime.store.state import PRUNE_BATCH, default_state_path, delete_in_batches
-from runtime.text import json_text
+from runtime.text import json_record
 
 HISTORY_DB_ENV = "LSQ_HISTORY_DB"
 HISTORY_FILE = "history.sqlite3"
@@ -99,8 +99,8 @@ def default_history_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _dumps(value: Any) -> str | None:
-    # json_text: a lone surrogate (half an emoji in a lead's name) is kept as its JSON escape
-    return None if value is None else json_text(value, default=str)
+    # json_record: a lone surrogate (half an emoji in a lead's name) is kept as its JSON escape
+    return None if value is None else json_record(value)
 
 
 class HistoryStore(schema.DatabaseStore):
