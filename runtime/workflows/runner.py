@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runtime.api.redaction import MASK, Redactor, redact_data
-from runtime.clock import to_iso, utc_now
+from runtime.clock import now_iso
 from runtime.errors import ConnectorError
 from runtime.observe.events import BUS, RunFinished, problem_of
 from runtime.plugin.effects import effect_of
@@ -307,7 +307,7 @@ class WorkflowRunner:
             event=self.clients.redact(dict(event)),
             instance_id=instance_id,
             event_key=event_key,
-            started_at=to_iso(utc_now()),
+            started_at=now_iso(),
         )
         reused: tuple[StepRecord, ...] = ()
         deferred = marked = False  # see _start
@@ -344,7 +344,7 @@ class WorkflowRunner:
         record.status = (
             "failed" if stopped else "completed_with_errors" if failed else "succeeded"
         )
-        record.finished_at = to_iso(utc_now())
+        record.finished_at = now_iso()
         record.duration_ms = _elapsed_ms(begun)
         if deferred:
             assert self.history is not None
@@ -431,7 +431,7 @@ class WorkflowRunner:
         *,
         mark: bool = True,
     ) -> StepRecord:
-        result = StepRecord(step.id, step.action, status="running", started_at=to_iso(utc_now()))
+        result = StepRecord(step.id, step.action, status="running", started_at=now_iso())
         record.steps.append(result)
         begun = time.monotonic()
         context = build_context(event, outputs)
@@ -464,7 +464,7 @@ class WorkflowRunner:
 
     @staticmethod
     def _settle(result: StepRecord, begun: float) -> StepRecord:
-        result.finished_at = to_iso(utc_now())
+        result.finished_at = now_iso()
         result.duration_ms = _elapsed_ms(begun)
         return result
 

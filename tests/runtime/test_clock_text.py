@@ -7,11 +7,13 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runtime import clock
 from runtime.clock import to_iso
 from runtime.text import json_record, json_text
 
@@ -95,3 +97,16 @@ def test_json_record_writes_what_json_text_writes_for_what_orjson_refuses(value:
 
 def test_json_record_writes_nan_as_null() -> None:  # not JSON; documented
     assert json.loads(json_record([math.nan, math.inf])) == [None, None]
+
+
+@given(st.integers(min_value=0, max_value=253402300799_999999_999))  # up to 9999-12-31
+def test_now_iso_is_to_iso_of_the_clock_floored_to_the_microsecond(nanoseconds: int) -> None:
+    with mock.patch.object(clock.time, "time_ns", return_value=nanoseconds):
+        text = clock.now_iso()
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanoseconds // 1000)
+    assert text == to_iso(moment)
+
+
+def test_now_iso_keeps_pace_with_utc_now() -> None:
+    before = to_iso(clock.utc_now())
+    assert before <= clock.now_iso() <= to_iso(clock.utc_now())
