@@ -75,13 +75,19 @@ class ClientPool:
         self._redactors: tuple[Redactor, ...] = ()
 
     def get(self, path: str | None = None) -> LeadSquaredClient:
+        client = self._clients.get(path)  # opened already: no lock (a dict read is atomic)
+        if client is not None:
+            return client
         with self._lock:
             if path not in self._clients:
-                self._clients[path] = self._factory(path)
+                opened = self._factory(path)
+                # Its redactor joins before the client is seen (the read above takes no lock):
+                # no thread can use a client whose secrets redact() does not mask yet.
                 self._redactors = tuple(
-                    client.redactor for client in self._clients.values()
+                    client.redactor for client in (*self._clients.values(), opened)
                     if getattr(client, "redactor", None) is not None
                 )
+                self._clients[path] = opened
             return self._clients[path]
 
     def redact(self, value: Any) -> Any:
