@@ -488,8 +488,9 @@ class WorkflowRunner:
         with no started step, which the event's redelivery runs again from the start (the
         reads are repeated, nothing was written). Measured (issue 14): the mark before a read
         step was one fsync'd commit per run, 0.21 ms alone and 0.38-3.9 ms under other
-        sessions' disk load, where the target leaves 0.55 ms per 5-step run; a read-only run
-        now makes no fsync and two commits (the run row, the final status with every step).
+        sessions' disk load, where the target leaves 0.55 ms per 5-step run. A run whose steps
+        all read makes no fsync and one commit at its end (:meth:`_start`); when the first step
+        may write, :meth:`_start` makes this mark with the run row (``mark=False`` here).
         """
         if self.history is None or record.run_id is None or self._reads_only(step.action):
             return
