@@ -13,8 +13,9 @@ Interleaved, one run against five prepared calls; limits high enough not to thro
 sandbox runs on waitress (HTTP/1.1 keep-alive) so neither side pays a new TCP connection per
 call (``--server werkzeug``: as ``lsq sandbox``, which closes every connection). Also reported,
 interleaved in the same rounds: the same run with no run history, and one fsync'd SQLite
-commit on the same file system (the history makes one durable commit per run: the mark that
-decides exactly-once), so a miss shows how much of it the disk accounts for.
+commit on the same file system (a run that writes makes one durable commit: the mark that
+decides exactly-once; this run of reads makes one commit, not durable, at its end), so a miss
+shows how much of it the disk accounts for.
 
     python -m bench.workflow_steps [--runs 300]
 """
@@ -146,7 +147,8 @@ def run(runs: int, server: str = "waitress") -> Result:
 
 def _durable_commit(path: Path) -> Callable[[], None]:
     """One row inserted and committed with ``synchronous=FULL`` in WAL mode, as the run
-    history's one durable commit per run (the exactly-once mark) is: the disk's floor."""
+    history's one durable commit per run that writes (the exactly-once mark) is: the disk's
+    floor (the benchmark's run of reads makes no durable commit)."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")

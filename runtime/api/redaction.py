@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, quote_plus
+
+from runtime.text import json_record_bytes
 
 MASK = "***"
 _PLAIN = frozenset({int, float, bool, type(None)})  # values that hold no text
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text; real keys are 30+ characters
+_JSON_ESCAPED = frozenset('"\\' + "".join(map(chr, range(0x20))))
+"""The characters JSON text writes as escapes (orjson and the stdlib with ensure_ascii=False):
+a form holding none of them appears verbatim in the JSON text of any string holding it."""
 
 
 class Redactor:
@@ -25,6 +32,12 @@ class Redactor:
         self._forms = tuple(sorted(forms, key=len, reverse=True))
         # A string shorter than every form cannot hold one (most field values): not searched.
         self._shortest = min(map(len, self._forms), default=0)
+        # The forms as they appear in JSON text, or None when one would appear escaped
+        # (then :func:`redact_data` always walks the value).
+        self._json_forms: tuple[bytes, ...] | None = None
+        if not any(_JSON_ESCAPED.intersection(form) for form in self._forms):
+            with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate in a secret
+                self._json_forms = tuple(form.encode() for form in self._forms)
         self.filter = RedactingFilter(self)
 
     def __repr__(self) -> str:
@@ -81,6 +94,44 @@ class Redactor:
     def contains_secret(self, value: str) -> bool:
         """True if ``value`` holds any secret form (used by tests and self-checks)."""
         return any(form in value for form in self._forms)
+
+
+def redact_data(redactors: Sequence[Redactor], value: Any) -> Any:
+    """``value`` with the secrets of every redactor masked (each one's :meth:`Redactor.data`),
+    or ``value`` itself (not a copy) when it holds none.
+
+    A dict or list is checked in its JSON text first (orjson, C speed): a secret form with no
+    character JSON escapes appears there verbatim when any key or string holds it, so text
+    without one means a value without one; only a value whose text holds one (or one JSON
+    cannot write, or a redactor with a form JSON would escape) is walked and copied.
+    Measured (issue 14): the 11 values a 5-step run masks took 26 us walked and copied, 11 us
+    dumped and searched.
+    """
+    if type(value) in (dict, list) and redactors:
+        forms = _json_forms(tuple(redactors))
+        if forms is not None:
+            text = json_record_bytes(value)
+            if text is not None:
+                for form in forms:  # a loop of `in` (memmem): 3x faster than one regex
+                    if form in text:
+                        break
+                else:
+                    return value
+    for redactor in redactors:
+        value = redactor.data(value)
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def _json_forms(redactors: tuple[Redactor, ...]) -> tuple[bytes, ...] | None:
+    """Every form of ``redactors`` as JSON text holds it (None: one has a form JSON would
+    escape). Kept per tuple of redactors (a client pool's changes only when a client opens)."""
+    forms: list[bytes] = []
+    for redactor in redactors:
+        if redactor._json_forms is None:
+            return None
+        forms.extend(redactor._json_forms)
+    return tuple(dict.fromkeys(forms))
 
 
 class RedactingFilter(logging.Filter):

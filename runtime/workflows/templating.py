@@ -709,25 +709,31 @@ def render_string(source: str, context: Mapping[str, Any], *, location: str) -> 
     """Render one string: native value for a lone ``{{ expr }}``, text otherwise."""
     if not is_template(source):
         return source
+    try:
+        parsed = parse_template(source)
+        if parsed.path is not None:
+            # A plain chain of keys read straight from the dicts: what the sandbox's getattr
+            # returns for a key a dict holds (keys before attributes), without Jinja's context
+            # per call (4.2 -> ~1 us a value, issue 14). Anything else (a missing key, a value
+            # that is not a dict) goes to the compiled expression, which decides and words the
+            # error. No Jinja runs here: no budget, and the errors are turned into a
+            # MappingError inline (_mapping_errors, a context manager, costs ~1 us a value).
+            value = context.get(parsed.path[0], _NO_VALUE)
+            for key in parsed.path[1:]:
+                if type(value) is not dict or key not in value:
+                    value = _NO_VALUE
+                    break
+                value = value[key]
+            if value is not _NO_VALUE:
+                return _native(value)
+    except MappingError:
+        raise
+    except Exception as exc:
+        raise MappingError(f"{location}: {describe_template_error(exc)}") from exc
     budget = _Budget()
     token = _BUDGET.set(budget)  # (not render_budget(): a context manager costs microseconds)
     try:
         with _mapping_errors(location):
-            parsed = parse_template(source)
-            if parsed.path is not None:
-                # A plain chain of keys read straight from the dicts: what the sandbox's
-                # getattr returns for a key a dict holds (keys before attributes), without
-                # Jinja's context per call (4.2 -> ~1 us a value, issue 14). Anything else (a
-                # missing key, a value that is not a dict) goes to the compiled expression,
-                # which decides and words the error.
-                value = context.get(parsed.path[0], _NO_VALUE)
-                for key in parsed.path[1:]:
-                    if type(value) is not dict or key not in value:
-                        value = _NO_VALUE
-                        break
-                    value = value[key]
-                if value is not _NO_VALUE:
-                    return _native(value)
             if parsed.expression is not None:
                 return _native(_compiled_expression(parsed.expression)(**context))
             pieces, size = [], 0

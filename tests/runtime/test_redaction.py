@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
-from runtime.api.redaction import MASK, RedactingFilter, Redactor, install
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from runtime.api.redaction import MASK, RedactingFilter, Redactor, install, redact_data
 
 ACCESS = "u$r0123456789abcdef"
 SECRET = "s3cr3t/with+chars=="
@@ -50,3 +55,50 @@ def test_log_filter_masks_message_arguments_and_traceback(caplog):
     assert "u%24r0123456789abcdef" not in rendered
     assert rendered.count(MASK) >= 4
     logger.filters.clear()
+
+
+@pytest.mark.parametrize(
+    "secret", [ACCESS, SECRET, 'quote"and\\slash', "ünïcode-ключ", "tab\there"])
+@pytest.mark.parametrize("value", [
+    {"k": ["{s}", ("x", "pre {s}")], "{s}": 1, "n": 5, "none": None},
+    [{"deep": {"deeper": ["ok", "a {s} b"]}}],
+    {"when": datetime(2024, 1, 1, tzinfo=UTC), "v": "{s}"},  # not JSON: walked
+    {1: "{s}"},  # a key JSON text cannot hold as is: walked
+    [2**70, "{s}"],
+    {"half": "\ud83d {s}"},  # a lone surrogate: walked
+])
+def test_redact_data_masks_what_data_masks(secret: str, value: object) -> None:
+    def fill(item: object) -> object:
+        if isinstance(item, str):
+            return item.replace("{s}", secret)
+        if isinstance(item, dict):
+            return {fill(k): fill(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return type(item)(fill(v) for v in item)
+        return item
+
+    redactors = (Redactor(["unrelated-key-0123"]), Redactor([secret]))
+    filled = fill(value)
+    expected = redactors[1].data(redactors[0].data(filled))
+    assert redact_data(redactors, filled) == expected
+    assert expected != filled  # the secret was there
+
+
+def test_redact_data_returns_a_value_without_secrets_itself() -> None:
+    redactors = (Redactor([ACCESS]), Redactor([SECRET]))
+    value = {"lead": {"FirstName": "Ada", "tags": ["a", "b"]}, "count": 1}
+    assert redact_data(redactors, value) is value
+    assert redact_data((), value) is value
+    assert redact_data(redactors, f"x {ACCESS}") == f"x {MASK}"
+
+
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet="ab\"$\u00e9/%+="),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(alphabet="ab\"$/%", max_size=5), children, max_size=3),
+    max_leaves=12,
+))
+def test_redact_data_never_misses_a_secret(value: object) -> None:
+    redactors = (Redactor(["ab$a"]), Redactor(["b/a=", "%%b="]))  # JSON writes them as is
+    expected = redactors[1].data(redactors[0].data(value))
+    assert redact_data(redactors, value) == expected

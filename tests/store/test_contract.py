@@ -259,6 +259,37 @@ def test_concurrent_starts_of_one_event_make_one_run(storage: Storage) -> None:
     assert len(set(ids)) == 1 and storage.history.count() == 1
 
 
+def test_finished_runs_are_recorded_once_per_event_key(storage: Storage) -> None:
+    """record_run (a read-only run, one commit at its end): the event key still runs once,
+    concurrent records of one event make one run, a crashed run of it is taken over or, when
+    a step had started, interrupted; a run started with its first step is one commit."""
+    history = storage.history
+    finished = dict(workflow="w", trigger_key="new_lead", origin="webhook", event={"a": "é"},
+                    started_at="2024-05-01T09:00:00.000000Z", status="succeeded",
+                    finished_at="2024-05-01T09:00:01.000000Z", duration_ms=5,
+                    steps=[(0, {"step_id": "a", "action": "find_lead", "status": "succeeded",
+                                "output": {"id": 7}})])
+    ids = in_threads(5, lambda _: history.record_run(**finished, instance_id=INSTANCE,
+                                                     event_key="same#0"))
+    (run,) = [i for i in ids if i is not None]
+    shown = history.get_run(run)
+    assert shown["status"] == "succeeded" and shown["steps"][0]["output"] == {"id": 7}
+    assert history.run_status("w", INSTANCE, "same#0") == "succeeded"
+    assert history.run_status("w", INSTANCE, "other#0") is None
+    crashed = history.start_run(workflow="w", trigger_key="new_lead", origin="webhook",
+                                event={}, instance_id=INSTANCE, event_key="crash#0")
+    assert history.record_run(**finished, instance_id=INSTANCE, event_key="crash#0") == crashed
+    assert history.get_run(crashed)["status"] == "succeeded"
+    marked = history.start_run(
+        workflow="w", trigger_key="new_lead", origin="webhook", event={}, instance_id=INSTANCE,
+        event_key="write#0", steps=[(0, {"step_id": "m", "action": "send_email",
+                                         "status": "running"})], durable=True)
+    assert history.get_run(marked)["steps"][0]["status"] == "running"
+    assert history.record_run(**finished, instance_id=INSTANCE, event_key="write#0") is None
+    assert history.get_run(marked)["status"] == "interrupted"
+    assert history.count() == 3
+
+
 def test_concurrent_retries_of_one_run_start_one(storage: Storage) -> None:
     history = storage.history
     failed = history.start_run(workflow="w", trigger_key="new_lead", origin="webhook",

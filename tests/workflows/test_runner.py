@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -377,3 +378,138 @@ def test_history_holds_every_step_of_a_finished_run(
     assert stored["steps"] == [
         {"position": position, **step.to_dict()} for position, step in enumerate(record.steps)
     ]
+
+
+READS = """
+    name: reads
+    trigger: {key: new_lead}
+    steps:
+      - id: find
+        action: find_lead
+        input: {email: "{{ trigger.EmailAddress }}"}
+      - id: again
+        action: find_lead
+        input: {email: "{{ trigger.EmailAddress }}"}
+"""
+WRITES_FIRST = """
+    name: writes-first
+    trigger: {key: new_lead}
+    steps:
+      - id: mail
+        action: send_email
+        input: {lead_id: "{{ trigger.ProspectID }}", subject: "Hi"}
+      - id: find
+        action: find_lead
+        input: {email: "{{ trigger.EmailAddress }}"}
+"""
+
+
+def _count_commits(history: HistoryStore) -> list[bool | None]:
+    """The ``durable`` argument of every write transaction the history opens from now on."""
+    commits: list[bool | None] = []
+    transaction = history.db.transaction
+
+    def counted(*, durable: bool | None = None) -> Any:
+        commits.append(durable)
+        return transaction(durable=durable)
+
+    history.db.transaction = counted  # type: ignore[method-assign]
+    return commits
+
+
+def test_a_run_that_only_reads_is_recorded_in_one_commit_and_repeats_run_nothing(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], fake_client: FakeClient,
+    history: HistoryStore,
+) -> None:
+    flow = make_workflow(READS)
+    commits = _count_commits(history)
+    key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "lead-1@t#0"}
+    first = runner.run(flow, EVENT, origin="inbox", **key)
+
+    assert first is not None and first.status == "succeeded" and first.run_id is not None
+    assert commits == [False]  # the finished run with its steps, once
+    stored = history.get_run(first.run_id)
+    assert stored["status"] == "succeeded" and stored["event_key"] == "lead-1@t#0"
+    assert stored["steps"] == [
+        {"position": position, **step.to_dict()} for position, step in enumerate(first.steps)
+    ]
+    assert runner.run(flow, EVENT, origin="inbox", **key) is None  # looked up: nothing runs
+    assert [name for name, _ in fake_client.calls] == ["find_lead"] * 2
+    assert commits == [False]
+    manual = [runner.run(flow, EVENT), runner.run(flow, EVENT)]  # no event key: both recorded
+    assert all(m is not None and m.run_id is not None for m in manual)
+    assert len(history.list_runs()) == 3
+
+
+def test_a_read_only_run_settles_a_crashed_running_run_of_its_event(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], history: HistoryStore,
+) -> None:
+    flow = make_workflow(READS)
+    key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "lead-1@t#0"}
+    crashed = history.start_run(workflow="reads", trigger_key="new_lead", origin="inbox",
+                                event=EVENT, **key)  # as an older lsq, killed mid-read, left it
+    again = runner.run(flow, EVENT, origin="inbox", **key)
+
+    assert again is not None and again.run_id == crashed and again.status == "succeeded"
+    assert [s["status"] for s in history.get_run(crashed)["steps"]] == ["succeeded"] * 2
+    assert runner.run(flow, EVENT, origin="inbox", **key) is None
+
+
+def test_record_run_never_repeats_an_event_and_interrupts_a_crashed_write(
+    history: HistoryStore,
+) -> None:
+    key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "k"}
+    finished = {"started_at": "a", "status": "succeeded", "finished_at": "b", "duration_ms": 1}
+    run_id = history.record_run(workflow="w", trigger_key="new_lead", origin="inbox",
+                                event={}, **key, **finished)
+    assert run_id is not None
+    assert history.record_run(workflow="w", trigger_key="new_lead", origin="inbox",
+                              event={}, **key, **finished) is None
+    for instance in (None, "other-instance"):  # without an instance NULLs never conflict
+        other = {**key, "instance_id": instance, "event_key": "crashed"}
+        crashed = history.start_run(workflow="w", trigger_key="new_lead", origin="inbox",
+                                    event={}, **other)
+        assert crashed is not None
+        history.save_step(crashed, 0, {"step_id": "mail", "action": "send_email",
+                                       "status": "running"})
+        assert history.record_run(workflow="w", trigger_key="new_lead", origin="inbox",
+                                  event={}, **other, **finished) is None
+        assert history.get_run(crashed)["status"] == "interrupted"
+    assert history.count() == 3
+
+
+def test_a_run_whose_first_step_writes_starts_with_one_durable_commit(
+    fake_manifest: Manifest, fake_client: FakeClient, make_workflow: Callable[[str], Workflow],
+    history: HistoryStore,
+) -> None:
+    calls: list[str] = []
+
+    def invoke(manifest: Manifest, action: str, inputs: dict, client: FakeClient) -> dict:
+        calls.append(action)
+        if len(calls) == 1:
+            raise _Killed  # in send_email: it may have written
+        return {"email_id": "m"} if action == "send_email" else {"found": False}
+
+    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history,
+                            invoke=invoke)
+    flow = make_workflow(WRITES_FIRST)
+    commits = _count_commits(history)
+    key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "lead-1@t#0"}
+    with pytest.raises(_Killed):
+        runner.run(flow, EVENT, origin="inbox", **key)
+    assert commits == [True]  # the run row and its first step's mark, together, on disk
+    (stored,) = history.list_runs()
+    assert stored["status"] == "running"
+    assert [(s["step_id"], s["status"]) for s in history.get_run(stored["id"])["steps"]] == [
+        ("mail", "running")]
+
+    assert runner.run(flow, EVENT, origin="inbox", **key) is None  # never run again
+    assert calls == ["send_email"]
+    assert history.get_run(stored["id"])["status"] == "interrupted"
+
+    done = runner.run(flow, EVENT, origin="inbox", **{**key, "event_key": "lead-1@t#1"})
+    assert done is not None and done.status == "succeeded"
+    # the repeat (its start, durable as it would have marked the step: it found the run and
+    # interrupted it), then the new event: the mark with the run row, the finish
+    assert commits == [True, True, True, False]
+    assert [s["status"] for s in history.get_run(done.run_id)["steps"]] == ["succeeded"] * 2
