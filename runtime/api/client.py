@@ -231,9 +231,7 @@ class LeadSquaredClient:
             started = time.monotonic()  # the latency, without the governor's wait
             try:
                 prepared = self._prepared(method, f"{root}/v2/{operation}", query, payload)
-                response = self._session.send(
-                    prepared, timeout=self._timeout, allow_redirects=False, **settings
-                )
+                response = self._session.send(prepared, **settings)
             except requests.RequestException as error:
                 if debug:
                     log.debug("%s %s failed: %s", method, operation, type(error).__name__)
@@ -302,7 +300,8 @@ class LeadSquaredClient:
         return prepared
 
     def _send_settings(self, root: str) -> dict[str, Any]:
-        """Proxies and CA bundle from the environment, read once per host rather than on every
+        """``Session.send``'s keyword arguments for ``root``: the timeouts, no redirects, and
+        proxies and CA bundle from the environment, read once per host rather than on every
         request (requests re-reads the whole environment per call otherwise). Verification is
         always on: ``verify`` is True or a CA bundle path (REQUESTS_CA_BUNDLE), never False."""
         settings = self._settings.get(root)
@@ -312,6 +311,7 @@ class LeadSquaredClient:
                 isinstance(settings.get("verify"), str) and settings["verify"]
             ):
                 settings["verify"] = True
+            settings.update(timeout=self._timeout, allow_redirects=False)
             self._settings[root] = settings
         return settings
 
@@ -543,6 +543,10 @@ def _plus(text: str) -> str:
     return _UNSAFE.sub(_escape, text) if text.isascii() else quote_plus(text)
 
 
+_NAMES: dict[str, str] = {}  # _plus of query parameter names (the handlers' own few names)
+MAX_NAMES = 256
+
+
 def _urlencode(query: dict[str, Any]) -> str:
     """``urlencode(query, doseq=True)``, the same text (a property test compares them) in a
     third of the time: names and values that are strings, or lists of strings, as
@@ -552,7 +556,11 @@ def _urlencode(query: dict[str, Any]) -> str:
     for name, value in query.items():
         if type(name) is not str:
             return urlencode(query, doseq=True)
-        key = _plus(name)
+        key = _NAMES.get(name)
+        if key is None:
+            if len(_NAMES) >= MAX_NAMES:  # api_call may name many parameters
+                _NAMES.clear()
+            key = _NAMES[name] = _plus(name)
         if type(value) is str:
             parts.append(f"{key}={_plus(value)}")
         elif type(value) is list and all(type(item) is str for item in value):
