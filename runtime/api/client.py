@@ -532,7 +532,7 @@ _new_prepared = object.__new__
 
 #: quote_plus of one ASCII character, for each that quote_plus escapes (space is "+").
 _ESCAPES = {chr(code): "+" if code == 0x20 else f"%{code:02X}" for code in range(128)
-            if not (chr(code).isascii() and (chr(code).isalnum() or chr(code) in "_.-~"))}
+            if not (chr(code).isalnum() or chr(code) in "_.-~")}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-~]")
 
 
