@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runtime.api import client as client_module
+from runtime.api import retry
 from runtime.api.client import _NOT_JSON, LeadSquaredClient, _decode, _urlencode
 from runtime.api.governor import RateGovernor
 from runtime.errors import ConfigurationError
@@ -89,10 +90,10 @@ def reference(raw: bytes) -> tuple[Any, str]:
         return _NOT_JSON, text
 
 
-def response(raw: bytes) -> requests.Response:
+def response(raw: bytes, status: int = 200) -> requests.Response:
     answer = requests.Response()
     answer._content = raw
-    answer.status_code = 200
+    answer.status_code = status
     return answer
 
 
@@ -122,12 +123,16 @@ def same(left: Any, right: Any) -> bool:
 
 
 def assert_decodes_as_before(raw: bytes) -> None:
-    got, want = _decode(response(raw)), reference(raw)
-    assert got[1] == want[1]
-    if want[0] is _NOT_JSON:
-        assert got[0] is _NOT_JSON
-    else:
-        assert same(got[0], want[0])
+    """The same value as before; the same text for an error answer, none for a success (which
+    classify_response never reads: test_success_text_is_never_read)."""
+    want = reference(raw)
+    for status, text in ((200, ""), (204, ""), (500, want[1]), (429, want[1]), (302, want[1])):
+        got = _decode(response(raw, status))
+        assert got[1] == text
+        if want[0] is _NOT_JSON:
+            assert got[0] is _NOT_JSON
+        else:
+            assert same(got[0], want[0])
 
 
 def nested(depth: int) -> bytes:
@@ -207,6 +212,27 @@ def test_decoding_any_json_as_before(value: Any, ensure_ascii: bool) -> None:
                               b"NaN", b"Infinity"]), max_size=30)))
 def test_decoding_any_bytes_as_before(raw: bytes) -> None:
     assert_decodes_as_before(raw)
+
+
+ERROR_BODIES = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries({}, optional={
+        "Status": st.sampled_from(["Error", "Success", "error"]),
+        "ExceptionType": st.sampled_from(["MXInvalidEntityException", "MXDuplicateEntryException",
+                                          "Exception", "", "MX"]),
+        "ExceptionMessage": st.one_of(ANY_TEXT, st.just("exceeded the limit of calls")),
+        "Message": st.one_of(ANY_TEXT, st.just({"Id": "x"})),
+    }),
+    st.just(_NOT_JSON),
+)
+
+
+@FAST
+@given(st.integers(200, 299), ERROR_BODIES,
+       st.one_of(ANY_TEXT, st.just("API calls exceeded the limit")))
+def test_success_text_is_never_read(status: int, body: Any, text: str) -> None:
+    """_decode gives no text for a 2xx answer: classify_response must not need it."""
+    assert retry.classify_response(status, body, text) == retry.classify_response(status, body, "")
 
 
 # -- the per-call request and operation names --------------------------------------------------
