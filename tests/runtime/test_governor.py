@@ -64,6 +64,20 @@ def test_slot_is_released_when_the_call_raises():
     assert clock.sleeps == []
 
 
+def test_nested_slots_of_one_kind_each_hold_and_release_their_own():
+    """One slot context per kind is shared by every call: nesting it holds two slots."""
+    clock = FakeClock()
+    gov = governor(clock, rate_limit=3)
+    assert gov.slot() is gov.slot() and gov.slot(bulk=True) is not gov.slot()
+    with gov.slot(), gov.slot():
+        assert gov._calls.in_flight == 2
+        with gov.slot(bulk=True):
+            assert (gov._calls.in_flight, gov._bulk.in_flight) == (3, 1)
+    assert (gov._calls.in_flight, gov._bulk.in_flight) == (0, 0)
+    assert (len(gov._calls.finished), len(gov._bulk.finished)) == (3, 1)
+    assert clock.sleeps == []
+
+
 def test_a_caller_waits_for_an_in_flight_call_to_finish():
     gov = RateGovernor(1, 1, window=0.2, margin=0.0)
     ticket = gov.acquire()
