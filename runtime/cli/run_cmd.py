@@ -52,7 +52,6 @@ from runtime.cli.common import (
     print_table,
     read_json,
 )
-from runtime.engine.worker_process import CHILD_FLAG
 from runtime.errors import ConfigurationError
 from runtime.plugin.manifest import Manifest, load_manifest
 from runtime.text import json_text
@@ -62,6 +61,8 @@ if TYPE_CHECKING:  # the run-time modules are imported when a command runs (`lsq
     from runtime.api.connection import Connection
     from runtime.engine.service import ServiceSettings
     from runtime.workflows.runner import ClientPool, RunRecord
+
+CHILD_FLAG = "--worker-child"  # `lsq serve`'s hidden option: run as a worker process
 
 #: runtime.store.history.RUN_STATUSES, literal so that parsing the command line stays light
 #: (tests/cli/test_output_modes.py checks that the two agree).
@@ -491,8 +492,9 @@ def worker_processes(args: argparse.Namespace) -> int:
 
 
 def worker_command(args: argparse.Namespace) -> list[str]:
-    """The command line of a worker process: this one (``args.argv``, as ``main`` parsed it)."""
-    return [sys.executable, "-m", "runtime", *args.argv]
+    """The command line of a worker process: this one (``args.argv``, as ``main`` parsed it),
+    then ``--worker-child`` (the service adds the pipes' descriptors)."""
+    return [sys.executable, "-m", "runtime", *args.argv, CHILD_FLAG]
 
 
 def serve_as_worker_child(

@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CHILD_FLAG = "--worker-child"
 STOP_TIMEOUT = 30.0  # seconds a child may take to finish its current item
 EVENT_FLUSH = 0.05  # seconds between the child's event batches at most
 EVENT_BATCH = 256  # events that make a batch go at once
@@ -57,6 +56,8 @@ class WorkerProcess:
     """The parent's side of one child: start it, tell it things, watch it, stop it."""
 
     def __init__(self, command: Sequence[str], number: int) -> None:
+        """``command`` starts a child; it ends with the option that takes ``READ,WRITE``
+        (the pipes' descriptors), e.g. ``lsq serve ... --worker-child``."""
         self.command = list(command)
         self.name = f"lsq-worker-process-{number}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -74,7 +75,7 @@ class WorkerProcess:
         from_read, from_write = os.pipe()
         try:
             self.process = subprocess.Popen(
-                [*self.command, CHILD_FLAG, f"{to_read},{from_write}"],
+                [*self.command, f"{to_read},{from_write}"],
                 pass_fds=(to_read, from_write), stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches the parent, which stops the child
             )
@@ -251,4 +252,4 @@ def _follow(
     stop()
 
 
-__all__ = ["CHILD_FLAG", "ParentLeases", "WorkerProcess", "child_channel", "serve_as_child"]
+__all__ = ["ParentLeases", "WorkerProcess", "child_channel", "serve_as_child"]
