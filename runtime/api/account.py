@@ -107,6 +107,12 @@ class IdentityCache:
         with self._lock:
             self._known[fingerprint] = identity
 
+    def known(self) -> dict[str, AccountIdentity]:
+        """Every identity looked up so far (a worker process of `lsq serve` starts with them,
+        instead of looking each account up again)."""
+        with self._lock:
+            return dict(self._known)
+
     def clear(self) -> None:
         with self._lock:
             self._known.clear()

@@ -502,13 +502,16 @@ def serve_as_worker_child(
 ) -> int:
     """``lsq serve ... --worker-child FDS``: a parent ``lsq serve``'s worker process."""
     from runtime.engine.service import WorkflowService
+    from runtime.engine.worker_process import child_channel, take_accounts
     from runtime.workflows.runner import WorkflowRunner
 
+    channel = child_channel(args.worker_child)
+    take_accounts(channel[0])  # the parent's account look-ups: none again here
     with open_storage_for(args) as storage, client_pool(args) as clients:
         runner = WorkflowRunner(manifest, clients, storage.history)
         service = WorkflowService(workflows, runner, storage.state, settings=settings,
                                   default_poll_interval=args.poll_interval, workers=args.workers)
-        return service.serve_as_worker_process(args.worker_child)
+        return service.serve_as_worker_process(channel)
 
 
 def describe_service(service: Any) -> list[str]:

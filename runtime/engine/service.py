@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from runtime.api.account import IDENTITIES
 from runtime.engine import observing
 from runtime.engine.health import DEFAULT_MAX_PENDING_AGE, Health, service_health
 from runtime.engine.http_server import HttpServer, ServerSettings, WSGIApp
@@ -311,8 +312,9 @@ class WorkflowService:
         for instance in self.standing_by:
             logger.warning("%s: another process serves it; standing by", instance)
         self.supervisor.spawn("lsq-poller", self._poll_loop)
+        accounts = ("accounts", IDENTITIES.known())  # the child starts without look-ups
         for child in self.children:
-            child.start()
+            child.start(accounts)
             self.supervisor.spawn(child.name, lambda child=child: child.watch(self._stop))
         if self.children:
             self.supervisor.spawn("lsq-waker", self._wake_loop)
@@ -340,7 +342,7 @@ class WorkflowService:
                     child.send("wake")
             told = held
 
-    def serve_as_worker_process(self, spec: str) -> int:
+    def serve_as_worker_process(self, channel: tuple[Any, Any]) -> int:
         """Run as a parent's worker process (``--worker-child``): only the worker threads,
         for the instances the parent holds; returns the exit code."""
         leases = ParentLeases()
@@ -351,7 +353,7 @@ class WorkflowService:
             self.inbox.arrivals.set()
 
         return serve_as_child(
-            spec, start_workers=self._start_workers, stop=stop, wake=self.inbox.arrivals.set,
+            channel, start_workers=self._start_workers, stop=stop, wake=self.inbox.arrivals.set,
             leases=leases, fault=lambda: self._worker_fault,
             join=self._join_workers, dead=self.supervisor.dead,
             stopping=self._stop,

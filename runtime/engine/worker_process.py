@@ -10,9 +10,12 @@ metrics.
 
 Between a parent and each child, two private pipes carry pickled messages:
 
-- parent -> child: ``("wake",)`` when an event was stored (the child's workers wait on their
-  inbox's ``arrivals``, as threads of the parent would), ``("held", instances)`` the instances
-  whose lease the parent holds (a child works only those), ``("stop",)``;
+- parent -> child: first ``("accounts", identities)``, the account identities the parent
+  looked up (:data:`runtime.api.account.IDENTITIES`: org, host, user; never a key), so the
+  child starts without an account look-up of its own; then ``("wake",)`` when an event was
+  stored (the child's workers wait on their inbox's ``arrivals``, as threads of the parent
+  would), ``("held", instances)`` the instances whose lease the parent holds (a child works
+  only those), ``("stop",)``;
 - child -> parent: the child's observation events (:mod:`runtime.observe.events`: API calls,
   runs, failures) in batches (lists, within 50 ms), re-emitted on the parent's bus so
   ``/metrics`` and the progress lines count them, and ``("fault", text or None)`` when its
@@ -26,7 +29,8 @@ is handed out again by the next start (its process is dead) or when it expires; 
 history keeps an event from running twice.
 
 Owns: the child processes, their pipes and their messages. Imports the standard library,
-:mod:`runtime.observe.events` and :mod:`runtime.engine.supervision` (the service drives it).
+:mod:`runtime.api.account` (identities) and :mod:`runtime.observe.events`; the service drives
+it.
 """
 
 from __future__ import annotations
@@ -70,7 +74,9 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
-    def start(self) -> None:
+    def start(self, first: tuple[Any, ...] | None = None) -> None:
+        """Start the child; ``first`` is the first message it reads (before it builds its
+        service: the account identities)."""
         to_read, to_write = os.pipe()
         from_read, from_write = os.pipe()
         try:
@@ -87,6 +93,8 @@ class WorkerProcess:
         self._to_child = Connection(to_write, readable=False)
         self._from_child = Connection(from_read, writable=False)
         logger.info("%s started (pid %d)", self.name, self.process.pid)
+        if first is not None:
+            self.send(*first)
 
     def send(self, *message: Any) -> None:
         """Send ``message``; a child that is gone is the watcher's to report, not ours."""
@@ -131,7 +139,8 @@ class WorkerProcess:
 
 
 def child_channel(spec: str) -> tuple[Connection, Connection]:
-    """The child's ends of its pipes, from ``--worker-child READ,WRITE``."""
+    """The child's ends of its pipes, from ``--worker-child READ,WRITE`` (one pair per
+    process: opened once)."""
     from multiprocessing.connection import Connection
 
     read_fd, write_fd = (int(fd) for fd in spec.split(","))
@@ -148,8 +157,22 @@ class ParentLeases:
         return instance in self.held
 
 
+def take_accounts(inbound: Connection) -> None:
+    """Read the parent's first message, the account identities it looked up, into this
+    process's cache (before the child builds its service)."""
+    from runtime.api.account import IDENTITIES
+
+    try:
+        message = inbound.recv()
+    except (EOFError, OSError):
+        return  # the parent is gone: the child stops once it listens
+    if isinstance(message, tuple) and message[:1] == ("accounts",):
+        for fingerprint, identity in message[1].items():
+            IDENTITIES.put(fingerprint, identity)
+
+
 def serve_as_child(
-    spec: str,
+    channel: tuple[Connection, Connection],
     *,
     start_workers: Callable[[], None],
     stop: Callable[[], None],
@@ -163,7 +186,7 @@ def serve_as_child(
     """Run a child: start the workers, follow the parent's messages, forward events and
     faults, until told to stop or the parent is gone; returns the exit code (1 when a worker
     thread died, so the parent reports the child dead)."""
-    inbound, outbound = child_channel(spec)
+    inbound, outbound = channel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when its children stop
     signal.signal(signal.SIGTERM, lambda *_: stop())
     send_lock = threading.Lock()
@@ -252,4 +275,4 @@ def _follow(
     stop()
 
 
-__all__ = ["ParentLeases", "WorkerProcess", "child_channel", "serve_as_child"]
+__all__ = ["ParentLeases", "WorkerProcess", "child_channel", "serve_as_child", "take_accounts"]
