@@ -101,6 +101,12 @@ class LeadSquaredClient:
         )
         self._session = session or _new_session()
         self._owns_session = session is None
+        # Requests share their template's headers (see _light_copy) only behind requests' own
+        # HTTPAdapter, which never changes them; another adapter (a test's fake, a subclass
+        # with its own add_headers) gets a copy per request.
+        self._share_headers = all(
+            type(adapter) is HTTPAdapter for adapter in self._session.adapters.values()
+        )
         self._sleep, self._clock = sleep, clock
         self._rng = rng or random.Random()
         self._api_host = connection.api_host
@@ -293,8 +299,10 @@ class LeadSquaredClient:
         prepared = _light_copy(template)
         if query:
             prepared.url = f"{template.url}?{_urlencode(query)}"
-        if payload is not None or method == "POST":
+        post = payload is not None or method == "POST"
+        if post or not self._share_headers:
             prepared.headers = template.headers.copy()  # its own: Content-Length differs
+        if post:
             prepared.body = payload
             prepared.headers["Content-Length"] = str(len(payload or b""))
         return prepared
@@ -524,11 +532,12 @@ def _light_copy(template: requests.PreparedRequest) -> requests.PreparedRequest:
     Sharing is safe because nothing on the way out changes them: ``Session.send`` only
     reads ``request.hooks`` and reads the headers (``extract_cookies_to_jar`` wraps the
     request in a ``MockRequest`` that keeps its own new headers); ``HTTPAdapter.send``
-    reads them (its ``add_headers`` does nothing; this client mounts plain HTTPAdapters);
+    reads them (its ``add_headers`` does nothing; headers are shared only behind it);
     urllib3's ``urlopen`` copies them before adding proxy headers or dropping headers on a
     redirect, and ``HTTPConnection.request`` only reads them; a redirect is never followed
     here, and ``resolve_redirects`` works on ``req.copy()`` anyway. The caller replaces
-    ``url``, and ``headers`` itself before setting a Content-Length.
+    ``url``, and ``headers`` itself before setting a Content-Length or when the session has
+    another adapter than requests' own (``LeadSquaredClient._share_headers``).
     """
     prepared = _new_prepared(requests.PreparedRequest)
     prepared.__dict__ = template.__dict__.copy()

@@ -272,6 +272,23 @@ def test_requests_are_prepared_requests_that_leave_their_template_alone() -> Non
     assert "Content-Length" not in first.headers
 
 
+def test_headers_are_shared_only_behind_requests_own_adapter() -> None:
+    """Behind requests' HTTPAdapter (the client's own session) a GET shares its template's
+    headers; behind any other adapter (here a fake) every request has its own."""
+    url = "https://api-in21.leadsquared.com/v2/" + BY_EMAIL
+    own = LeadSquaredClient(fake_connection())
+    faked = make_client(FakeLeadSquared())
+    assert own._share_headers and not faked._share_headers
+    for client, shared in ((own, True), (faked, False)):
+        prepared = client._prepared("GET", url, {"emailaddress": "a@x.com"}, None)
+        (template,) = client._templates.values()
+        assert (prepared.headers is template.headers) is shared
+        assert dict(prepared.headers) == dict(template.headers)
+        posted = client._prepared("POST", url, {}, b"{}")
+        assert posted.headers is not client._templates["POST", url, None].headers
+    own.close()
+
+
 def test_operation_names_are_checked_once_and_invalid_ones_always(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
