@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import sqlite3
 import stat
@@ -31,6 +30,11 @@ from typing import Any
 from urllib.parse import quote
 
 from runtime.errors import ConfigurationError, StorageUnavailable
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers of other processes are waited for by SQLite alone
+    fcntl = None  # type: ignore[assignment]
 from runtime.store.database import SQLITE_DIALECT, Database, Rows
 
 DEFAULT_POOL_SIZE = 8
@@ -234,7 +238,7 @@ class WriterLock:
     def __enter__(self) -> None:
         self._lock.acquire()
         try:
-            if self._depth == 0:
+            if self._depth == 0 and fcntl is not None:
                 fcntl.flock(self._file(), fcntl.LOCK_EX)
         except BaseException:
             self._lock.release()
@@ -244,7 +248,7 @@ class WriterLock:
     def __exit__(self, *exc: object) -> None:
         self._depth -= 1
         try:
-            if self._depth == 0 and self._fd is not None:
+            if self._depth == 0 and self._fd is not None and fcntl is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._lock.release()
