@@ -328,3 +328,17 @@ def raw_headers(method: str) -> dict[str, str]:
     if method == "POST":
         headers["Content-Type"] = "application/json; charset=utf-8"
     return headers
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found

@@ -51,7 +51,17 @@ from runtime.engine.receiver import SECRET_HEADER
 from runtime.sandbox.seed import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
 from runtime.store.state import StateStore
 
-from ._common import ROOT, Result, SandboxProcess, finish, median, parser, percentile, raw_headers
+from ._common import (
+    ROOT,
+    Result,
+    SandboxProcess,
+    children_of,
+    finish,
+    median,
+    parser,
+    percentile,
+    raw_headers,
+)
 
 WORKFLOW = ROOT / "examples" / "welcome_email.yaml"
 RECIPIENT = "priya.sharma@example.com"  # a seeded lead whose owner is an active user
@@ -101,7 +111,7 @@ class Pipeline:
     def rss(self) -> int:
         """The resident set size in bytes of the process and its children (`lsq serve`'s
         worker processes), summed."""
-        return sum(_rss(pid) for pid in (self.process.pid, *_children(self.process.pid)))
+        return sum(_rss(pid) for pid in (self.process.pid, *children_of(self.process.pid)))
 
     def stop(self) -> None:
         self.process.terminate()
@@ -355,7 +365,7 @@ def run(burst_size: int, rounds: int, paced_count: int, rss_events: int, senders
         (scratch / "runtime").mkdir()
         (scratch / "minimal").mkdir()
         runtime = start_runtime(scratch / "runtime", sandbox.base_url, workers)
-        children = len(_children(runtime.process.pid))
+        children = len(children_of(runtime.process.pid))
         pipelines: list[Pipeline] = [runtime]
         try:
             burst(runtime, [f"warm-{n}" for n in range(20)], 4)
@@ -436,20 +446,6 @@ def _rss(pid: int) -> int:
     except OSError:
         return 0
     return next((int(line.split()[1]) * 1024 for line in lines if line.startswith("VmRSS:")), 0)
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def _epoch(iso: str) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench._common import children_of
 from runtime.engine.receiver import SECRET_HEADER
 from runtime.sandbox import RunningSandbox
 from runtime.store.state import StateStore
@@ -50,7 +51,7 @@ class ServeWithChild:
         wait_for(lambda: "serving;" in self.out.read_text() or self.process.poll() is not None,
                  "lsq serve to start")
         assert self.process.poll() is None, self.err.read_text()
-        self.child = wait_for(lambda: children(self.process.pid), "the worker process")[0]
+        self.child = wait_for(lambda: children_of(self.process.pid), "the worker process")[0]
 
     def deliver(self, leads: list[dict[str, object]]) -> None:
         with StateStore(self.tmp_path / "state.sqlite3") as store:
@@ -119,19 +120,6 @@ def wait_for(check: object, what: str, timeout: float = 30.0) -> object:
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def alive(pid: int) -> bool:
