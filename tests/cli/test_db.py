@@ -97,7 +97,7 @@ def test_sqlite_status_upgrade_and_prune(
     monkeypatch.setenv("LSQ_HISTORY_DB", str(tmp_path / "history.sqlite3"))
     code, out, _ = lsq(capsys, "db", "status")
     assert code == 0 and out.count("schema version 0 of 2 (created on first use)") == 1
-    assert out.count("schema version 0 of 3 (created on first use)") == 1  # the run history
+    assert out.count("schema version 0 of 4 (created on first use)") == 1  # the run history
     with open_storage(clock=lambda: utc_now() - timedelta(days=10)) as storage:
         storage.inbox().accept(INSTANCE, "k", {})
         storage.inbox().mark_done(storage.inbox().claim_next())
@@ -107,7 +107,7 @@ def test_sqlite_status_upgrade_and_prune(
             storage.history.finish_run(run, status="succeeded", finished_at="x", duration_ms=1)
     code, out, _ = lsq(capsys, "db", "status")
     assert code == 0 and out.count("schema version 2 of 2 (current)") == 1
-    assert out.count("schema version 3 of 3 (current)") == 1  # the run history
+    assert out.count("schema version 4 of 4 (current)") == 1  # the run history
     code, out, _ = lsq(capsys, "db", "prune", "--max-runs", "2", "--json")
     assert (code, json.loads(out)) == (0, {"days": 30, "max_runs": 2, "deleted": {
         "runs": 1, "dedupe_keys": 0, "inbox_events": 0, "deliveries": 0}})

@@ -89,7 +89,7 @@ def test_global_options_and_json_go_before_or_after_the_command(
     (["sandbox", "reset"], "the embedded sandbox keeps no records yet ({folder}/sandbox.json); "
                            "nothing to empty\n"),
     (["db", "status"], "state: {state}: schema version 0 of 2 (created on first use)\n"
-                       "history: {folder}/history.sqlite3: schema version 0 of 3 (created on "
+                       "history: {folder}/history.sqlite3: schema version 0 of 4 (created on "
                        "first use)\n"),
 ], ids=["state-show", "runs-list", "sandbox-reset", "db-status"])
 def test_text_by_default_and_one_json_value_with_json(

@@ -174,18 +174,18 @@ def test_a_history_file_of_the_previous_code_is_adopted_with_its_data(tmp_path: 
     with HistoryStore(path) as history:
         assert history.has_run("w", INSTANCE, "k#0")
         assert history.get_run(1)["steps"][0]["step_id"] == "s"
-    assert versions(path) == [1, 2, 3]
+    assert versions(path) == [1, 2, 3, 4]
 
 
 def test_status_reads_and_upgrade_applies_once(tmp_path: Path) -> None:
     env = {"LSQ_STATE_DB": str(tmp_path / "s.sqlite3"), "LSQ_HISTORY_DB": str(tmp_path / "h.db")}
     before = open_storage_status(env)
-    assert before == [("state", 0, 2), ("history", 0, 3)] and not list(tmp_path.iterdir())
+    assert before == [("state", 0, 2), ("history", 0, 4)] and not list(tmp_path.iterdir())
     assert [applied for _, _, applied in upgrade(env)] == [
         ["0001_initial", "0002_leases_and_retention"],
-        ["0001_initial", "0002_retention", "0003_retries"]]
+        ["0001_initial", "0002_retention", "0003_retries", "0004_no_status_index"]]
     assert [applied for _, _, applied in upgrade(env)] == [[], []]
-    assert open_storage_status(env) == [("state", 2, 2), ("history", 3, 3)]
+    assert open_storage_status(env) == [("state", 2, 2), ("history", 4, 4)]
 
 
 def open_storage_status(env: dict[str, str]) -> list[tuple[str, int, int]]:
