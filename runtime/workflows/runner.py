@@ -322,7 +322,7 @@ class WorkflowRunner:
                 retry.run_id, retry.retry_of, retry.retry_from)
             reused = retry.reused
         elif self.history is not None:
-            started = self._start(workflow, record)
+            started = self._start(workflow, record, event)
             if started is None:
                 logger.info("workflow %s: event %s already ran; skipped", workflow.name, event_key)
                 return None
@@ -382,7 +382,9 @@ class WorkflowRunner:
             ))
         return record
 
-    def _start(self, workflow: Workflow, record: RunRecord) -> tuple[bool, bool] | None:
+    def _start(
+        self, workflow: Workflow, record: RunRecord, event: Mapping[str, Any]
+    ) -> tuple[bool, bool] | None:
         """Record the run's start in the history: None when its event key already has a run,
         else ``(deferred, marked)``.
 
@@ -393,10 +395,11 @@ class WorkflowRunner:
           step would (see :meth:`_mark_started`). A look-up first keeps a repeated event from
           running at all; a ``running`` row found (a crashed run of the event) takes the
           ordinary path below, which resumes it or marks it ``interrupted``.
-        - The first step may write and has no ``when``: the run row and that step's
-          ``running`` mark are one durable commit (``marked``), instead of the run row's
-          commit and then the mark's (every ``lsq serve`` event of a workflow that writes
-          first).
+        - The first step may write and runs (no ``when``, or one that holds over the event):
+          the run row and that step's ``running`` mark are one durable commit (``marked``),
+          instead of the run row's commit and then the mark's (every ``lsq serve`` event of a
+          workflow that writes first, such as examples/welcome_email.yaml's ``when:
+          trigger.EmailAddress``).
         - Otherwise: the run row now (a non-durable commit); the mark comes later.
 
         Measured (issue 14, CPU-only 5-read run): one commit per read-only run instead of two
@@ -413,7 +416,7 @@ class WorkflowRunner:
             if status != "running":
                 return None
         first: list[tuple[int, dict[str, Any]]] = []
-        if steps and steps[0].when is None and not self._reads_only(steps[0].action):
+        if steps and not self._reads_only(steps[0].action) and _runs_first(steps[0], event):
             first.append((0, StepRecord(steps[0].id, steps[0].action, status="running",
                                         started_at=record.started_at).to_dict()))
         record.run_id = history.start_run(
@@ -542,6 +545,19 @@ class WorkflowRunner:
             return operation.resolved_output_schema()
         except ConnectorError:
             return None
+
+
+def _runs_first(step: Step, event: Mapping[str, Any]) -> bool:
+    """Whether the first step of a run runs: no ``when``, or one that holds over the event
+    alone (what it sees then: no step has run). It is evaluated again when the step runs; one
+    that fails here counts as not running (the step records its error then)."""
+    if step.when is None:
+        return True
+    try:
+        return bool(evaluate_condition(step.when, build_context(event, {}),
+                                       location=f"{step.id}.when"))
+    except Exception:
+        return False
 
 
 def _elapsed_ms(begun: float) -> int:

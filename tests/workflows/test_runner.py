@@ -513,3 +513,23 @@ def test_a_run_whose_first_step_writes_starts_with_one_durable_commit(
     # interrupted it), then the new event: the mark with the run row, the finish
     assert commits == [True, True, True, False]
     assert [s["status"] for s in history.get_run(done.run_id)["steps"]] == ["succeeded"] * 2
+
+
+@pytest.mark.parametrize(("when", "commits", "status"), [
+    ("trigger.EmailAddress", [True, False], "succeeded"),  # holds: the mark rides the start
+    ("trigger.FirstName == 'Bob'", [False, False], "skipped"),  # does not hold: no mark
+    ("(trigger.FirstName | length) / 0 > 1", [False, False], "failed"),  # fails as it runs
+])
+def test_a_first_step_whose_when_holds_over_the_event_starts_with_one_durable_commit(
+    runner: WorkflowRunner, make_workflow: Callable[[str], Workflow], history: HistoryStore,
+    when: str, commits: list[bool], status: str,
+) -> None:
+    flow = make_workflow(WRITES_FIRST.replace(
+        "      - id: mail\n        action: send_email\n",
+        f"      - id: mail\n        action: send_email\n        when: \"{when}\"\n"))
+    counted = _count_commits(history)
+    key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "lead-1@t#0"}
+    record = runner.run(flow, EVENT, origin="inbox", **key)
+
+    assert record is not None and record.steps[0].status == status
+    assert counted == commits
