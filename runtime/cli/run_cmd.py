@@ -488,7 +488,8 @@ def worker_processes(args: argparse.Namespace) -> int:
 
     if args.worker_processes is not None:
         return int(args.worker_processes)
-    return 1 if (os.cpu_count() or 1) > 1 and not sandbox_running() else 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 1 if (cores or 1) > 1 and not sandbox_running() else 0
 
 
 def worker_command(args: argparse.Namespace) -> list[str]:
