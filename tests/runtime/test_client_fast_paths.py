@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,9 +22,9 @@ from hypothesis import strategies as st
 from runtime.api import client as client_module
 from runtime.api import retry
 from runtime.api.client import _NOT_JSON, LeadSquaredClient, _decode, _urlencode
-from runtime.api.governor import RateGovernor
 from runtime.errors import ConfigurationError
-from tests.fakes import FakeClock, FakeLeadSquared, fake_connection, ok
+from tests.fakes import FakeLeadSquared, fake_connection, ok
+from tests.runtime.test_client_templates import BY_EMAIL, UPDATE, make_client
 
 FAST = settings(max_examples=400, deadline=None, derandomize=True)
 
@@ -237,17 +236,6 @@ def test_success_text_is_never_read(status: int, body: Any, text: str) -> None:
 
 # -- the per-call request and operation names --------------------------------------------------
 
-BY_EMAIL = "LeadManagement.svc/Leads.GetByEmailaddress"
-UPDATE = "LeadManagement.svc/Lead.Update"
-
-
-def make_client(fake: FakeLeadSquared) -> LeadSquaredClient:
-    clock = FakeClock()
-    return LeadSquaredClient(
-        fake_connection(), session=fake.session(),
-        governor=RateGovernor(1000, 1000, clock=clock, sleep=clock.sleep),
-        sleep=clock.sleep, clock=clock, rng=random.Random(7),
-    )
 
 
 def test_requests_are_prepared_requests_that_leave_their_template_alone() -> None:
