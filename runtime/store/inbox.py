@@ -306,13 +306,7 @@ class Inbox:
             items = list(self._done)
         now = self.store.now_iso()
         for item in items:
-            updated = tx.execute(
-                "UPDATE inbox SET status = 'done', error = NULL, claim_token = NULL, "
-                "claimed_until = NULL, updated_at = ? "
-                "WHERE id = ? AND status = 'processing' AND claim_token = ?",
-                (now, item.id, item.claim_token),
-            )
-            if updated.rowcount != 1:
+            if not _settle_claimed(tx, item, "done", None, now):
                 logger.warning("inbox item %s: claim lost before it was marked done", item.id)
         return items
 
@@ -480,16 +474,22 @@ class Inbox:
         # Not durable (no fsync): a settle lost with the machine leaves the event claimed; it
         # is claimed again and the run history (durable where it decides) skips its runs.
         with self.store.db.transaction(durable=False) as tx:
-            updated = tx.execute(
-                "UPDATE inbox SET status = ?, error = ?, claim_token = NULL, "
-                "claimed_until = NULL, updated_at = ? "
-                "WHERE id = ? AND status = 'processing' AND claim_token = ?",
-                (status, error, self.store.now_iso(), item.id, item.claim_token),
-            )
+            settled = _settle_claimed(tx, item, status, error, self.store.now_iso())
         if status == "pending" or self._blocked:  # an event to claim again, or a record freed
             self._blocked = False
             self.arrivals.set()
-        return updated.rowcount == 1
+        return settled
+
+
+def _settle_claimed(
+    tx: Transaction, item: InboxItem, status: str, error: str | None, now: str
+) -> bool:
+    """Settle ``item`` as ``status`` if its claim still holds; False if it was lost."""
+    return tx.execute(
+        "UPDATE inbox SET status = ?, error = ?, claim_token = NULL, claimed_until = NULL, "
+        "updated_at = ? WHERE id = ? AND status = 'processing' AND claim_token = ?",
+        (status, error, now, item.id, item.claim_token),
+    ).rowcount == 1
 
 
 def _claimable(
