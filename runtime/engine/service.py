@@ -73,7 +73,12 @@ from runtime.engine.receiver import WebhookReceiver, receiver_url
 from runtime.engine.run_events import is_polling, trigger_config, trigger_module, workflow_instance
 from runtime.engine.subscriptions import check_base_url
 from runtime.engine.supervision import Backoff, ServiceDied, Supervisor
-from runtime.engine.worker_process import ParentLeases, WorkerProcess, serve_as_child
+from runtime.engine.worker_process import (
+    STOP_TIMEOUT,
+    ParentLeases,
+    WorkerProcess,
+    serve_as_child,
+)
 from runtime.errors import ConfigurationError, ConnectorError, StorageUnavailable
 from runtime.store.inbox import Inbox, InboxItem
 from runtime.store.leases import Leases
@@ -360,7 +365,7 @@ class WorkflowService:
         )
 
     def _join_workers(self) -> list[str]:
-        late = self.supervisor.join(30.0)
+        late = self.supervisor.join(STOP_TIMEOUT)
         self._flush_settles()
         return late
 

@@ -275,4 +275,11 @@ def _follow(
     stop()
 
 
-__all__ = ["ParentLeases", "WorkerProcess", "child_channel", "serve_as_child", "take_accounts"]
+__all__ = [
+    "STOP_TIMEOUT",
+    "ParentLeases",
+    "WorkerProcess",
+    "child_channel",
+    "serve_as_child",
+    "take_accounts",
+]

@@ -30,12 +30,12 @@ from typing import Any
 from urllib.parse import quote
 
 from runtime.errors import ConfigurationError, StorageUnavailable
+from runtime.store.database import SQLITE_DIALECT, Database, Rows
 
 try:
     import fcntl
 except ImportError:  # not POSIX: writers of other processes are waited for by SQLite alone
     fcntl = None  # type: ignore[assignment]
-from runtime.store.database import SQLITE_DIALECT, Database, Rows
 
 DEFAULT_POOL_SIZE = 8
 OWNER_ONLY = 0o600
