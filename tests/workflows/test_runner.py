@@ -301,20 +301,32 @@ class _Killed(BaseException):
     """Stands in for the process dying mid-step (not an Exception: the runner cannot catch it)."""
 
 
+def _dying_runner(
+    fake_manifest: Manifest, fake_client: FakeClient, history: HistoryStore, calls: list[str],
+    *, dies: Callable[[str], bool], answers: dict[str, dict],
+) -> WorkflowRunner:
+    """A runner whose steps answer ``answers[action]``, recording each action in ``calls``;
+    the process "dies" (:class:`_Killed`) in a step where ``dies(action)`` holds."""
+
+    def invoke(manifest: Manifest, action: str, inputs: dict, client: FakeClient) -> dict:
+        calls.append(action)
+        if dies(action):
+            raise _Killed
+        return answers[action]
+
+    return WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history,
+                          invoke=invoke)
+
+
 def test_a_run_dying_after_its_first_step_started_is_interrupted_never_rerun(
     fake_manifest: Manifest, fake_client: FakeClient, make_workflow: Callable[[str], Workflow],
     history: HistoryStore,
 ) -> None:
     calls: list[str] = []
-
-    def invoke(manifest: Manifest, action: str, inputs: dict, client: FakeClient) -> dict:
-        calls.append(action)
-        if action == "send_email":
-            raise _Killed
-        return {"found": True, "lead": {"ProspectID": "lead-ada"}}
-
-    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history,
-                            invoke=invoke)
+    runner = _dying_runner(fake_manifest, fake_client, history, calls,
+                           dies=lambda action: action == "send_email",
+                           answers={"find_lead": {"found": True,
+                                                  "lead": {"ProspectID": "lead-ada"}}})
     flow = make_workflow(WELCOME)
     key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "lead-1@t#0"}
     with pytest.raises(_Killed):
@@ -339,16 +351,10 @@ def test_a_run_dying_in_a_read_before_any_write_is_run_again_from_the_start(
     history: HistoryStore,
 ) -> None:
     calls: list[str] = []
-
-    def invoke(manifest: Manifest, action: str, inputs: dict, client: FakeClient) -> dict:
-        calls.append(action)
-        if len(calls) == 1:
-            raise _Killed  # in find_lead: nothing can have been written
-        return {"found": True, "lead": {"ProspectID": "lead-ada"}} if action == "find_lead" else {
-            "sent": True}
-
-    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history,
-                            invoke=invoke)
+    runner = _dying_runner(  # dies in find_lead: nothing can have been written
+        fake_manifest, fake_client, history, calls, dies=lambda action: len(calls) == 1,
+        answers={"find_lead": {"found": True, "lead": {"ProspectID": "lead-ada"}},
+                 "send_email": {"sent": True}})
     saves: list[bool] = []
     save_steps = history.save_steps
     history.save_steps = lambda run_id, steps, *, durable: (  # type: ignore[method-assign]
@@ -483,15 +489,9 @@ def test_a_run_whose_first_step_writes_starts_with_one_durable_commit(
     history: HistoryStore,
 ) -> None:
     calls: list[str] = []
-
-    def invoke(manifest: Manifest, action: str, inputs: dict, client: FakeClient) -> dict:
-        calls.append(action)
-        if len(calls) == 1:
-            raise _Killed  # in send_email: it may have written
-        return {"email_id": "m"} if action == "send_email" else {"found": False}
-
-    runner = WorkflowRunner(fake_manifest, ClientPool(lambda path: fake_client), history,
-                            invoke=invoke)
+    runner = _dying_runner(  # dies in send_email: it may have written
+        fake_manifest, fake_client, history, calls, dies=lambda action: len(calls) == 1,
+        answers={"send_email": {"email_id": "m"}, "find_lead": {"found": False}})
     flow = make_workflow(WRITES_FIRST)
     commits = _count_commits(history)
     key = {"instance_id": "new_lead-" + "0" * 20, "event_key": "lead-1@t#0"}
